@@ -1,0 +1,175 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"github.com/xmppctl/xmppctl/internal/config"
+	"github.com/xmppctl/xmppctl/internal/iostreams"
+	"github.com/xmppctl/xmppctl/pkg/conn"
+)
+
+// GlobalOptions are the persistent flags of the root command.
+type GlobalOptions struct {
+	Account  string
+	Config   string
+	DataDir  string
+	Server   string
+	TLS      string
+	CAFile   string
+	Pin      string
+	Insecure bool
+	Timeout  time.Duration
+	JSON     bool
+	Quiet    bool
+	Verbose  bool
+	DebugXML bool
+}
+
+// Factory is how commands reach the world; tests replace its parts.
+type Factory struct {
+	IO         *iostreams.IOStreams
+	Getenv     func(string) string
+	Dial       func(ctx context.Context, o conn.Options) (conn.Session, error)
+	HTTPClient func() *http.Client
+	Global     *GlobalOptions
+}
+
+// NewFactory returns the production factory.
+func NewFactory(ios *iostreams.IOStreams, getenv func(string) string) *Factory {
+	return &Factory{
+		IO:         ios,
+		Getenv:     getenv,
+		Dial:       conn.Dial,
+		HTTPClient: func() *http.Client { return &http.Client{} },
+		Global:     &GlobalOptions{},
+	}
+}
+
+// Infof prints progress for people on stderr with -v.
+func (f *Factory) Infof(format string, args ...any) {
+	if f.Global.Verbose && !f.Global.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+	}
+}
+
+// Warnf prints a warning on stderr unless --quiet.
+func (f *Factory) Warnf(format string, args ...any) {
+	if !f.Global.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "xmppctl: warning: "+format+"\n", args...)
+	}
+}
+
+// DataDir is --data-dir or the XDG default.
+func (f *Factory) DataDir() string {
+	if f.Global.DataDir != "" {
+		return f.Global.DataDir
+	}
+	return config.DefaultDataDir(f.Getenv)
+}
+
+// Account resolves the account from config, environment and flags, and
+// validates it, without connecting and without running password_command.
+func (f *Factory) Account() (config.Account, error) {
+	path, optional := f.Global.Config, false
+	if path == "" {
+		path, optional = config.DefaultPath(f.Getenv), true
+	}
+	file, err := config.Load(path, optional)
+	if err != nil {
+		return config.Account{}, err
+	}
+	acct, err := file.Select(f.Global.Account)
+	if err != nil {
+		return acct, err
+	}
+	acct.ApplyEnv(f.Getenv)
+	for _, o := range []struct {
+		dst *string
+		v   string
+	}{
+		{&acct.Server, f.Global.Server}, {&acct.TLS, f.Global.TLS},
+		{&acct.CAFile, f.Global.CAFile}, {&acct.Pin, f.Global.Pin},
+	} {
+		if o.v != "" {
+			*o.dst = o.v
+		}
+	}
+	if acct.JID == "" {
+		return acct, &config.Error{Msg: "no account configured",
+			Hint: "set XMPPCTL_JID and XMPPCTL_PASSWORD, or write " + config.DefaultPath(f.Getenv)}
+	}
+	j, err := jid.Parse(acct.JID)
+	if err != nil || j.Localpart() == "" || j.Resourcepart() != "" {
+		return acct, &config.Error{Msg: fmt.Sprintf("invalid account JID %q: want user@domain", acct.JID)}
+	}
+	acct.JID = j.String()
+	if acct.TLS != "" && acct.TLS != "direct" && acct.TLS != "starttls" {
+		return acct, &config.Error{Msg: fmt.Sprintf("invalid tls %q: want direct or starttls", acct.TLS)}
+	}
+	if acct.Pin != "" {
+		if _, err := conn.ParsePin(acct.Pin); err != nil {
+			return acct, &config.Error{Msg: err.Error()}
+		}
+	}
+	return acct, nil
+}
+
+// Connect logs the account in. Callers validate their own input first.
+func (f *Factory) Connect(ctx context.Context, acct config.Account, enableSM bool) (conn.Session, error) {
+	pw, err := acct.ResolvePassword(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.Global.Insecure {
+		f.Warnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
+	}
+	o := conn.Options{
+		JID: acct.JID, Password: pw, Server: acct.Server, TLSMode: acct.TLS,
+		TLS:         conn.TLSPolicy{CAFile: acct.CAFile, Pin: acct.Pin, Insecure: f.Global.Insecure},
+		DataDir:     f.DataDir(),
+		DialTimeout: f.Global.Timeout,
+		EnableSM:    enableSM,
+	}
+	if f.Global.DebugXML {
+		o.DebugXML = f.IO.ErrOut
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.Global.Timeout)
+	defer cancel()
+	start := time.Now()
+	s, err := f.Dial(cctx, o)
+	if err != nil {
+		if ctx.Err() == nil && cctx.Err() != nil {
+			return nil, fmt.Errorf("connect as %s: %w", acct.JID, context.DeadlineExceeded)
+		}
+		return nil, err
+	}
+	f.Infof("connected as %s in %s", s.JID(), time.Since(start).Round(time.Millisecond))
+	return s, nil
+}
+
+// WithTimeout bounds one wait for a server or peer response by --timeout.
+func (f *Factory) WithTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.Global.Timeout)
+}
+
+// parseJIDs validates JIDs before connecting (exit status 2 on error).
+func parseJIDs(args []string, bareOnly bool) ([]string, error) {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		j, err := jid.Parse(strings.TrimSpace(a))
+		if err != nil {
+			return nil, usageErrorf("invalid JID %q: %v", a, err)
+		}
+		if bareOnly && j.Resourcepart() != "" {
+			return nil, usageErrorf("invalid room %q: want room@service without a /nick", a)
+		}
+		out = append(out, j.String())
+	}
+	return out, nil
+}

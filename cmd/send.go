@@ -1,0 +1,247 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/muc"
+	"github.com/xmppctl/xmppctl/pkg/outbox"
+	"github.com/xmppctl/xmppctl/pkg/term"
+)
+
+type sendOptions struct {
+	f *Factory
+
+	Recipients []string
+	Message    string
+	MessageSet bool
+	Lines      bool
+	MUC        bool
+	Nick       string
+	Subject    string
+	Type       string
+	OOB        string
+	Receipt    bool
+}
+
+func newSendCmd(f *Factory) *cobra.Command {
+	opts := &sendOptions{f: f}
+	c := &cobra.Command{
+		Use:   "send [flags] JID... [-m TEXT]",
+		Short: "Send a message to contacts or rooms",
+		Long: `Send one message (the text of -m, else all of standard input) to every JID.
+With --lines every non-empty line of standard input is its own message; lines
+are sent as they arrive, without waiting for a round trip each.
+
+xmppctl exits 0 only after the server acknowledged every message, and with
+--receipt only after every recipient's client confirmed receipt (XEP-0184).
+A recipient whose message bounced with an error fails; if others succeeded
+the exit status is 3.`,
+		Example: `  echo "backup done" | xmppctl send admin@example.org
+  xmppctl send -m "deploy $CI_COMMIT_SHORT_SHA ok" --muc ops@conference.example.org
+  tail -f app.log | grep --line-buffered ERROR | xmppctl send --lines oncall@example.org
+  xmppctl send --receipt -m "are you there?" bob@example.org/phone`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("send needs at least one recipient JID")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Recipients = args
+			opts.MessageSet = c.Flags().Changed("message")
+			return runSend(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVarP(&opts.Message, "message", "m", "", "message text (default: read standard input)")
+	fl.BoolVar(&opts.Lines, "lines", false, "one message per non-empty line of standard input")
+	fl.BoolVar(&opts.MUC, "muc", false, "recipients are group chats (XEP-0045) to join and write to")
+	fl.StringVar(&opts.Nick, "nick", "", "nickname in rooms (default: the account's local part)")
+	fl.StringVar(&opts.Subject, "subject", "", "message subject")
+	fl.StringVar(&opts.Type, "type", "chat", "message type: chat, normal or headline")
+	fl.StringVar(&opts.OOB, "oob", "", "attach this URL (jabber:x:oob); the URL is also the body")
+	fl.BoolVar(&opts.Receipt, "receipt", false, "request delivery receipts and wait for them (up to --timeout)")
+	return c
+}
+
+func runSend(ctx context.Context, opts *sendOptions) error {
+	f := opts.f
+	switch opts.Type {
+	case "chat", "normal", "headline":
+	default:
+		return usageErrorf("invalid --type %q: want chat, normal or headline", opts.Type)
+	}
+	if opts.Lines && opts.MessageSet {
+		return usageErrorf("--lines reads standard input; it cannot be combined with -m")
+	}
+	if opts.OOB != "" && (opts.MessageSet || opts.Lines) {
+		return usageErrorf("--oob sends the URL as the body; it cannot be combined with -m or --lines")
+	}
+	if opts.Receipt && opts.MUC {
+		return usageErrorf("--receipt does not apply to rooms")
+	}
+	recipients, err := parseJIDs(opts.Recipients, opts.MUC)
+	if err != nil {
+		return err
+	}
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	content := outbox.Content{Type: opts.Type, Subject: opts.Subject}
+	if opts.MUC {
+		content.Type = "groupchat"
+	}
+	switch {
+	case opts.OOB != "":
+		content.Body, content.OOB = opts.OOB, opts.OOB
+	case opts.MessageSet:
+		content.Body = opts.Message
+	case !opts.Lines:
+		if f.IO.InTTY {
+			fmt.Fprintln(f.IO.ErrOut, "xmppctl: reading the message from standard input (end with Ctrl-D)")
+		}
+		b, err := io.ReadAll(f.IO.In)
+		if err != nil {
+			return usageErrorf("read standard input: %v", err)
+		}
+		content.Body = strings.TrimRight(string(b), "\n")
+	}
+	if !opts.Lines && strings.TrimSpace(content.Body) == "" && content.Subject == "" {
+		return usageErrorf("empty message: give -m TEXT or text on standard input")
+	}
+
+	s, err := f.Connect(ctx, acct, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	ob := outbox.New(s, opts.Receipt)
+	targets := recipients
+	var joinErrs []error
+	if opts.MUC {
+		targets, joinErrs = joinRooms(ctx, opts, s, recipients, acct.RoomPassword, acct.Nick, acct.JID)
+	}
+	if opts.Lines {
+		if err := sendLines(ctx, f, ob, targets, content); err != nil {
+			return err
+		}
+	} else {
+		for _, to := range targets {
+			if _, err := ob.Send(ctx, to, content); err != nil {
+				return err
+			}
+		}
+	}
+	fctx, cancel := f.WithTimeout(ctx)
+	defer cancel()
+	rctx, rcancel := f.WithTimeout(ctx)
+	defer rcancel()
+	results, err := ob.Finish(fctx, rctx)
+	renderSendResults(f, results)
+	if err != nil {
+		return err
+	}
+	return sendOutcome(f, results, joinErrs, len(recipients))
+}
+
+// joinRooms joins every room; rooms that refuse are reported and skipped.
+func joinRooms(ctx context.Context, opts *sendOptions, s conn.Session, rooms []string, password, cfgNick, account string) ([]string, []error) {
+	nick := opts.Nick
+	if nick == "" {
+		nick = cfgNick
+	}
+	if nick == "" {
+		nick, _, _ = strings.Cut(account, "@")
+	}
+	var ok []string
+	var errs []error
+	for _, room := range rooms {
+		jctx, cancel := opts.f.WithTimeout(ctx)
+		err := muc.Join(jctx, s, room, nick, password)
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("join %s: no answer from the room: %w", room, err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		opts.f.Infof("joined %s as %s", room, nick)
+		ok = append(ok, room)
+	}
+	return ok, errs
+}
+
+// sendLines sends each non-empty line as it arrives.
+func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []string, content outbox.Content) error {
+	sc := bufio.NewScanner(f.IO.In)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		c := content
+		c.Body = line
+		for _, to := range targets {
+			if _, err := ob.Send(ctx, to, c); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read standard input: %w", err)
+	}
+	return nil
+}
+
+func renderSendResults(f *Factory, results []outbox.Result) {
+	if f.Global.JSON {
+		enc := json.NewEncoder(f.IO.Out)
+		for _, r := range results {
+			_ = enc.Encode(r)
+		}
+		return
+	}
+	for _, r := range results {
+		if r.Status != "failed" {
+			f.Infof("%s %s (id %s)", r.Status, r.To, r.ID)
+		}
+	}
+}
+
+// sendOutcome turns per-recipient results into the command's error. With
+// one failure among one recipient the error itself is the report; with
+// several, each failure gets its line and the error summarises.
+func sendOutcome(f *Factory, results []outbox.Result, joinErrs []error, recipients int) error {
+	var failures []error
+	seen := map[string]bool{}
+	failures = append(failures, joinErrs...)
+	for _, r := range results {
+		if r.Status == "failed" && !seen[r.To] {
+			seen[r.To] = true
+			failures = append(failures, fmt.Errorf("%s: %w", r.To, r.Err))
+		}
+	}
+	switch {
+	case len(failures) == 0:
+		return nil
+	case len(failures) == 1 && recipients == 1:
+		return failures[0]
+	}
+	for _, e := range failures {
+		fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
+	}
+	return &PartialError{Failed: len(failures), Total: recipients, First: failures[0]}
+}

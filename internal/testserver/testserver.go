@@ -1,0 +1,199 @@
+// Package testserver starts a throwaway Prosody (scripts/test-server) for
+// integration tests and hands out what a test needs to talk to it.
+//
+// Integration tests run when XMPPCTL_INTEGRATION=1 (scripts/test sets it);
+// then a server that cannot start fails the test run instead of skipping it.
+package testserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+)
+
+// Server is a running test instance.
+type Server struct {
+	Dir        string            // state dir: config, certs, data, log
+	Domain     string            // e.g. localhost
+	Host       string            // 127.0.0.1
+	C2SPort    string            // STARTTLS
+	TLSPort    string            // direct TLS
+	HTTPPort   string            // upload (http)
+	HTTPSPort  string            //
+	Proxy65    string            // XEP-0065 proxy port
+	UploadHost string            // upload.localhost
+	MUCHost    string            // conference.localhost
+	ProxyHost  string            // proxy.localhost
+	CAFile     string            // test CA certificate
+	Users      map[string]string // local part → password
+	Env        map[string]string // testbed.env as read
+}
+
+// Enabled reports whether integration tests should run.
+func Enabled() bool { return os.Getenv("XMPPCTL_INTEGRATION") == "1" }
+
+// Root returns the repository root (where go.mod is).
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Start starts a server with the given extra environment (e.g.
+// "XMPP_UPLOAD_LIMIT_MB=1"). Stop it with Stop.
+func Start(extraEnv ...string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "xmppctl-it-*")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(Root(), "scripts", "test-server"), "start", dir)
+	cmd.Env = append(os.Environ(), extraEnv...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("scripts/test-server start: %v: %s", err, stderr.String())
+	}
+	envFile := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(envFile, '\n'); i >= 0 {
+		envFile = envFile[i+1:]
+	}
+	env, err := readEnv(envFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, Env: env, Domain: env["XMPP_DOMAIN"], Host: env["XMPP_HOST"],
+		C2SPort: env["XMPP_C2S_PORT"], TLSPort: env["XMPP_C2S_TLS_PORT"], HTTPPort: env["XMPP_HTTP_PORT"],
+		HTTPSPort: env["XMPP_HTTPS_PORT"], Proxy65: env["XMPP_PROXY65_PORT"], UploadHost: env["XMPP_UPLOAD_HOST"],
+		MUCHost: env["XMPP_MUC_HOST"], ProxyHost: env["XMPP_PROXY_HOST"], CAFile: env["XMPP_CA_FILE"],
+		Users: map[string]string{}}
+	for _, up := range strings.Fields(env["XMPP_USERS"]) {
+		u, p, _ := strings.Cut(up, ":")
+		s.Users[u] = p
+	}
+	return s, nil
+}
+
+// Main is a TestMain helper: it starts a server when integration tests are
+// enabled, runs the tests and stops it. srv is set before m.Run.
+func Main(m *testing.M, srv **Server, extraEnv ...string) {
+	if !Enabled() {
+		os.Exit(m.Run())
+	}
+	s, err := Start(extraEnv...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testserver:", err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+// Require skips the test unless integration tests are enabled; with them
+// enabled and no server it fails.
+func Require(t testing.TB, s *Server) {
+	t.Helper()
+	if !Enabled() {
+		t.Skip("integration test: set XMPPCTL_INTEGRATION=1 (scripts/test does)")
+	}
+	if s == nil {
+		t.Fatal("integration enabled but no test server (call testserver.Main in TestMain)")
+	}
+}
+
+// Stop stops the server and removes its state dir unless
+// XMPPCTL_KEEP_SERVER=1 (to read prosody.log after a failure).
+func (s *Server) Stop() {
+	args := []string{"stop", s.Dir}
+	if os.Getenv("XMPPCTL_KEEP_SERVER") != "1" {
+		args = append(args, "--purge")
+	}
+	_ = exec.Command(filepath.Join(Root(), "scripts", "test-server"), args...).Run()
+}
+
+// JID returns user@domain.
+func (s *Server) JID(user string) string { return user + "@" + s.Domain }
+
+// Addr returns the STARTTLS address host:port.
+func (s *Server) Addr() string { return s.Host + ":" + s.C2SPort }
+
+// TLSAddr returns the direct TLS address host:port.
+func (s *Server) TLSAddr() string { return s.Host + ":" + s.TLSPort }
+
+// Options returns connection options for user over STARTTLS, with a fresh
+// data dir under t.TempDir().
+func (s *Server) Options(t testing.TB, user string) conn.Options {
+	return conn.Options{JID: s.JID(user), Password: s.Users[user], Server: s.Addr(), TLSMode: "starttls",
+		TLS: conn.TLSPolicy{CAFile: s.CAFile}, DataDir: t.TempDir(), DialTimeout: 10 * time.Second}
+}
+
+// Dial logs user in and closes the session when the test ends.
+func (s *Server) Dial(t testing.TB, user string) conn.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sess, err := conn.Dial(ctx, s.Options(t, user))
+	if err != nil {
+		t.Fatalf("dial %s: %v", user, err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return sess
+}
+
+// AddUser registers a new account on the running server.
+func (s *Server) AddUser(user, password string) error {
+	out, err := exec.Command("prosodyctl", "--config", filepath.Join(s.Dir, "prosody.cfg.lua"),
+		"shell", fmt.Sprintf("user:create(%q, %q)", s.JID(user), password)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("add user %s: %v: %s", user, err, out)
+	}
+	s.Users[user] = password
+	return nil
+}
+
+// Config writes an xmppctl config file for user (mode 0600) and returns its
+// path; extra lines are appended verbatim.
+func (s *Server) Config(t testing.TB, user string, extra ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.toml")
+	lines := []string{
+		fmt.Sprintf("jid = %q", s.JID(user)),
+		fmt.Sprintf("password = %q", s.Users[user]),
+		fmt.Sprintf("server = %q", s.Addr()),
+		`tls = "starttls"`,
+		fmt.Sprintf("ca_file = %q", s.CAFile),
+	}
+	lines = append(lines, extra...)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readEnv(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if ok {
+			env[k] = strings.Trim(v, `"`)
+		}
+	}
+	return env, sc.Err()
+}

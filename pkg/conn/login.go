@@ -1,0 +1,207 @@
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	xmpp "github.com/xmppo/go-xmpp"
+)
+
+// Why the connection package chooses the SASL mechanism: go-xmpp's own
+// choice (the strongest offered) fails against Prosody 0.12 (SCRAM with the
+// "y" channel-binding flag is rejected) and ejabberd 23.01 (every -PLUS
+// variant is rejected), see ../shared/reference/go-xmpp-notes.md. So we try
+// the offered mechanisms from strongest to weakest, moving on only when a
+// failure is about the mechanism (channel binding, malformed exchange), and
+// remember per server what worked so that later runs log in once. A
+// credentials failure stops at once: it must end as "authentication failed".
+var mechOrder = []string{
+	"SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+	"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN",
+}
+
+// ladder returns the mechanisms worth trying, strongest first, that the
+// server offers and that have not been tried yet.
+func ladder(offered []string, cbOffered bool, tried map[string]bool) []string {
+	var out []string
+	for _, m := range mechOrder {
+		if tried[m] || !contains(offered, m) {
+			continue
+		}
+		if strings.HasSuffix(m, "-PLUS") && !cbOffered {
+			continue // XEP-0440 rule 4: no binding types, no -PLUS
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// mechanismProblem reports whether a login error is about the mechanism
+// exchange (try the next one) rather than the credentials.
+func mechanismProblem(err error) bool {
+	s := strings.ToLower(err.Error())
+	for _, k := range []string{"channel binding", "channel-binding", "malformed", "unexpected attribute",
+		"no viable authentication", "invalid-mechanism", "mechanism-too-weak", "unsupported auth mechanism",
+		"no keying material", "gs2"} {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
+}
+
+type attempt struct {
+	target   Target
+	tlsConf  *tls.Config
+	user     string
+	password string
+	mech     string // "" lets go-xmpp choose
+	ident    Identity
+	tap      *tap
+	timeout  time.Duration
+}
+
+// dial runs one go-xmpp login. go-xmpp has no context support: the login
+// runs in a goroutine and is abandoned (its client closed when it finishes)
+// if ctx ends first.
+func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
+	opts := xmpp.Options{
+		Host:        a.target.Addr,
+		User:        a.user,
+		Password:    a.password,
+		DialTimeout: a.timeout,
+		Resource:    a.ident.Resource,
+		TLSConfig:   a.tlsConf.Clone(),
+		NoTLS:       !a.target.DirectTLS,
+		StartTLS:    !a.target.DirectTLS,
+		Mechanism:   a.mech,
+		SSDP:        true,
+		UserAgentSW: "xmppctl",
+		UserAgentID: a.ident.UserAgentID,
+		Debug:       true,
+		DebugWriter: a.tap,
+	}
+	type res struct {
+		c   *xmpp.Client
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, err := opts.NewClient()
+		ch <- res{c, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, classify(a.target.Addr, r.err)
+		}
+		return r.c, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// classify turns go-xmpp's login errors (mostly plain strings) into the
+// package's typed errors.
+func classify(addr string, err error) error {
+	var (
+		opErr   *net.OpError
+		dnsErr  *net.DNSError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		inval   x509.CertificateInvalidError
+		verr    *tls.CertificateVerificationError
+		pinErr  *PinError
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+	)
+	msg := err.Error()
+	switch {
+	case errors.As(err, &pinErr), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &inval),
+		errors.As(err, &verr), errors.As(err, &recErr), errors.As(err, &alert),
+		strings.HasPrefix(msg, "starttls handshake"), strings.Contains(msg, "x509:"), strings.Contains(msg, "tls:"):
+		return &ConnectError{Addr: addr, TLS: true, Err: err}
+	case errors.As(err, &dnsErr), errors.As(err, &opErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &ConnectError{Addr: addr, Err: err}
+	case strings.HasPrefix(msg, "auth failure"), strings.HasPrefix(msg, "no viable authentication"),
+		strings.HasPrefix(msg, "SCRAM"), strings.Contains(msg, "channel-binding"), strings.Contains(msg, "channel binding"):
+		return &AuthError{Reason: strings.TrimPrefix(msg, "auth failure: ")}
+	}
+	return &ConnectError{Addr: addr, Err: err}
+}
+
+// login tries the targets in order and, on each, the mechanism ladder.
+func login(ctx context.Context, o Options, targets []Target, ident Identity, t *tap) (*xmpp.Client, Target, error) {
+	var lastErr error
+	mem := mechMemory{}
+	if o.DataDir != "" {
+		mem.path = o.DataDir + "/sasl-mechanisms.json"
+	}
+	for _, tg := range targets {
+		tlsConf, err := o.TLS.Config(o.domain)
+		if err != nil {
+			return nil, tg, err
+		}
+		key := tg.Addr + " " + o.domain
+		tried := map[string]bool{}
+		mech := mem.get(key)
+		for {
+			c, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout})
+			if err == nil {
+				if mech == "" {
+					mech = c.Mechanism
+				}
+				if mech != "" {
+					mem.put(key, mech)
+				}
+				return c, tg, nil
+			}
+			if ctx.Err() != nil {
+				return nil, tg, err
+			}
+			lastErr = err
+			var ae *AuthError
+			if !errors.As(err, &ae) {
+				break // connection or TLS problem: next target
+			}
+			if !mechanismProblem(err) {
+				return nil, tg, err // wrong credentials: stop here
+			}
+			tried[mech] = true
+			if mech == "" {
+				// go-xmpp picked the strongest offered mechanism.
+				offered, cb := t.offered()
+				if l := ladder(offered, cb, nil); len(l) > 0 {
+					tried[l[0]] = true
+				}
+			}
+			offered, cb := t.offered()
+			next := ladder(offered, cb, tried)
+			if len(next) == 0 {
+				return nil, tg, err
+			}
+			mech = next[0]
+		}
+	}
+	return nil, Target{}, lastErr
+}

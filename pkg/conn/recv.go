@@ -1,0 +1,155 @@
+package conn
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// recvLoop is the only reader of the stream.
+func (s *session) recvLoop() {
+	defer s.finish()
+	for {
+		v, err := s.c.Recv()
+		if err != nil {
+			if el, ok := unknownElement(err); ok {
+				s.handleNonza(el)
+				continue
+			}
+			if recoverable(err) {
+				continue
+			}
+			s.fail(err)
+			return
+		}
+		st := convert(v, s.jid)
+		if st == nil {
+			continue
+		}
+		s.handled.Add(1)
+		s.dispatch(st)
+	}
+}
+
+// unknownElement recognises go-xmpp's error for top-level elements it does
+// not know ("unexpected XMPP message <ns> <local/>"). It has consumed the
+// start tag; the stream is intact. XEP-0198 nonzas arrive this way.
+func unknownElement(err error) (string, bool) {
+	rest, ok := strings.CutPrefix(err.Error(), "unexpected XMPP message ")
+	if !ok {
+		return "", false
+	}
+	return rest, true
+}
+
+// recoverable lists go-xmpp errors raised after a whole stanza was read.
+func recoverable(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "no avatar") && strings.HasSuffix(msg, "items available")
+}
+
+func (s *session) handleNonza(el string) {
+	switch el {
+	case stanza.NSSM + " <a/>":
+		s.mu.Lock()
+		if len(s.acks) > 0 {
+			close(s.acks[0])
+			s.acks = s.acks[1:]
+		}
+		s.mu.Unlock()
+	case stanza.NSSM + " <r/>":
+		// We count what Recv returned; pings go-xmpp answers internally are
+		// not seen, so h may be low, never high (which would kill the stream).
+		_ = s.writeRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", s.handled.Load()))
+	case stanza.NSSM + " <enabled/>":
+		s.sm.Store(true)
+		s.closeEnabled()
+	case stanza.NSSM + " <failed/>":
+		s.closeEnabled()
+	}
+}
+
+func (s *session) closeEnabled() {
+	select {
+	case <-s.enabled:
+	default:
+		close(s.enabled)
+	}
+}
+
+func (s *session) fail(err error) {
+	if s.closing.Load() {
+		return // the end we asked for
+	}
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "stream error"):
+		s.err = &ConnectError{Addr: s.target.Addr, Err: errors.New(msg)}
+	default:
+		s.err = &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("connection lost: %w", err)}
+	}
+}
+
+// finish runs when the stream has ended, for whatever reason.
+func (s *session) finish() {
+	s.wmu.Lock()
+	s.closed = true
+	s.wmu.Unlock()
+	s.mu.Lock()
+	for sub := range s.subs {
+		sub.close()
+	}
+	s.subs = map[*subscription]struct{}{}
+	s.mu.Unlock()
+	s.cancel()
+	close(s.done)
+}
+
+func (s *session) dispatch(st stanza.Stanza) {
+	switch v := st.(type) {
+	case *stanza.IQ:
+		if v.Type == "result" || v.Type == "error" {
+			s.mu.Lock()
+			ch := s.pending[v.ID]
+			s.mu.Unlock()
+			if ch != nil {
+				select {
+				case ch <- v:
+				default:
+				}
+			}
+			return
+		}
+		s.mu.Lock()
+		h := s.handlers[v.Query.XMLName]
+		s.mu.Unlock()
+		go s.answer(v, h)
+	default:
+		s.mu.Lock()
+		for sub := range s.subs {
+			sub.push(st)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// answer runs an IQ handler; without one the request gets
+// service-unavailable, never silence (RFC 6120 §8.4).
+func (s *session) answer(iq *stanza.IQ, h IQHandler) {
+	if h == nil {
+		_ = s.Send(s.ctx, iq.ErrorReply("cancel", "service-unavailable"))
+		return
+	}
+	payload, err := h(s.ctx, iq)
+	if err != nil {
+		var se *stanza.Error
+		if !errors.As(err, &se) {
+			se = &stanza.Error{Type: "cancel", Condition: "internal-server-error"}
+		}
+		_ = s.Send(s.ctx, stanza.IQ{ID: iq.ID, To: iq.From, Type: "error", Error: se})
+		return
+	}
+	_ = s.Send(s.ctx, iq.Result(payload))
+}

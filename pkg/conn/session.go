@@ -1,0 +1,317 @@
+package conn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	xmpp "github.com/xmppo/go-xmpp"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// Options configure a connection.
+type Options struct {
+	JID         string // the account's bare JID, already validated
+	Password    string
+	Server      string // optional "host:port"; skips SRV
+	TLSMode     string // "", "direct" or "starttls"
+	TLS         TLSPolicy
+	DataDir     string    // identity and mechanism memory; "" keeps nothing
+	DebugXML    io.Writer // stream copy with credentials redacted; nil = off
+	DialTimeout time.Duration
+	Lookup      LookupSRV // nil = the system resolver
+	EnableSM    bool      // enable XEP-0198 (acks; Flush then uses <r/>)
+
+	bare, domain string
+}
+
+// IQHandler answers an incoming IQ get or set. It returns the payload of
+// the result (nil for an empty result) or an error; a *stanza.Error is sent
+// as is, any other error as internal-server-error.
+type IQHandler func(ctx context.Context, iq *stanza.IQ) (any, error)
+
+// Session is what the protocol packages need of a connection.
+type Session interface {
+	// JID is the full JID bound for this session.
+	JID() string
+	// Domain is the account's server domain.
+	Domain() string
+	// Send writes one stanza (or any marshalable top-level element).
+	Send(ctx context.Context, v any) error
+	// SendIQ sends an IQ get/set and waits for its response. A response of
+	// type error is returned together with its *stanza.Error.
+	SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error)
+	// Flush returns when the server has processed everything sent before.
+	Flush(ctx context.Context) error
+	// Subscribe queues incoming messages and presences from now on.
+	Subscribe() Subscription
+	// HandleIQ registers the handler for incoming IQs whose child has the
+	// given namespace and local name.
+	HandleIQ(space, local string, h IQHandler)
+	// Done is closed when the stream has ended; Err then says why.
+	Done() <-chan struct{}
+	Err() error
+	// Close ends the stream politely.
+	Close() error
+}
+
+type session struct {
+	c      *xmpp.Client
+	tap    *tap
+	jid    string
+	domain string
+	target Target
+
+	wmu    sync.Mutex // serializes writes: go-xmpp's are not
+	closed bool       // guarded by wmu: no more writes
+
+	mu       sync.Mutex
+	pending  map[string]chan *stanza.IQ
+	handlers map[xml.Name]IQHandler
+	subs     map[*subscription]struct{}
+	acks     []chan struct{}
+	enabled  chan struct{} // closed when SM <enabled/> or <failed/> arrived
+
+	sm      atomic.Bool
+	handled atomic.Uint32
+	closing atomic.Bool
+
+	ctx    context.Context // lives as long as the session; for handlers
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// Dial resolves the server, logs in and starts the receive loop.
+func Dial(ctx context.Context, o Options) (Session, error) {
+	bare, _, _ := strings.Cut(o.JID, "/")
+	local, domain, ok := strings.Cut(bare, "@")
+	if !ok || local == "" || domain == "" {
+		return nil, fmt.Errorf("account %q is not a bare JID with a local part", o.JID)
+	}
+	o.bare, o.domain = bare, domain
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 15 * time.Second
+	}
+	targets, err := Resolve(ctx, domain, o.Server, o.TLSMode, o.Lookup)
+	if err != nil {
+		return nil, err
+	}
+	ident := Identity{Resource: "xmppctl." + randomBase32(5), UserAgentID: uuid4()}
+	if o.DataDir != "" {
+		if ident, err = LoadIdentity(o.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	t := newTap(o.DebugXML)
+	c, tg, err := login(ctx, o, targets, ident, t)
+	if err != nil {
+		return nil, err
+	}
+	t.endLogin()
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		c: c, tap: t, jid: c.JID(), domain: domain, target: tg,
+		pending:  map[string]chan *stanza.IQ{},
+		handlers: map[xml.Name]IQHandler{},
+		subs:     map[*subscription]struct{}{},
+		enabled:  make(chan struct{}),
+		ctx:      sctx, cancel: cancel,
+		done: make(chan struct{}),
+	}
+	go s.recvLoop()
+	if o.EnableSM {
+		if err := s.enableSM(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *session) JID() string           { return s.jid }
+func (s *session) Domain() string        { return s.domain }
+func (s *session) Done() <-chan struct{} { return s.done }
+func (s *session) Target() Target        { return s.target }
+func (s *session) Err() error            { <-s.done; return s.err }
+func (s *session) HandleIQ(space, local string, h IQHandler) {
+	s.mu.Lock()
+	s.handlers[xml.Name{Space: space, Local: local}] = h
+	s.mu.Unlock()
+}
+
+// NewID returns a random stanza id.
+func NewID() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *session) writeRaw(raw string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed {
+		return s.deadErr()
+	}
+	if _, err := s.c.SendOrg(raw); err != nil {
+		return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
+	}
+	return nil
+}
+
+func (s *session) deadErr() error {
+	select {
+	case <-s.done:
+		if s.err != nil {
+			return s.err
+		}
+	default:
+	}
+	return ErrClosed
+}
+
+// Send marshals v with encoding/xml and writes it.
+func (s *session) Send(ctx context.Context, v any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b, err := xml.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("marshal stanza: %w", err)
+	}
+	return s.writeRaw(string(b))
+}
+
+func (s *session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) {
+	if iq.ID == "" {
+		iq.ID = NewID()
+	}
+	ch := make(chan *stanza.IQ, 1)
+	s.mu.Lock()
+	s.pending[iq.ID] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, iq.ID)
+		s.mu.Unlock()
+	}()
+	if err := s.Send(ctx, iq); err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case resp := <-ch:
+			if !s.fromMatches(iq.To, resp.From) {
+				continue // RFC 6120 §8.1.2.1: not a response to us
+			}
+			if resp.Type == "error" {
+				return resp, resp.Error
+			}
+			return resp, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.done:
+			return nil, s.deadErr()
+		}
+	}
+}
+
+// fromMatches accepts a response from the addressee, or from our own
+// server or account when the request had no "to".
+func (s *session) fromMatches(to, from string) bool {
+	if from == "" || from == to {
+		return true
+	}
+	bare, _, _ := strings.Cut(s.jid, "/")
+	if to == "" {
+		return from == s.domain || from == bare || from == s.jid
+	}
+	return strings.EqualFold(from, to)
+}
+
+type ping struct {
+	XMLName xml.Name `xml:"urn:xmpp:ping ping"`
+}
+
+// Flush is the barrier behind every "delivered" claim: with stream
+// management an <r/> answered by <a/>, else a ping to the server, which
+// processes a session's stanzas in order.
+func (s *session) Flush(ctx context.Context) error {
+	if s.sm.Load() {
+		ch := make(chan struct{})
+		s.wmu.Lock()
+		if s.closed {
+			s.wmu.Unlock()
+			return s.deadErr()
+		}
+		s.mu.Lock()
+		s.acks = append(s.acks, ch)
+		s.mu.Unlock()
+		_, err := s.c.SendOrg("<r xmlns='urn:xmpp:sm:3'/>")
+		s.wmu.Unlock()
+		if err != nil {
+			return &ConnectError{Addr: s.target.Addr, Err: err}
+		}
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return s.deadErr()
+		}
+	}
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: s.domain, Payload: ping{}})
+	var se *stanza.Error
+	if errors.As(err, &se) {
+		return nil // an error reply is still proof of processing
+	}
+	return err
+}
+
+func (s *session) enableSM(ctx context.Context) error {
+	if err := s.writeRaw("<enable xmlns='urn:xmpp:sm:3'/>"); err != nil {
+		return err
+	}
+	select {
+	case <-s.enabled:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return s.deadErr()
+	}
+}
+
+// Close sends the closing stream tag, waits briefly for the server's, then
+// lets go-xmpp close the socket once the receive loop has ended (go-xmpp's
+// Close reads the stream itself and must not race our reader).
+func (s *session) Close() error {
+	if s.closing.Swap(true) {
+		<-s.done
+		return nil
+	}
+	s.wmu.Lock()
+	already := s.closed
+	s.closed = true
+	if !already {
+		_, _ = s.c.SendOrg("</stream:stream>")
+	}
+	s.wmu.Unlock()
+	select {
+	case <-s.done:
+	case <-time.After(3 * time.Second):
+	}
+	s.cancel()
+	go s.c.Close() // reads until EOF; the server has closed or will soon
+	return nil
+}

@@ -1,0 +1,194 @@
+// Package outbox sends messages and tells the truth about them: a message
+// counts as sent only once the server has acknowledged it (conn.Flush), a
+// recipient whose message bounced with an error stanza has failed, and with
+// receipts requested (XEP-0184) a message counts as delivered only when its
+// receipt arrived. Every message carries an origin-id (XEP-0359).
+package outbox
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/receipts"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// Content is what a message says.
+type Content struct {
+	Type    string // chat, normal, headline, groupchat
+	Subject string
+	Body    string
+	OOB     string // XEP-0066 URL; the body should then be exactly the URL
+}
+
+// Result is the fate of one message.
+type Result struct {
+	To        string `json:"to"`
+	ID        string `json:"id"`
+	Status    string `json:"status"` // sent, delivered, failed
+	Err       error  `json:"-"`
+	ErrorText string `json:"error,omitempty"`
+}
+
+// Outbox tracks the messages of one session.
+type Outbox struct {
+	s       conn.Session
+	sub     conn.Subscription
+	receipt bool
+	order   []*Result
+	byID    map[string]*Result
+}
+
+// OriginID is XEP-0359's origin-id.
+type OriginID struct {
+	XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
+	ID      string   `xml:"id,attr"`
+}
+
+// OOB is the XEP-0066 jabber:x:oob element.
+type OOB struct {
+	XMLName xml.Name `xml:"jabber:x:oob x"`
+	URL     string   `xml:"url"`
+}
+
+// New starts tracking; it subscribes at once so that no bounce is missed.
+// With receipt set every non-groupchat message requests a receipt.
+func New(s conn.Session, receipt bool) *Outbox {
+	return &Outbox{s: s, sub: s.Subscribe(), receipt: receipt, byID: map[string]*Result{}}
+}
+
+// Build returns the stanza for one message; exported for golden tests and
+// for callers that add payloads.
+func Build(id, to string, c Content, requestReceipt bool) stanza.Message {
+	m := stanza.Message{ID: id, To: to, Type: c.Type, Subject: stanza.Sanitize(c.Subject),
+		Body: stanza.Sanitize(c.Body)}
+	m.Payload = append(m.Payload, OriginID{ID: id})
+	if c.OOB != "" {
+		m.Payload = append(m.Payload, OOB{URL: stanza.Sanitize(c.OOB)})
+	}
+	if requestReceipt && c.Type != "groupchat" {
+		m.Payload = append(m.Payload, receipts.Request{})
+	}
+	return m
+}
+
+// Send writes one message without waiting (messages are pipelined).
+func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error) {
+	id := conn.NewID()
+	m := Build(id, to, c, o.receipt)
+	r := &Result{To: to, ID: id, Status: "sending"}
+	o.order = append(o.order, r)
+	o.byID[id] = r
+	if err := o.s.Send(ctx, m); err != nil {
+		r.Status, r.Err = "failed", err
+		return id, err
+	}
+	o.drain()
+	return id, nil
+}
+
+// drain applies what has arrived so far without waiting.
+func (o *Outbox) drain() {
+	for {
+		st, ok := o.sub.Poll()
+		if !ok {
+			return
+		}
+		o.apply(st)
+	}
+}
+
+func (o *Outbox) apply(st stanza.Stanza) {
+	m, ok := st.(*stanza.Message)
+	if !ok {
+		return
+	}
+	if m.Type == "error" {
+		if r := o.byID[m.ID]; r != nil && r.Status != "failed" {
+			r.Status, r.Err = "failed", m.Error
+		}
+		return
+	}
+	if id, ok := receipts.ReceivedID(m); ok {
+		r := o.byID[id]
+		// The receipt must come from the recipient (any resource of it).
+		if r != nil && r.Status != "failed" && sameBare(m.From, r.To) {
+			r.Status = "delivered"
+		}
+	}
+}
+
+func sameBare(a, b string) bool {
+	ab, _, _ := strings.Cut(a, "/")
+	bb, _, _ := strings.Cut(b, "/")
+	return strings.EqualFold(ab, bb)
+}
+
+// Finish waits for the server's acknowledgement of everything sent and,
+// with receipts, for every receipt until ctx ends. It returns the results
+// in sending order; err is non-nil only when the session itself failed or
+// (with receipts) ctx ended first.
+func (o *Outbox) Finish(flushCtx, receiptCtx context.Context) ([]Result, error) {
+	defer o.sub.Close()
+	if err := o.s.Flush(flushCtx); err != nil {
+		return o.results(), fmt.Errorf("wait for server acknowledgement: %w", err)
+	}
+	o.drain()
+	for _, r := range o.order {
+		if r.Status == "sending" {
+			r.Status = "sent"
+		}
+	}
+	if o.receipt {
+		for o.missingReceipts() > 0 {
+			st, err := o.sub.Next(receiptCtx)
+			if err != nil {
+				return o.results(), &ReceiptTimeout{Missing: o.missing(), Err: err}
+			}
+			o.apply(st)
+		}
+	}
+	return o.results(), nil
+}
+
+func (o *Outbox) missingReceipts() int { return len(o.missing()) }
+
+func (o *Outbox) missing() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range o.order {
+		if r.Status == "sent" && !seen[r.To] {
+			seen[r.To] = true
+			out = append(out, r.To)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (o *Outbox) results() []Result {
+	out := make([]Result, len(o.order))
+	for i, r := range o.order {
+		out[i] = *r
+		if r.Err != nil {
+			out[i].ErrorText = r.Err.Error()
+		}
+	}
+	return out
+}
+
+// ReceiptTimeout reports recipients whose receipt did not arrive in time.
+type ReceiptTimeout struct {
+	Missing []string
+	Err     error // the context's error
+}
+
+func (e *ReceiptTimeout) Error() string {
+	return "no delivery receipt from " + strings.Join(e.Missing, ", ")
+}
+
+func (e *ReceiptTimeout) Unwrap() error { return e.Err }
