@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +67,24 @@ func fromUser(user string) func(*stanza.Message) bool {
 	return func(m *stanza.Message) bool {
 		return strings.HasPrefix(m.From, srv.JID(user)+"/") && m.Body != ""
 	}
+}
+
+// silentListener accepts TCP connections and never answers.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return l.Addr().String()
 }
