@@ -23,7 +23,7 @@ type tap struct {
 
 var (
 	reMech   = regexp.MustCompile(`<mechanism>([A-Za-z0-9_-]+)</mechanism>`)
-	reSecret = regexp.MustCompile(`(?s)(<(?:auth|response|initial-response|challenge|success|password|hash|token)\b[^>]*>)([^<]+)(<)`)
+	reSecret = regexp.MustCompile(`(?s)(<(?:auth|response|initial-response|challenge|success|additional-data|password|hash|token)\b[^>]*>)([^<]+)(<)`)
 	reToken  = regexp.MustCompile(`(token=['"])[^'"]*`)
 )
 
