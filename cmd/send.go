@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/xmppctl/xmppctl/pkg/conn"
-	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/term"
 )
@@ -130,7 +127,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	targets := recipients
 	var joinErrs []error
 	if opts.MUC {
-		targets, joinErrs = joinRooms(ctx, opts, s, recipients, acct.RoomPassword, acct.Nick, acct.JID)
+		targets, joinErrs = joinRooms(ctx, f, s, recipients, roomNick(opts.Nick, acct.Nick, acct.JID), acct.RoomPassword)
 	}
 	if opts.Lines {
 		if err := sendLines(ctx, f, ob, targets, content); err != nil {
@@ -153,34 +150,6 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		return err
 	}
 	return sendOutcome(f, results, joinErrs, len(recipients))
-}
-
-// joinRooms joins every room; rooms that refuse are reported and skipped.
-func joinRooms(ctx context.Context, opts *sendOptions, s conn.Session, rooms []string, password, cfgNick, account string) ([]string, []error) {
-	nick := opts.Nick
-	if nick == "" {
-		nick = cfgNick
-	}
-	if nick == "" {
-		nick, _, _ = strings.Cut(account, "@")
-	}
-	var ok []string
-	var errs []error
-	for _, room := range rooms {
-		jctx, cancel := opts.f.WithTimeout(ctx)
-		err := muc.Join(jctx, s, room, nick, password)
-		cancel()
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = fmt.Errorf("join %s: no answer from the room: %w", room, err)
-			}
-			errs = append(errs, err)
-			continue
-		}
-		opts.f.Infof("joined %s as %s", room, nick)
-		ok = append(ok, room)
-	}
-	return ok, errs
 }
 
 // sendLines sends each non-empty line as it arrives.

@@ -74,6 +74,7 @@ type attempt struct {
 	ident    Identity
 	tap      *tap
 	timeout  time.Duration
+	version  *SoftwareVersion
 }
 
 // dial runs one go-xmpp login. go-xmpp has no context support: the login
@@ -95,6 +96,10 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
 		UserAgentID: a.ident.UserAgentID,
 		Debug:       true,
 		DebugWriter: a.tap,
+	}
+	if v := a.version; v != nil {
+		opts.ReportSoftwareVersion = true
+		opts.SoftwareName, opts.SoftwareVersion, opts.ReportSoftwareOS = v.Name, v.Version, v.OS
 	}
 	type res struct {
 		c   *xmpp.Client
@@ -166,7 +171,7 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 		tried := map[string]bool{}
 		mech := mem.get(key)
 		for {
-			c, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout})
+			c, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, o.Version})
 			if err == nil {
 				if mech == "" {
 					mech = c.Mechanism

@@ -30,8 +30,30 @@ type Options struct {
 	DialTimeout time.Duration
 	Lookup      LookupSRV // nil = the system resolver
 	EnableSM    bool      // enable XEP-0198 (acks; Flush then uses <r/>)
+	// Version, when set, is what the session answers to XEP-0092 software
+	// version queries (go-xmpp answers them itself, before any handler
+	// could); nil answers service-unavailable.
+	Version *SoftwareVersion
 
 	bare, domain string
+}
+
+// SoftwareVersion is the XEP-0092 answer a session may give.
+type SoftwareVersion struct {
+	Name, Version string
+	OS            bool // also tell the operating system
+}
+
+// LoginInfo is implemented by sessions from Dial: what the login saw, for
+// diagnostics (xmppctl check). It is separate from Session so that test
+// peers need not implement it.
+type LoginInfo interface {
+	// Target is the address the session is connected to.
+	Target() Target
+	// StreamFeatures returns every <stream:features> element the server
+	// sent during login, oldest first, as raw XML (the "stream" prefix is
+	// not declared inside it).
+	StreamFeatures() [][]byte
 }
 
 // IQHandler answers an incoming IQ get or set. It returns the payload of
@@ -148,6 +170,9 @@ func (s *session) HandleIQ(space, local string, h IQHandler) {
 	s.handlers[xml.Name{Space: space, Local: local}] = h
 	s.mu.Unlock()
 }
+
+// StreamFeatures implements LoginInfo.
+func (s *session) StreamFeatures() [][]byte { return s.tap.streamFeatures() }
 
 // NewID returns a random stanza id.
 func NewID() string {

@@ -8,8 +8,8 @@ import (
 )
 
 // tap receives go-xmpp's debug copy of the decrypted stream. During login
-// it records the SASL mechanisms the server offers (go-xmpp does not expose
-// them); with --debug-xml it also forwards the stream to the user with
+// it records the SASL mechanisms the server offers and every
+// <stream:features> element as raw XML (go-xmpp exposes neither); with --debug-xml it also forwards the stream to the user with
 // credentials redacted. Chunk boundaries are arbitrary, so the mechanism
 // scan works on an accumulated buffer until the features are complete.
 type tap struct {
@@ -19,6 +19,9 @@ type tap struct {
 	mechs []string
 	cb    bool // channel-binding types offered (XEP-0440)
 	login bool
+
+	fbuf     []byte   // stream text not yet holding a complete features element
+	features [][]byte // complete <stream:features> elements, oldest first
 }
 
 var (
@@ -33,6 +36,7 @@ func (t *tap) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.login && bytes.HasPrefix(p, []byte("RECV ")) {
+		t.captureFeatures(p[5:])
 		t.buf = append(t.buf, p[5:]...)
 		if bytes.Contains(t.buf, []byte("</stream:features>")) || bytes.Contains(t.buf, []byte("</features>")) {
 			for _, m := range reMech.FindAllSubmatch(t.buf, -1) {
@@ -57,6 +61,61 @@ func (t *tap) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+var (
+	featStart = []byte("<stream:features")
+	featEnd   = []byte("</stream:features>")
+)
+
+// captureFeatures collects complete <stream:features> elements. go-xmpp's
+// debug writer appends a newline to every chunk that lacks one; it is
+// removed again, so an element split across reads is rebuilt exactly
+// unless a chunk really ended in a newline (whitespace between elements).
+func (t *tap) captureFeatures(chunk []byte) {
+	t.fbuf = append(t.fbuf, bytes.TrimSuffix(chunk, []byte("\n"))...)
+	for {
+		i := bytes.Index(t.fbuf, featStart)
+		if i < 0 {
+			// Keep a possible partial start tag only.
+			if j := bytes.LastIndexByte(t.fbuf, '<'); j >= 0 {
+				t.fbuf = append(t.fbuf[:0], t.fbuf[j:]...)
+			} else {
+				t.fbuf = t.fbuf[:0]
+			}
+			return
+		}
+		t.fbuf = append(t.fbuf[:0], t.fbuf[i:]...)
+		gt := bytes.IndexByte(t.fbuf, '>')
+		if gt < 0 {
+			return
+		}
+		end := -1
+		if t.fbuf[gt-1] == '/' {
+			end = gt + 1 // <stream:features/>
+		} else if k := bytes.Index(t.fbuf, featEnd); k >= 0 {
+			end = k + len(featEnd)
+		}
+		if end < 0 {
+			if len(t.fbuf) > 1<<16 {
+				t.fbuf = t.fbuf[:0]
+			}
+			return
+		}
+		t.features = append(t.features, append([]byte(nil), t.fbuf[:end]...))
+		t.fbuf = append(t.fbuf[:0], t.fbuf[end:]...)
+	}
+}
+
+// streamFeatures returns copies of the features elements seen during login.
+func (t *tap) streamFeatures() [][]byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([][]byte, len(t.features))
+	for i, f := range t.features {
+		out[i] = append([]byte(nil), f...)
+	}
+	return out
+}
+
 func (t *tap) addMech(m string) {
 	for _, x := range t.mechs {
 		if x == m {
@@ -76,6 +135,7 @@ func (t *tap) endLogin() {
 	t.mu.Lock()
 	t.login = false
 	t.buf = nil
+	t.fbuf = nil
 	t.mu.Unlock()
 }
 

@@ -45,7 +45,8 @@ func (f Form) Value(v string) string {
 }
 
 type feature struct {
-	Var string `xml:"var,attr"`
+	XMLName xml.Name `xml:"feature"`
+	Var     string   `xml:"var,attr"`
 }
 
 // InfoQuery is the wire form of a disco#info query and its result.
@@ -126,6 +127,16 @@ func GetInfo(ctx context.Context, s conn.Session, jid, node string) (*Info, erro
 	return info, nil
 }
 
+// Query returns the wire form of the info, for answering a disco#info
+// request.
+func (i *Info) Query() InfoQuery {
+	q := InfoQuery{Node: i.Node, Identities: i.Identities, Forms: i.Forms}
+	for _, f := range i.Features {
+		q.Features = append(q.Features, feature{Var: f})
+	}
+	return q
+}
+
 // Item is a disco#items entry.
 type Item struct {
 	JID  string `xml:"jid,attr" json:"jid"`
@@ -133,27 +144,43 @@ type Item struct {
 	Name string `xml:"name,attr,omitempty" json:"name,omitempty"`
 }
 
-// ItemsQuery is the wire form of a disco#items query and its result.
+// ItemsQuery is the wire form of a disco#items query and its result. RSM
+// is the XEP-0059 set of a paged request or result.
 type ItemsQuery struct {
 	XMLName xml.Name `xml:"http://jabber.org/protocol/disco#items query"`
 	Node    string   `xml:"node,attr,omitempty"`
 	Items   []Item   `xml:"item"`
+	RSM     *RSM     `xml:"http://jabber.org/protocol/rsm set,omitempty"`
 }
 
 // ParseItems decodes a disco#items result payload.
 func ParseItems(el stanza.Element) ([]Item, error) {
-	var q ItemsQuery
-	if err := el.Decode(&q); err != nil {
-		return nil, fmt.Errorf("parse disco#items: %w", err)
+	q, err := parseItemsQuery(el)
+	if err != nil {
+		return nil, err
 	}
 	return q.Items, nil
 }
 
-// GetItems asks jid (and optionally a node) for disco#items.
-func GetItems(ctx context.Context, s conn.Session, jid, node string) ([]Item, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: jid, Payload: ItemsQuery{Node: node}})
-	if err != nil {
-		return nil, fmt.Errorf("disco#items %s: %w", jid, err)
+func parseItemsQuery(el stanza.Element) (*ItemsQuery, error) {
+	var q ItemsQuery
+	if err := el.Decode(&q); err != nil {
+		return nil, fmt.Errorf("parse disco#items: %w", err)
 	}
-	return ParseItems(resp.Query)
+	return &q, nil
+}
+
+// GetItems asks jid (and optionally a node) for disco#items, following
+// XEP-0059 pages when the entity pages its answer.
+func GetItems(ctx context.Context, s conn.Session, jid, node string) ([]Item, error) {
+	it := NewItemIter(s, jid, node)
+	defer it.Close()
+	var out []Item
+	for it.Next(ctx) {
+		out = append(out, it.Item())
+	}
+	if err := it.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

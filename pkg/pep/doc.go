@@ -13,11 +13,12 @@ package pep
 
 // Namespaces of XEP-0060.
 const (
-	NS             = "http://jabber.org/protocol/pubsub"
-	NSOwner        = "http://jabber.org/protocol/pubsub#owner"
-	NSErrors       = "http://jabber.org/protocol/pubsub#errors"
-	NSPublishOpts  = "http://jabber.org/protocol/pubsub#publish-options"
-	NSNodeConfig   = "http://jabber.org/protocol/pubsub#node_config"
-	FeaturePEP     = "http://jabber.org/protocol/pubsub#auto-create"
-	FeatureOptions = "http://jabber.org/protocol/pubsub#publish-options"
+	NS         = "http://jabber.org/protocol/pubsub"
+	NSOwner    = "http://jabber.org/protocol/pubsub#owner"
+	NSErrors   = "http://jabber.org/protocol/pubsub#errors"
+	NSConfig   = "http://jabber.org/protocol/pubsub#node_config"
+	NSOptions  = "http://jabber.org/protocol/pubsub#publish-options"
+	FeaturePEP = "http://jabber.org/protocol/pubsub#publish" // with identity pubsub/pep on the account
+	// FeatureOptions is advertised by services that honour publish-options.
+	FeatureOptions = NSOptions
 )

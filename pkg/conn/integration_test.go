@@ -1,0 +1,196 @@
+package conn_test
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/internal/testserver"
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+var srv *testserver.Server
+
+func TestMain(m *testing.M) { testserver.Main(m, &srv) }
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestDialBothTLSModesAndRememberMechanism(t *testing.T) {
+	testserver.Require(t, srv)
+	for _, tc := range []struct {
+		mode, addr string
+	}{{"starttls", srv.Addr()}, {"direct", srv.TLSAddr()}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			o := srv.Options(t, "alice")
+			o.Server, o.TLSMode = tc.addr, tc.mode
+			for i := 0; i < 2; i++ {
+				s, err := conn.Dial(ctx(t), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(s.JID(), "alice@"+srv.Domain+"/") {
+					t.Errorf("bound JID %q", s.JID())
+				}
+				if err := s.Flush(ctx(t)); err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				if err := s.Err(); err != nil {
+					t.Errorf("clean close reported %v", err)
+				}
+			}
+			b, err := os.ReadFile(filepath.Join(o.DataDir, "sasl-mechanisms.json"))
+			if err != nil || !strings.Contains(string(b), tc.addr) {
+				t.Errorf("mechanism not remembered: %s %v", b, err)
+			}
+		})
+	}
+}
+
+func TestFlushWithStreamManagement(t *testing.T) {
+	testserver.Require(t, srv)
+	o := srv.Options(t, "alice")
+	o.EnableSM = true
+	s, err := conn.Dial(ctx(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rb := srv.Dial(t, "bob")
+	sub := rb.Subscribe()
+	defer sub.Close()
+	if err := rb.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if err := s.Send(ctx(t), stanza.Message{To: srv.JID("bob"), Type: "chat", Body: "sm"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatalf("flush with SM: %v", err)
+	}
+	n := 0
+	for n < 20 {
+		st, err := sub.Next(ctx(t))
+		if err != nil {
+			t.Fatalf("bob got %d of 20: %v", n, err)
+		}
+		if m, ok := st.(*stanza.Message); ok && m.Body == "sm" {
+			n++
+		}
+	}
+}
+
+type probe struct {
+	XMLName xml.Name `xml:"urn:example:probe q"`
+	V       string   `xml:"v,attr,omitempty"`
+}
+
+func TestIncomingIQs(t *testing.T) {
+	testserver.Require(t, srv)
+	a, b := srv.Dial(t, "alice"), srv.Dial(t, "bob")
+	// No handler: service-unavailable, not silence.
+	_, err := b.SendIQ(ctx(t), stanza.IQ{Type: "get", To: a.JID(), Payload: probe{}})
+	var se *stanza.Error
+	if !errors.As(err, &se) || se.Condition != "service-unavailable" {
+		t.Fatalf("unhandled IQ: got %v", err)
+	}
+	a.HandleIQ("urn:example:probe", "q", func(_ context.Context, iq *stanza.IQ) (any, error) {
+		return probe{V: "pong:" + iq.Query.Attr("v")}, nil
+	})
+	resp, err := b.SendIQ(ctx(t), stanza.IQ{Type: "get", To: a.JID(), Payload: probe{V: "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Query.Attr("v"); got != "pong:1" {
+		t.Errorf("handler answer %q", got)
+	}
+	a.HandleIQ("urn:example:probe", "q", func(context.Context, *stanza.IQ) (any, error) {
+		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+	})
+	if _, err := b.SendIQ(ctx(t), stanza.IQ{Type: "set", To: a.JID(), Payload: probe{}}); !errors.As(err, &se) || se.Condition != "bad-request" {
+		t.Errorf("handler error: got %v", err)
+	}
+}
+
+// TestDroppedConnection cuts the TCP connection under a live session.
+func TestDroppedConnection(t *testing.T) {
+	testserver.Require(t, srv)
+	proxy := newCutProxy(t, srv.Addr())
+	o := srv.Options(t, "alice")
+	o.Server = proxy.addr
+	s, err := conn.Dial(ctx(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	proxy.cut()
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("session did not notice the dropped connection")
+	}
+	var ce *conn.ConnectError
+	if !errors.As(s.Err(), &ce) {
+		t.Errorf("Err() = %v, want *conn.ConnectError", s.Err())
+	}
+	if err := s.Flush(ctx(t)); !errors.As(err, &ce) {
+		t.Errorf("Flush after drop = %v, want *conn.ConnectError", err)
+	}
+}
+
+type cutProxy struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p := &cutProxy{addr: l.Addr().String()}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}

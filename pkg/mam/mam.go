@@ -1,0 +1,164 @@
+package mam
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/forward"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// Namespaces.
+const (
+	NS    = "urn:xmpp:mam:2"
+	NSRSM = "http://jabber.org/protocol/rsm"
+	nsX   = "jabber:x:data"
+)
+
+// Query selects what to fetch from an archive.
+type Query struct {
+	Archive  string    // archive JID: "" for the account's own, else a room
+	With     string    // only messages with this JID ("" = all)
+	Start    time.Time // only messages at or after this time (zero = all)
+	End      time.Time // only messages at or before this time (zero = all)
+	After    string    // archive id to continue after ("" = from the oldest)
+	PageSize int       // results per page asked for (0 = 250)
+}
+
+// queryXML is the <query/> element of an archive request.
+type queryXML struct {
+	XMLName xml.Name `xml:"urn:xmpp:mam:2 query"`
+	QueryID string   `xml:"queryid,attr,omitempty"`
+	Form    *form    `xml:"jabber:x:data x,omitempty"`
+	Set     *Set     `xml:"http://jabber.org/protocol/rsm set,omitempty"`
+}
+
+type form struct {
+	Type   string  `xml:"type,attr"`
+	Fields []field `xml:"field"`
+}
+
+type field struct {
+	Var   string `xml:"var,attr"`
+	Type  string `xml:"type,attr,omitempty"`
+	Value string `xml:"value"`
+}
+
+// Set is an XEP-0059 result set element, as sent and as received.
+type Set struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/rsm set"`
+	Max     *int     `xml:"max,omitempty"`
+	After   *string  `xml:"after,omitempty"`
+	Before  *string  `xml:"before,omitempty"`
+	First   string   `xml:"first,omitempty"`
+	Last    string   `xml:"last,omitempty"`
+	Count   *int     `xml:"count,omitempty"`
+}
+
+// request builds the <query/> for one page.
+func (q Query) request(queryID, after string, max int) queryXML {
+	out := queryXML{QueryID: queryID, Set: &Set{Max: &max}}
+	if after != "" {
+		out.Set.After = &after
+	}
+	var fields []field
+	if q.With != "" {
+		fields = append(fields, field{Var: "with", Value: q.With})
+	}
+	if !q.Start.IsZero() {
+		fields = append(fields, field{Var: "start", Value: q.Start.UTC().Format(time.RFC3339)})
+	}
+	if !q.End.IsZero() {
+		fields = append(fields, field{Var: "end", Value: q.End.UTC().Format(time.RFC3339)})
+	}
+	if len(fields) > 0 {
+		out.Form = &form{Type: "submit", Fields: append([]field{{Var: "FORM_TYPE", Type: "hidden", Value: NS}}, fields...)}
+	}
+	return out
+}
+
+// Result is one archived message.
+type Result struct {
+	QueryID string
+	ID      string    // the archive's id for the message (its stanza-id)
+	Stamp   time.Time // when the archive received it
+	Message *stanza.Message
+}
+
+type resultXML struct {
+	XMLName xml.Name `xml:"urn:xmpp:mam:2 result"`
+	QueryID string   `xml:"queryid,attr"`
+	ID      string   `xml:"id,attr"`
+	Inner   []byte   `xml:",innerxml"`
+}
+
+// ParseResult decodes the <result/> carried by an archive message. ok is
+// false when the message carries no result; err is set when it carries a
+// malformed one.
+func ParseResult(m *stanza.Message) (r *Result, ok bool, err error) {
+	el, found := stanza.Find(m.Ext, NS, "result")
+	if !found {
+		return nil, false, nil
+	}
+	r, err = ParseResultElement(el)
+	return r, true, err
+}
+
+// ParseResultElement decodes a <result xmlns='urn:xmpp:mam:2'/> element.
+func ParseResultElement(el stanza.Element) (*Result, error) {
+	var w resultXML
+	if err := el.Decode(&w); err != nil {
+		return nil, fmt.Errorf("decode archive result: %w", err)
+	}
+	if w.ID == "" {
+		return nil, fmt.Errorf("archive result without id")
+	}
+	f, err := forward.Find(w.Inner)
+	if err != nil {
+		return nil, fmt.Errorf("archive result %s: %w", w.ID, err)
+	}
+	return &Result{QueryID: w.QueryID, ID: w.ID, Stamp: f.Stamp, Message: f.Message}, nil
+}
+
+// Fin is the end of one page: the <fin/> in the query's IQ result.
+type Fin struct {
+	Complete bool
+	Stable   bool
+	First    string
+	Last     string
+	Count    int // total matching messages; -1 when the server did not say
+}
+
+type finXML struct {
+	XMLName  xml.Name `xml:"urn:xmpp:mam:2 fin"`
+	Complete string   `xml:"complete,attr"`
+	Stable   string   `xml:"stable,attr"`
+	Set      *Set     `xml:"http://jabber.org/protocol/rsm set"`
+}
+
+// ParseFin decodes the <fin/> of an IQ result.
+func ParseFin(el stanza.Element) (*Fin, error) {
+	if !el.Is(NS, "fin") {
+		return nil, fmt.Errorf("archive query answered without <fin/> (got <%s xmlns=%q>)", el.XMLName.Local, el.XMLName.Space)
+	}
+	var w finXML
+	if err := el.Decode(&w); err != nil {
+		return nil, fmt.Errorf("decode archive fin: %w", err)
+	}
+	f := &Fin{Complete: parseBool(w.Complete), Stable: w.Stable == "" || parseBool(w.Stable), Count: -1}
+	if w.Set != nil {
+		f.First, f.Last = strings.TrimSpace(w.Set.First), strings.TrimSpace(w.Set.Last)
+		if w.Set.Count != nil && *w.Set.Count >= 0 {
+			f.Count = *w.Set.Count
+		}
+	}
+	return f, nil
+}
+
+func parseBool(s string) bool {
+	b, _ := strconv.ParseBool(strings.TrimSpace(s))
+	return b
+}

@@ -1,0 +1,89 @@
+package outbox
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/internal/xmpptest"
+	"github.com/xmppctl/xmppctl/pkg/receipts"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestBuildGolden(t *testing.T) {
+	m := Build("id1", "bob@example.org", Content{Type: "chat", Subject: "s", Body: "hi <b>&\x00", OOB: "https://x/y?a=1&b=2"}, true)
+	got, err := xml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "testdata/message.xml"
+	if *update {
+		_ = os.WriteFile(path, got, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	g := Build("id2", "room@muc", Content{Type: "groupchat", Body: "x"}, true)
+	if b, _ := xml.Marshal(g); strings.Contains(string(b), "request") {
+		t.Errorf("groupchat must not request receipts: %s", b)
+	}
+}
+
+func TestFinishStatuses(t *testing.T) {
+	s := xmpptest.New()
+	s.OnSend = func(v any) []stanza.Stanza {
+		m, ok := v.(stanza.Message)
+		if !ok {
+			return nil
+		}
+		switch m.To {
+		case "gone@example.org":
+			return []stanza.Stanza{&stanza.Message{ID: m.ID, From: m.To, Type: "error",
+				Error: &stanza.Error{Type: "cancel", Condition: "service-unavailable"}}}
+		case "bob@example.org":
+			return []stanza.Stanza{&stanza.Message{From: "bob@example.org/phone",
+				Ext: []stanza.Element{{XMLName: xml.Name{Space: receipts.NS, Local: "received"},
+					Attrs: []xml.Attr{{Name: xml.Name{Local: "id"}, Value: m.ID}}}}}}
+		case "mallory@example.org":
+			// A receipt from someone else must not count.
+			return []stanza.Stanza{&stanza.Message{From: "eve@example.org/x",
+				Ext: []stanza.Element{{XMLName: xml.Name{Space: receipts.NS, Local: "received"},
+					Attrs: []xml.Attr{{Name: xml.Name{Local: "id"}, Value: m.ID}}}}}}
+		}
+		return nil
+	}
+	ob := New(s, true)
+	ctx := context.Background()
+	for _, to := range []string{"bob@example.org", "gone@example.org", "mallory@example.org"} {
+		if _, err := ob.Send(ctx, to, Content{Type: "chat", Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	res, err := ob.Finish(ctx, rctx)
+	var rt *ReceiptTimeout
+	if !errors.As(err, &rt) || len(rt.Missing) != 1 || rt.Missing[0] != "mallory@example.org" {
+		t.Fatalf("err = %v", err)
+	}
+	want := map[string]string{"bob@example.org": "delivered", "gone@example.org": "failed", "mallory@example.org": "sent"}
+	for _, r := range res {
+		if r.Status != want[r.To] {
+			t.Errorf("%s: status %s, want %s", r.To, r.Status, want[r.To])
+		}
+	}
+	if s.Flushes() != 1 {
+		t.Errorf("flushes = %d, want 1", s.Flushes())
+	}
+}
