@@ -3,6 +3,7 @@ package disco
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -107,4 +108,32 @@ func (c *Cache) find(ctx context.Context, pred func(*Info) bool) (*Info, error) 
 		}
 	}
 	return nil, ErrNoService
+}
+
+// ServicesWithFeature returns every server item advertising feature (a
+// server may run several MUC services, say), in the server's order.
+func (c *Cache) ServicesWithFeature(ctx context.Context, feature string) ([]*Info, error) {
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Info
+	for _, s := range svcs {
+		if s.HasFeature(feature) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Server returns disco#info of the account's server.
+func (c *Cache) Server(ctx context.Context) (*Info, error) {
+	return c.Info(ctx, c.s.Domain(), "")
+}
+
+// Account returns disco#info of the account's bare JID, where the server
+// answers for PEP, MAM and push on the user's behalf.
+func (c *Cache) Account(ctx context.Context) (*Info, error) {
+	bare, _, _ := strings.Cut(c.s.JID(), "/")
+	return c.Info(ctx, bare, "")
 }

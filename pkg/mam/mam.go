@@ -26,6 +26,8 @@ type Query struct {
 	End      time.Time // only messages at or before this time (zero = all)
 	After    string    // archive id to continue after ("" = from the oldest)
 	PageSize int       // results per page asked for (0 = 250)
+	// Timeout bounds the wait for each page (0 = only the context).
+	Timeout time.Duration
 }
 
 // queryXML is the <query/> element of an archive request.
