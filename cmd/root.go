@@ -87,5 +87,10 @@ never taken from the command line.
 	pf.BoolVar(&g.DebugXML, "debug-xml", false, "copy the XML stream to stderr (credentials redacted)")
 
 	root.AddCommand(newSendCmd(f))
+	root.AddCommand(newBlockCmd(f))
+	root.AddCommand(newAvatarCmd(f))
+	root.AddCommand(newNickCmd(f))
+	root.AddCommand(newProfileCmd(f))
+	root.AddCommand(newUploadCmd(f))
 	return root
 }

@@ -124,6 +124,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	defer s.Close()
 
 	ob := outbox.New(s, opts.Receipt)
+	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
 	targets := recipients
 	var joinErrs []error
 	if opts.MUC {

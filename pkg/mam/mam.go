@@ -132,13 +132,21 @@ type Fin struct {
 	First    string
 	Last     string
 	Count    int // total matching messages; -1 when the server did not say
+	Index    int // position of First in the whole result set; -1 when not said
 }
 
 type finXML struct {
 	XMLName  xml.Name `xml:"urn:xmpp:mam:2 fin"`
 	Complete string   `xml:"complete,attr"`
 	Stable   string   `xml:"stable,attr"`
-	Set      *Set     `xml:"http://jabber.org/protocol/rsm set"`
+	Set      *struct {
+		First struct {
+			Index string `xml:"index,attr"`
+			Value string `xml:",chardata"`
+		} `xml:"first"`
+		Last  string `xml:"last"`
+		Count string `xml:"count"`
+	} `xml:"http://jabber.org/protocol/rsm set"`
 }
 
 // ParseFin decodes the <fin/> of an IQ result.
@@ -150,11 +158,14 @@ func ParseFin(el stanza.Element) (*Fin, error) {
 	if err := el.Decode(&w); err != nil {
 		return nil, fmt.Errorf("decode archive fin: %w", err)
 	}
-	f := &Fin{Complete: parseBool(w.Complete), Stable: w.Stable == "" || parseBool(w.Stable), Count: -1}
+	f := &Fin{Complete: parseBool(w.Complete), Stable: w.Stable == "" || parseBool(w.Stable), Count: -1, Index: -1}
 	if w.Set != nil {
-		f.First, f.Last = strings.TrimSpace(w.Set.First), strings.TrimSpace(w.Set.Last)
-		if w.Set.Count != nil && *w.Set.Count >= 0 {
-			f.Count = *w.Set.Count
+		f.First, f.Last = strings.TrimSpace(w.Set.First.Value), strings.TrimSpace(w.Set.Last)
+		if n, err := strconv.Atoi(strings.TrimSpace(w.Set.Count)); err == nil && n >= 0 {
+			f.Count = n
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(w.Set.First.Index)); err == nil && n >= 0 {
+			f.Index = n
 		}
 	}
 	return f, nil

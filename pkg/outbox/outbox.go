@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/receipts"
@@ -36,11 +37,19 @@ type Result struct {
 
 // Outbox tracks the messages of one session.
 type Outbox struct {
+	// BatchSize, when positive, makes Send wait for the server's
+	// acknowledgement after every BatchSize messages (each wait bounded by
+	// BatchTimeout), so that a long stream of messages never waits on one
+	// unbounded barrier and bounces surface early.
+	BatchSize    int
+	BatchTimeout time.Duration
+
 	s       conn.Session
 	sub     conn.Subscription
 	receipt bool
 	order   []*Result
 	byID    map[string]*Result
+	unacked int
 }
 
 // OriginID is XEP-0359's origin-id.
@@ -87,8 +96,27 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 		r.Status, r.Err = "failed", err
 		return id, err
 	}
+	o.unacked++
+	if o.BatchSize > 0 && o.unacked >= o.BatchSize {
+		if err := o.flush(ctx); err != nil {
+			return id, err
+		}
+	}
 	o.drain()
 	return id, nil
+}
+
+func (o *Outbox) flush(ctx context.Context) error {
+	fctx, cancel := ctx, context.CancelFunc(func() {})
+	if o.BatchTimeout > 0 {
+		fctx, cancel = context.WithTimeout(ctx, o.BatchTimeout)
+	}
+	defer cancel()
+	if err := o.s.Flush(fctx); err != nil {
+		return fmt.Errorf("wait for server acknowledgement: %w", err)
+	}
+	o.unacked = 0
+	return nil
 }
 
 // drain applies what has arrived so far without waiting.

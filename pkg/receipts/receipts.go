@@ -35,3 +35,16 @@ func Requested(m *stanza.Message) bool {
 	_, ok := stanza.Find(m.Ext, NS, "request")
 	return ok
 }
+
+// Answer returns the receipt for m, or false when none is due: only a
+// message that asks for one, has an id and is not an error, a groupchat
+// message or itself a receipt (XEP-0184 §5).
+func Answer(m *stanza.Message) (stanza.Message, bool) {
+	if !Requested(m) || m.ID == "" || m.Type == "error" || m.Type == "groupchat" {
+		return stanza.Message{}, false
+	}
+	if _, isReceipt := ReceivedID(m); isReceipt {
+		return stanza.Message{}, false
+	}
+	return stanza.Message{To: m.From, Type: m.Type, Payload: []any{Received{ID: m.ID}}}, true
+}

@@ -213,9 +213,8 @@ func Dial(ctx context.Context, host string, port int, dst string) (net.Conn, err
 	if err != nil {
 		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
+	// The context, not a deadline of its own, interrupts the handshake, so
+	// that a timeout is reported as the context's error.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	err = ClientHandshake(c, dst)
 	stop()

@@ -110,9 +110,10 @@ func retryable(err error) bool {
 func (u *Uploader) attempt(ctx context.Context, f *File, progress func(int64)) (*Result, error) {
 	sctx, cancel := u.bound(ctx)
 	slot, err := RequestSlot(sctx, u.Session, u.Service.JID, Request{Filename: f.Name, Size: f.Size, ContentType: f.ContentType})
+	timedOut := ctx.Err() == nil && sctx.Err() == context.DeadlineExceeded
 	cancel()
 	if err != nil {
-		if ctx.Err() == nil && sctx.Err() != nil {
+		if timedOut {
 			return nil, fmt.Errorf("request upload slot: no answer from %s: %w", u.Service.JID, context.DeadlineExceeded)
 		}
 		return nil, err
@@ -157,11 +158,11 @@ func (u *Uploader) bound(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithCancel(ctx)
 }
 
-// ErrSizeChanged reports a source that did not hold exactly the announced
-// number of bytes (a file changed during the upload).
+// ErrSizeChanged reports a source that ended before the announced number
+// of bytes (a file truncated during the upload).
 var ErrSizeChanged = errors.New("the file changed size during the upload")
 
-// hashingReader yields exactly left bytes of r, hashing them and
+// hashingReader yields the first left bytes of r (fewer is an error), hashing them and
 // reporting progress. It deliberately has no WriterTo, so the HTTP
 // transport copies through its fixed-size buffers.
 type hashingReader struct {
@@ -174,10 +175,8 @@ type hashingReader struct {
 
 func (h *hashingReader) Read(p []byte) (int, error) {
 	if h.left <= 0 {
-		var one [1]byte
-		if n, _ := h.r.Read(one[:]); n > 0 {
-			return 0, fmt.Errorf("read: %w (it grew)", ErrSizeChanged)
-		}
+		// A file that grew (a log being appended to) is sent as it was
+		// when its size was taken.
 		return 0, io.EOF
 	}
 	if int64(len(p)) > h.left {

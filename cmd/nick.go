@@ -1,0 +1,154 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xmppctl/xmppctl/pkg/avatar"
+	"github.com/xmppctl/xmppctl/pkg/nick"
+	"github.com/xmppctl/xmppctl/pkg/term"
+)
+
+type nickOptions struct {
+	f *Factory
+
+	Action string // set, get
+	Name   string
+	JID    string
+	Access string
+}
+
+func newNickCmd(f *Factory) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "nick",
+		Short: "Publish or read a nickname (XEP-0172)",
+		Long: `Publish the account's nickname, or read a contact's, on the personal
+eventing service (XEP-0172 User Nickname over XEP-0163 PEP).
+
+The nickname node always has the same access model as the avatar: set
+without --access keeps the avatar's current model (contacts only when there
+is none yet); set with --access changes the avatar nodes to it as well.`,
+		Example: `  xmppctl nick set "Alice Liddell"
+  xmppctl nick get bob@example.org`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return &UsageError{Err: errors.New("nick needs a subcommand: set or get"), Hint: "see xmppctl nick --help"}
+		},
+	}
+	set := &nickOptions{f: f, Action: "set"}
+	setCmd := &cobra.Command{
+		Use:     "set NAME",
+		Short:   "Publish the account's nickname",
+		Example: `  xmppctl nick set --access open "Alice"`,
+		Args:    exactArgs(1, "nick set needs one NAME (quote it if it has spaces)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			set.Name = args[0]
+			return runNick(c.Context(), set)
+		},
+	}
+	setCmd.Flags().StringVar(&set.Access, "access", "", accessFlagHelp)
+	get := &nickOptions{f: f, Action: "get"}
+	getCmd := &cobra.Command{
+		Use:     "get [JID]",
+		Short:   "Print a nickname (default: the account's own)",
+		Example: "  xmppctl nick get bob@example.org",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				get.JID = args[0]
+			}
+			return runNick(c.Context(), get)
+		},
+	}
+	c.AddCommand(setCmd, getCmd)
+	return c
+}
+
+func runNick(ctx context.Context, opts *nickOptions) error {
+	f := opts.f
+	if opts.Action == "get" {
+		return runNickGet(ctx, opts)
+	}
+	flagModel, err := parseAccessFlag(opts.Access)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(opts.Name) == "" {
+		return usageErrorf("empty nickname")
+	}
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	s, err := f.Connect(ctx, acct, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	wctx, cancel := f.WithTimeout(ctx)
+	defer cancel()
+	info, err := pepService(wctx, s)
+	if err != nil {
+		return err
+	}
+	model, err := chooseAccess(wctx, s, flagModel, avatar.NSMetadata, avatar.NSData, nick.NS)
+	if err != nil {
+		return err
+	}
+	if err := nick.Publish(wctx, s, opts.Name, pepOptions(info, model)); err != nil {
+		return err
+	}
+	if err := alignAccess(wctx, s, model, avatar.NSData, avatar.NSMetadata); err != nil {
+		return err
+	}
+	if f.Global.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(map[string]string{"nick": opts.Name, "access": string(model)})
+	}
+	if !f.Global.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "published nickname, visible to %s (access %s)\n", describeAccess(model), model)
+	}
+	return nil
+}
+
+func runNickGet(ctx context.Context, opts *nickOptions) error {
+	f := opts.f
+	var args []string
+	if opts.JID != "" {
+		args = []string{opts.JID}
+	}
+	jid, err := peerJID(args)
+	if err != nil {
+		return err
+	}
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	if jid == "" {
+		jid = acct.JID
+	}
+	s, err := f.Connect(ctx, acct, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	wctx, cancel := f.WithTimeout(ctx)
+	defer cancel()
+	name, err := nick.Get(wctx, s, jid)
+	if errors.Is(err, nick.ErrNone) {
+		return &RemoteError{Err: fmt.Errorf("%s: %w", jid, err)}
+	}
+	if err != nil {
+		return peerRefusal(err, jid, "nickname")
+	}
+	if f.Global.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(map[string]string{"jid": jid, "nick": name})
+	}
+	fmt.Fprintln(f.IO.Out, term.Sanitize(name, false))
+	return nil
+}

@@ -1,0 +1,516 @@
+package cmd
+
+// xmppctl upload: XEP-0363 HTTP File Upload of one or more files, with
+// optional sharing of the links. Every input is checked before connecting;
+// standard input is spooled to a temporary file (its size must be known
+// for the slot) unless --size is given.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/disco"
+	"github.com/xmppctl/xmppctl/pkg/outbox"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/term"
+	"github.com/xmppctl/xmppctl/pkg/upload"
+)
+
+type uploadOptions struct {
+	f *Factory
+
+	Files       []string
+	To          []string
+	MUC         []string
+	Name        string
+	ContentType string
+	Size        int64
+	SizeSet     bool
+	Caption     string
+	Nick        string
+	AllowHTTP   bool
+	Jobs        int
+	Retries     int
+}
+
+func newUploadCmd(f *Factory) *cobra.Command {
+	opts := &uploadOptions{f: f}
+	c := &cobra.Command{
+		Use:   "upload [flags] FILE... [--to JID]... [--muc ROOM]...",
+		Short: "Upload files with HTTP File Upload and share the links",
+		Long: `Upload each FILE to the server's HTTP File Upload service (XEP-0363) and
+print its download URL on standard output, one per line, in the order given
+(with --json one object per file: file, url, size, content_type, sha256).
+
+The upload service and its size limit are found through service discovery;
+a file over the limit is refused before anything is sent. Files are streamed
+(memory use does not grow with their size), two at a time by default
+(--jobs), each with a progress bar on standard error when it is a terminal.
+A failed transfer (connection drop, server error) is retried on a fresh slot
+(--retries). Plain-http upload URLs are refused unless they point to the
+local machine or --allow-http is given. HTTPS_PROXY and NO_PROXY are honoured.
+
+FILE "-" reads standard input; give it a name with --name. Its size must be
+known before the upload, so it is first copied to a temporary file, unless
+--size gives it (then a failed transfer cannot be retried).
+
+With --to and --muc every link is shared the way clients expect it: one
+message per file whose body is exactly the URL, with the same URL as a
+jabber:x:oob attachment, so that receiving clients show the file inline.
+--caption sends its text as a separate message before the links. As with
+send, xmppctl exits 0 only after the server acknowledged every message.
+If some files or recipients fail and others succeed the exit status is 3.`,
+		Example: `  xmppctl upload report.pdf
+  xmppctl upload --to bob@example.org --caption "today's logs" app.log db.log
+  xmppctl upload --muc ops@conference.example.org screenshot.png
+  pg_dump mydb | gzip | xmppctl upload - --name mydb.sql.gz --to admin@example.org
+  xmppctl upload --json *.tar.gz | jq -r .sha256`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("upload needs at least one FILE (or - for standard input)")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Files = args
+			opts.SizeSet = c.Flags().Changed("size")
+			return runUpload(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVar(&opts.To, "to", nil, "share the links with this JID (repeatable)")
+	fl.StringArrayVar(&opts.MUC, "muc", nil, "share the links in this room, joining it first (repeatable)")
+	fl.StringVar(&opts.Caption, "caption", "", "text sent as its own message before the links")
+	fl.StringVar(&opts.Nick, "nick", "", "nickname in rooms (default: the account's local part)")
+	fl.StringVar(&opts.Name, "name", "", "file name to announce (required for -, only with one FILE)")
+	fl.StringVar(&opts.ContentType, "type", "", "content type (default: from the extension, else the content)")
+	fl.Int64Var(&opts.Size, "size", 0, "with -: the exact size of standard input, to stream it without a temporary file")
+	fl.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow plain-http upload URLs to other hosts than this machine")
+	fl.IntVar(&opts.Jobs, "jobs", 2, "files uploaded at the same time")
+	fl.IntVar(&opts.Retries, "retries", 3, "retries of a failed transfer, each on a fresh slot")
+	return c
+}
+
+// uploadItem is one FILE argument, checked and ready.
+type uploadItem struct {
+	arg  string // as given on the command line
+	file upload.File
+	res  *upload.Result
+	err  error
+}
+
+func runUpload(ctx context.Context, opts *uploadOptions) error {
+	f := opts.f
+	items, cleanup, err := prepareUploads(f, opts)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	to, err := parseJIDs(opts.To, false)
+	if err != nil {
+		return err
+	}
+	rooms, err := parseJIDs(opts.MUC, true)
+	if err != nil {
+		return err
+	}
+	if opts.Caption != "" && len(to)+len(rooms) == 0 {
+		return usageErrorf("--caption needs --to or --muc")
+	}
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+
+	s, err := f.Connect(ctx, acct, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	var joined []string
+	var joinErrs []error
+	if len(rooms) > 0 {
+		joined, joinErrs = joinRooms(ctx, f, s, rooms, roomNick(opts.Nick, acct.Nick, acct.JID), acct.RoomPassword)
+	}
+	dctx, cancel := f.WithTimeout(ctx)
+	svc, err := upload.Discover(dctx, disco.NewCache(s))
+	cancel()
+	if err != nil {
+		if errors.Is(err, upload.ErrNoService) {
+			return &RemoteError{Err: err, Hint: "ask the server's admin to enable HTTP File Upload (Prosody: http_file_share)"}
+		}
+		if ctx.Err() == nil && dctx.Err() != nil {
+			return fmt.Errorf("find upload service: no answer from %s: %w", s.Domain(), context.DeadlineExceeded)
+		}
+		return err
+	}
+	if svc.MaxSize > 0 {
+		f.Infof("upload service %s, max file size %s", svc.JID, upload.FormatSize(svc.MaxSize))
+	}
+	up := &upload.Uploader{Session: s, Service: svc, HTTP: f.HTTPClient(), AllowHTTP: opts.AllowHTTP,
+		Retries: opts.Retries, Timeout: f.Global.Timeout}
+	uploadAll(ctx, f, up, items, opts.Jobs)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	var failures []error
+	for _, it := range items {
+		if it.err != nil {
+			failures = append(failures, uploadFailure(it))
+		}
+	}
+	total := len(items)
+	if len(failures) < len(items) && len(to)+len(rooms) > 0 {
+		total += len(to) + len(rooms)
+		shareFails, err := shareLinks(ctx, f, s, opts.Caption, items, to, joined, joinErrs)
+		if err != nil {
+			return err
+		}
+		failures = append(failures, shareFails...)
+	}
+	switch {
+	case len(failures) == 0:
+		return nil
+	case len(failures) == 1 && total == 1:
+		return failures[0]
+	}
+	for _, e := range failures {
+		fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
+	}
+	return &PartialError{Failed: len(failures), Total: total, First: failures[0]}
+}
+
+// uploadFailure gives a failed file's error the exit status it deserves.
+func uploadFailure(it *uploadItem) error {
+	err := it.err
+	var (
+		tooLarge *upload.TooLargeError
+		insecure *upload.InsecureURLError
+		httpErr  *upload.HTTPError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return &RemoteError{Err: err, Hint: "the limit is the server's (XEP-0363 max-file-size); compress or split the file"}
+	case errors.As(err, &insecure):
+		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "use --allow-http to upload over plain http anyway"}
+	case errors.As(err, &httpErr):
+		return &RemoteError{Err: fmt.Errorf("%s: upload failed: %w", it.arg, err)}
+	}
+	var se *stanza.Error
+	if errors.As(err, &se) && se.Condition == "not-acceptable" {
+		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "the service refused the file; it may be too large or of a type it does not accept"}
+	}
+	return fmt.Errorf("%s: %w", it.arg, err)
+}
+
+// prepareUploads checks every FILE before connecting: it exists, is a
+// regular readable file; standard input is spooled. cleanup removes the
+// spool file and is safe to call on error.
+func prepareUploads(f *Factory, opts *uploadOptions) ([]*uploadItem, func(), error) {
+	var spools []string
+	cleanup := func() {
+		for _, p := range spools {
+			_ = os.Remove(p)
+		}
+	}
+	switch {
+	case opts.Jobs < 1:
+		return nil, cleanup, usageErrorf("--jobs must be at least 1")
+	case opts.Retries < 0:
+		return nil, cleanup, usageErrorf("--retries must not be negative")
+	case opts.Name != "" && len(opts.Files) > 1:
+		return nil, cleanup, usageErrorf("--name applies to a single FILE")
+	case opts.SizeSet && (len(opts.Files) != 1 || opts.Files[0] != "-"):
+		return nil, cleanup, usageErrorf("--size applies only to - (standard input)")
+	case opts.SizeSet && opts.Size < 0:
+		return nil, cleanup, usageErrorf("--size must not be negative")
+	}
+	if opts.Name != "" {
+		if err := checkUploadName(opts.Name); err != nil {
+			return nil, cleanup, err
+		}
+	}
+	stdin := 0
+	var items []*uploadItem
+	for _, arg := range opts.Files {
+		it := &uploadItem{arg: arg}
+		var err error
+		if arg == "-" {
+			if stdin++; stdin > 1 {
+				return nil, cleanup, usageErrorf("standard input (-) can be given only once")
+			}
+			if opts.Name == "" {
+				return nil, cleanup, usageErrorf("uploading standard input needs --name")
+			}
+			var spool string
+			it.file, spool, err = stdinFile(f, opts)
+			if spool != "" {
+				spools = append(spools, spool)
+			}
+		} else {
+			it.file, err = diskFile(arg, opts.Name)
+		}
+		if err != nil {
+			return nil, cleanup, err
+		}
+		if opts.ContentType != "" {
+			it.file.ContentType = opts.ContentType
+		}
+		items = append(items, it)
+	}
+	return items, cleanup, nil
+}
+
+func checkUploadName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || stanza.Sanitize(name) != name {
+		return usageErrorf("invalid file name %q: want a plain name without / or control characters", name)
+	}
+	return nil
+}
+
+// diskFile checks a path and describes it for the upload.
+func diskFile(path, name string) (upload.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, unwrapPathErr(err))}
+	}
+	if st.IsDir() {
+		return upload.File{}, usageErrorf("%s: is a directory (upload files, or an archive of the directory)", path)
+	}
+	if !st.Mode().IsRegular() {
+		return upload.File{}, usageErrorf("%s: not a regular file; pipe it into \"xmppctl upload - --name NAME\"", path)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, unwrapPathErr(err))}
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(fh, head)
+	fh.Close()
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, unwrapPathErr(err))}
+	}
+	if name == "" {
+		name = filepath.Base(path)
+		if err := checkUploadName(name); err != nil {
+			return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, err), Hint: "give another name with --name"}
+		}
+	}
+	return upload.File{Name: name, Size: st.Size(), ContentType: upload.DetectType(name, head[:n]),
+		Open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
+}
+
+// stdinFile spools standard input to a temporary file, or with --size
+// streams it once.
+func stdinFile(f *Factory, opts *uploadOptions) (upload.File, string, error) {
+	if opts.SizeSet {
+		br := newPeekReader(f.IO.In, 512)
+		used := false
+		return upload.File{Name: opts.Name, Size: opts.Size, ContentType: upload.DetectType(opts.Name, br.head),
+			Open: func() (io.ReadCloser, error) {
+				if used {
+					return nil, errors.New("standard input cannot be read again for a retry (spool it: leave out --size)")
+				}
+				used = true
+				return io.NopCloser(br), nil
+			}}, "", nil
+	}
+	tmp, err := os.CreateTemp("", "xmppctl-upload-*")
+	if err != nil {
+		return upload.File{}, "", fmt.Errorf("spool standard input: %w", err)
+	}
+	spool := tmp.Name()
+	n, err := io.Copy(tmp, f.IO.In)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return upload.File{}, spool, fmt.Errorf("spool standard input to %s: %w", spool, err)
+	}
+	file, err := diskFile(spool, opts.Name)
+	if err != nil {
+		return upload.File{}, spool, err
+	}
+	file.Size = n
+	return file, spool, nil
+}
+
+// peekReader reads the first bytes ahead (for type detection) and then
+// replays them.
+type peekReader struct {
+	head []byte
+	off  int
+	r    io.Reader
+}
+
+func newPeekReader(r io.Reader, n int) *peekReader {
+	head := make([]byte, n)
+	m, _ := io.ReadFull(r, head)
+	return &peekReader{head: head[:m], r: r}
+}
+
+func (p *peekReader) Read(b []byte) (int, error) {
+	if p.off < len(p.head) {
+		n := copy(b, p.head[p.off:])
+		p.off += n
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// uploadAll uploads with at most jobs transfers at a time and prints
+// each result on stdout in the order of the arguments as soon as it and
+// all before it are done.
+func uploadAll(ctx context.Context, f *Factory, up *upload.Uploader, items []*uploadItem, jobs int) {
+	var bars *barStack
+	if f.IO.ErrTTY && !f.Global.Quiet {
+		bars = newBarStack(f.IO.ErrOut)
+	}
+	up.OnRetry = func(file *upload.File, attempt int, err error, wait time.Duration) {
+		msg := fmt.Sprintf("%s: attempt %d failed: %v; retrying on a fresh slot in %s", file.Name, attempt, err, wait)
+		if bars != nil {
+			bars.Println("xmppctl: " + term.Sanitize(msg, false))
+			return
+		}
+		f.Warnf("%s", term.Sanitize(msg, false))
+	}
+	done := make([]chan struct{}, len(items))
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		done[i] = make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				it.err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			var progress func(int64)
+			var fb *fileBar
+			if bars != nil {
+				fb = bars.Add(it.file.Name, it.file.Size)
+				progress = fb.Set
+			}
+			start := time.Now()
+			it.res, it.err = up.Upload(ctx, &it.file, progress)
+			if fb != nil {
+				if it.err != nil {
+					fb.Done("failed")
+				} else {
+					fb.Done(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
+				}
+			}
+			if it.err == nil {
+				f.Infof("uploaded %s (%s) in %s, %d attempt(s)", it.arg, upload.FormatSize(it.file.Size),
+					time.Since(start).Round(time.Millisecond), it.res.Attempts)
+			}
+		}()
+	}
+	enc := json.NewEncoder(f.IO.Out)
+	enc.SetEscapeHTML(false)
+	for i, it := range items {
+		<-done[i]
+		printUploadResult(f, enc, it)
+	}
+	wg.Wait()
+}
+
+type uploadJSON struct {
+	File        string `json:"file"`
+	URL         string `json:"url"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+}
+
+type uploadErrJSON struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+func printUploadResult(f *Factory, enc *json.Encoder, it *uploadItem) {
+	switch {
+	case f.Global.JSON && it.err != nil:
+		_ = enc.Encode(uploadErrJSON{File: it.arg, Error: it.err.Error()})
+	case f.Global.JSON:
+		_ = enc.Encode(uploadJSON{File: it.arg, URL: it.res.URL, Size: it.res.Size,
+			ContentType: it.res.ContentType, SHA256: it.res.SHA256})
+	case it.err == nil:
+		fmt.Fprintln(f.IO.Out, it.res.URL)
+	}
+}
+
+// shareLinks sends the caption and one message per uploaded file, in
+// order, to every contact and joined room, and waits for the server's
+// acknowledgement. It returns one error per recipient that failed.
+func shareLinks(ctx context.Context, f *Factory, s conn.Session, caption string, items []*uploadItem,
+	to, rooms []string, joinErrs []error) ([]error, error) {
+	ob := outbox.New(s, false)
+	type target struct{ jid, typ string }
+	var targets []target
+	for _, j := range to {
+		targets = append(targets, target{j, "chat"})
+	}
+	for _, r := range rooms {
+		targets = append(targets, target{r, "groupchat"})
+	}
+	for _, t := range targets {
+		if caption != "" {
+			if _, err := ob.Send(ctx, t.jid, outbox.Content{Type: t.typ, Body: caption}); err != nil {
+				return nil, err
+			}
+		}
+		for _, it := range items {
+			if it.err != nil {
+				continue
+			}
+			c := outbox.Content{Type: t.typ, Body: it.res.URL, OOB: it.res.URL}
+			if _, err := ob.Send(ctx, t.jid, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fctx, cancel := f.WithTimeout(ctx)
+	defer cancel()
+	results, err := ob.Finish(fctx, fctx)
+	if err != nil {
+		return nil, err
+	}
+	failures := append([]error(nil), joinErrs...)
+	seen := map[string]bool{}
+	for _, r := range results {
+		if r.Status == "failed" && !seen[r.To] {
+			seen[r.To] = true
+			failures = append(failures, fmt.Errorf("%s: %w", r.To, r.Err))
+		} else if r.Status != "failed" {
+			f.Infof("shared with %s (id %s)", r.To, r.ID)
+		}
+	}
+	return failures, nil
+}

@@ -1,0 +1,214 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/mam"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/store"
+)
+
+// Options configure one archive sync.
+type Options struct {
+	Self     Self
+	Room     string    // "" syncs the account's archive, else this room's
+	With     string    // only the conversation with this JID
+	Since    time.Time // on a first sync, start here instead of the oldest message
+	PageSize int       // 0 = mam.DefaultPageSize
+	Timeout  time.Duration
+	// NoPipeline waits for each page's <fin/> before asking for the next.
+	NoPipeline bool
+	// Live, when set, is drained into the store between pages and at the
+	// end: messages and carbons that arrive while the sync runs.
+	Live conn.Subscription
+	// Progress is called after each page with the results stored so far
+	// and the archive's size (-1 when the server does not say).
+	Progress func(done, total int)
+	// Warn tells the user about recoverable trouble (a stale sync point).
+	Warn func(format string, args ...any)
+}
+
+// Summary is what a sync did.
+type Summary struct {
+	Archive    string `json:"archive"`
+	New        int    `json:"new"`
+	Duplicates int    `json:"duplicates"`
+	Total      int    `json:"total"`
+	LastID     string `json:"last_id"`
+	Gap        bool   `json:"gap,omitempty"`
+	Forged     int    `json:"forged,omitempty"`
+}
+
+// Filter is the sync point key of a filtered sync.
+func (o Options) Filter() string {
+	if o.With == "" {
+		return ""
+	}
+	return "with=" + store.Bare(o.With)
+}
+
+// ArchiveJID is the archive the options select.
+func (o Options) ArchiveJID() string {
+	if o.Room != "" {
+		return store.Bare(o.Room)
+	}
+	return store.Bare(o.Self.Account)
+}
+
+// Sync fetches everything the archive holds after the stored sync point
+// (or since o.Since, or everything) and stores it, page by page, each page
+// in one transaction together with the new sync point.
+func Sync(ctx context.Context, s conn.Session, st *store.Store, o Options) (Summary, error) {
+	archiveJID := o.ArchiveJID()
+	sum := Summary{Archive: archiveJID}
+	point, _, err := st.GetSyncPoint(ctx, o.Self.Account, archiveJID, o.Filter())
+	if err != nil {
+		return sum, err
+	}
+	sum.LastID = point.LastID
+	q := mam.Query{Archive: o.Room, With: o.With, Start: o.Since, After: point.LastID,
+		PageSize: o.PageSize, Timeout: o.Timeout}
+	if point.LastID != "" {
+		q.Start = time.Time{}
+	}
+	var gapAt time.Time
+	for attempt := 0; ; attempt++ {
+		err = walk(ctx, s, st, o, q, &point, &sum, gapAt)
+		var me *mam.Error
+		if attempt == 0 && q.After != "" && errors.As(err, &me) && me.Condition() == "item-not-found" {
+			// The archive no longer has our last id: it expired or was
+			// cleared. Start over from the oldest message it still has.
+			if o.Warn != nil {
+				o.Warn("the archive of %s no longer has the last synced message (id %s): it expired or was cleared; "+
+					"syncing again from the oldest message available, there may be a gap before it", archiveJID, q.After)
+			}
+			sum.Gap = true
+			gapAt = time.Now().UTC()
+			q.After, q.Start = "", o.Since
+			continue
+		}
+		break
+	}
+	if err == nil {
+		err = drainLive(ctx, s, st, o, &sum, true)
+	}
+	if n, cerr := st.Count(ctx, o.Self.Account, archiveJID); cerr == nil {
+		sum.Total = n
+	}
+	return sum, err
+}
+
+func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam.Query,
+	point *store.SyncPoint, sum *Summary, gapAt time.Time) error {
+	it := mam.NewIterator(s, q)
+	if o.NoPipeline {
+		it.DisablePipelining()
+	}
+	defer func() { sum.Forged += it.Forged; it.Close() }()
+	done := 0
+	for it.Next(ctx) {
+		page := it.Page()
+		err := st.Update(ctx, func(b *store.Batch) error {
+			for _, r := range page.Results {
+				rec, ok := FromResult(r, o.Self, o.ArchiveJID())
+				if !ok {
+					continue
+				}
+				if err := put(b, rec, sum); err != nil {
+					return err
+				}
+			}
+			if err := drainInto(b, o, sum); err != nil {
+				return err
+			}
+			if n := len(page.Results); n > 0 {
+				last := page.Results[n-1]
+				point.LastID, point.LastTime = last.ID, last.Stamp
+			}
+			point.Complete = page.Fin.Complete
+			point.GapAt = gapAt
+			return b.SetSyncPoint(*point)
+		})
+		if err != nil {
+			return err
+		}
+		sum.LastID = point.LastID
+		done += len(page.Results)
+		if o.Progress != nil {
+			total := page.Fin.Count
+			d := done
+			if page.Fin.Index >= 0 && total >= 0 {
+				d = page.Fin.Index + len(page.Results)
+			}
+			o.Progress(d, total)
+		}
+	}
+	return it.Err()
+}
+
+func put(b *store.Batch, rec *store.Message, sum *Summary) error {
+	res, err := b.Put(rec)
+	if err != nil {
+		return err
+	}
+	if res == store.Inserted {
+		sum.New++
+	} else {
+		sum.Duplicates++
+	}
+	return nil
+}
+
+// drainInto stores what arrived live so far (account archive only: live
+// room messages need a joined room, which a sync does not do).
+func drainInto(b *store.Batch, o Options, sum *Summary) error {
+	if o.Live == nil || o.Room != "" {
+		return nil
+	}
+	for {
+		st, ok := o.Live.Poll()
+		if !ok {
+			return nil
+		}
+		m, ok := st.(*stanza.Message)
+		if !ok {
+			continue
+		}
+		rec, _, _ := Incoming(m, o.Self)
+		if rec == nil || !strings.EqualFold(rec.Archive, o.ArchiveJID()) {
+			continue
+		}
+		if o.With != "" && !strings.EqualFold(rec.With, store.Bare(o.With)) {
+			continue
+		}
+		if err := put(b, rec, sum); err != nil {
+			return err
+		}
+	}
+}
+
+// drainLive stores the live messages left at the end. With barrier set it
+// first makes sure that everything the server sent before now has been
+// queued (a ping round trip).
+func drainLive(ctx context.Context, s conn.Session, st *store.Store, o Options, sum *Summary, barrier bool) error {
+	if o.Live == nil || o.Room != "" {
+		return nil
+	}
+	if barrier {
+		fctx, cancel := ctx, context.CancelFunc(func() {})
+		if o.Timeout > 0 {
+			fctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		}
+		err := s.Flush(fctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("archive sync: %w", err)
+		}
+	}
+	return st.Update(ctx, func(b *store.Batch) error { return drainInto(b, o, sum) })
+}

@@ -1,0 +1,371 @@
+package ibb
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// Block sizes. XEP-0047 caps block-size at 65535; 4096 is what clients
+// commonly use and what every server's stanza limit (Prosody's default is
+// 256 KiB) accepts with room to spare once base64 has grown it by a third.
+const (
+	MaxBlockSize     = 65535
+	DefaultBlockSize = 4096
+)
+
+// Open is <open/>.
+type Open struct {
+	XMLName   xml.Name `xml:"http://jabber.org/protocol/ibb open"`
+	BlockSize int      `xml:"block-size,attr"`
+	SID       string   `xml:"sid,attr"`
+	Stanza    string   `xml:"stanza,attr,omitempty"`
+}
+
+// Data is <data/>, one base64 block.
+type Data struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/ibb data"`
+	Seq     uint16   `xml:"seq,attr"`
+	SID     string   `xml:"sid,attr"`
+	Payload string   `xml:",chardata"`
+}
+
+// Close is <close/>.
+type Close struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/ibb close"`
+	SID     string   `xml:"sid,attr"`
+}
+
+type key struct{ peer, sid string }
+
+// Manager owns the IBB handlers of one session and routes incoming
+// streams by peer and stream id. Only streams announced with Expect are
+// accepted; every other <open/> is refused.
+type Manager struct {
+	s        conn.Session
+	maxBlock int
+
+	mu      sync.Mutex
+	streams map[key]*Conn
+	expect  map[key]chan *Conn
+}
+
+// NewManager registers the IBB handlers on s. Incoming streams may use
+// blocks of up to maxBlock bytes (0 = DefaultBlockSize·4).
+func NewManager(s conn.Session, maxBlock int) *Manager {
+	if maxBlock <= 0 || maxBlock > MaxBlockSize {
+		maxBlock = 4 * DefaultBlockSize
+	}
+	m := &Manager{s: s, maxBlock: maxBlock, streams: map[key]*Conn{}, expect: map[key]chan *Conn{}}
+	s.HandleIQ(NS, "open", m.handleOpen)
+	s.HandleIQ(NS, "data", m.handleData)
+	s.HandleIQ(NS, "close", m.handleClose)
+	return m
+}
+
+// MaxBlock is the largest block size accepted for incoming streams.
+func (m *Manager) MaxBlock() int { return m.maxBlock }
+
+// Expect announces that peer will open stream sid; Accept collects it.
+func (m *Manager) Expect(peer, sid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := key{peer, sid}
+	if _, ok := m.expect[k]; !ok {
+		m.expect[k] = make(chan *Conn, 1)
+	}
+}
+
+// Accept waits for peer to open the stream sid (announcing it first if
+// Expect was not called).
+func (m *Manager) Accept(ctx context.Context, peer, sid string) (*Conn, error) {
+	m.Expect(peer, sid)
+	m.mu.Lock()
+	ch := m.expect[key{peer, sid}]
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.expect, key{peer, sid})
+		m.mu.Unlock()
+	}()
+	select {
+	case c := <-ch:
+		return c, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for in-band bytestream from %s: %w", peer, ctx.Err())
+	}
+}
+
+// Open opens an outgoing stream to peer.
+func (m *Manager) Open(ctx context.Context, peer, sid string, blockSize int) (*Conn, error) {
+	if blockSize <= 0 || blockSize > MaxBlockSize {
+		return nil, fmt.Errorf("ibb: invalid block size %d", blockSize)
+	}
+	c := m.newConn(peer, sid, blockSize)
+	if _, err := m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: peer, Payload: Open{BlockSize: blockSize, SID: sid, Stanza: "iq"}}); err != nil {
+		m.remove(c)
+		return nil, fmt.Errorf("open in-band bytestream: %w", err)
+	}
+	return c, nil
+}
+
+func (m *Manager) newConn(peer, sid string, blockSize int) *Conn {
+	c := &Conn{m: m, peer: peer, sid: sid, blockSize: blockSize,
+		blocks: make(chan []byte, 16), done: make(chan struct{})}
+	c.cond = sync.NewCond(&c.mu)
+	m.mu.Lock()
+	m.streams[key{peer, sid}] = c
+	m.mu.Unlock()
+	return c
+}
+
+func (m *Manager) remove(c *Conn) {
+	m.mu.Lock()
+	if m.streams[key{c.peer, c.sid}] == c {
+		delete(m.streams, key{c.peer, c.sid})
+	}
+	m.mu.Unlock()
+}
+
+func (m *Manager) lookup(peer, sid string) *Conn {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.streams[key{peer, sid}]
+}
+
+func errCond(typ, cond string) error { return &stanza.Error{Type: typ, Condition: cond} }
+
+func (m *Manager) handleOpen(_ context.Context, iq *stanza.IQ) (any, error) {
+	var o Open
+	if err := iq.Query.Decode(&o); err != nil || o.SID == "" {
+		return nil, errCond("modify", "bad-request")
+	}
+	if o.Stanza != "" && o.Stanza != "iq" {
+		return nil, errCond("cancel", "feature-not-implemented")
+	}
+	if o.BlockSize <= 0 || o.BlockSize > m.maxBlock {
+		return nil, errCond("modify", "resource-constraint")
+	}
+	k := key{iq.From, o.SID}
+	m.mu.Lock()
+	ch, ok := m.expect[k]
+	_, dup := m.streams[k]
+	m.mu.Unlock()
+	if !ok || dup {
+		return nil, errCond("cancel", "not-acceptable")
+	}
+	c := m.newConn(iq.From, o.SID, o.BlockSize)
+	select {
+	case ch <- c:
+	default:
+		m.remove(c)
+		return nil, errCond("cancel", "not-acceptable")
+	}
+	return nil, nil
+}
+
+// reorderWait bounds how long a data block that arrived ahead of its turn
+// (IQ handlers run concurrently) waits for the blocks before it.
+const reorderWait = 10 * time.Second
+
+// window is how far ahead of the expected sequence number a block may be.
+const window = 64
+
+func (m *Manager) handleData(ctx context.Context, iq *stanza.IQ) (any, error) {
+	var d Data
+	if err := iq.Query.Decode(&d); err != nil {
+		return nil, errCond("modify", "bad-request")
+	}
+	c := m.lookup(iq.From, d.SID)
+	if c == nil {
+		return nil, errCond("cancel", "item-not-found")
+	}
+	b, err := base64.StdEncoding.DecodeString(d.Payload)
+	if err != nil || len(b) > c.blockSize {
+		c.fail(fmt.Errorf("ibb: bad data block %d from peer", d.Seq))
+		return nil, errCond("modify", "bad-request")
+	}
+	if err := c.deliver(ctx, d.Seq, b); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (m *Manager) handleClose(_ context.Context, iq *stanza.IQ) (any, error) {
+	var cl Close
+	if err := iq.Query.Decode(&cl); err != nil {
+		return nil, errCond("modify", "bad-request")
+	}
+	c := m.lookup(iq.From, cl.SID)
+	if c == nil {
+		return nil, errCond("cancel", "item-not-found")
+	}
+	c.remoteClose()
+	return nil, nil
+}
+
+// Conn is one in-band bytestream. Reads return what the peer sent, in
+// sequence order; writes send blocks and wait for each acknowledgement.
+type Conn struct {
+	m         *Manager
+	peer, sid string
+	blockSize int
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	next    uint16 // next expected incoming seq
+	eof     bool   // the peer closed
+	err     error  // a protocol failure
+	blocks  chan []byte
+	pending []byte // rest of a block not yet read
+	done    chan struct{}
+	once    sync.Once
+
+	wseq    uint16
+	wclosed bool
+}
+
+// BlockSize is the negotiated block size.
+func (c *Conn) BlockSize() int { return c.blockSize }
+
+func (c *Conn) deliver(ctx context.Context, seq uint16, b []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	deadline := time.Now().Add(reorderWait)
+	for seq != c.next && c.err == nil && !c.eof {
+		ahead := seq - c.next // modulo 65536
+		if ahead > window || time.Now().After(deadline) {
+			c.failLocked(fmt.Errorf("ibb: block %d out of sequence (want %d)", seq, c.next))
+			return errCond("cancel", "unexpected-request")
+		}
+		c.waitLocked(100 * time.Millisecond)
+	}
+	if c.err != nil || c.eof {
+		return errCond("cancel", "item-not-found")
+	}
+	select {
+	case c.blocks <- b:
+	case <-c.done:
+		return errCond("cancel", "item-not-found")
+	case <-ctx.Done():
+		return errCond("wait", "resource-constraint")
+	}
+	c.next++
+	c.cond.Broadcast()
+	return nil
+}
+
+// waitLocked waits on the condition for at most d.
+func (c *Conn) waitLocked(d time.Duration) {
+	t := time.AfterFunc(d, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	c.cond.Wait()
+	t.Stop()
+}
+
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	c.failLocked(err)
+	c.mu.Unlock()
+}
+
+func (c *Conn) failLocked(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+	c.cond.Broadcast()
+	c.once.Do(func() { close(c.done) })
+}
+
+func (c *Conn) remoteClose() {
+	c.mu.Lock()
+	c.eof = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.once.Do(func() { close(c.done) })
+}
+
+// Read reads data the peer sent.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(c.pending) == 0 {
+		select {
+		case b := <-c.blocks:
+			c.pending = b
+		case <-c.done:
+			// Blocks delivered before the close are still queued.
+			select {
+			case b := <-c.blocks:
+				c.pending = b
+			default:
+				c.mu.Lock()
+				err := c.err
+				c.mu.Unlock()
+				if err != nil {
+					return 0, err
+				}
+				return 0, io.EOF
+			}
+		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// WriteContext sends p in blocks, each acknowledged before the next.
+func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), c.blockSize)
+		d := Data{Seq: c.wseq, SID: c.sid, Payload: base64.StdEncoding.EncodeToString(p[:k])}
+		if _, err := c.m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: c.peer, Payload: d}); err != nil {
+			return n, fmt.Errorf("send in-band block %d: %w", c.wseq, err)
+		}
+		c.wseq++
+		n += k
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// Write sends p (see WriteContext); it is bounded by the session only.
+func (c *Conn) Write(p []byte) (int, error) { return c.WriteContext(context.Background(), p) }
+
+// CloseContext closes the stream, telling the peer when we opened or
+// still use it.
+func (c *Conn) CloseContext(ctx context.Context) error {
+	c.m.remove(c)
+	c.mu.Lock()
+	eof := c.eof
+	already := c.wclosed
+	c.wclosed = true
+	c.mu.Unlock()
+	c.once.Do(func() { close(c.done) })
+	if eof || already {
+		return nil
+	}
+	_, err := c.m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: c.peer, Payload: Close{SID: c.sid}})
+	var se *stanza.Error
+	if errors.As(err, &se) {
+		return nil // the peer had already forgotten the stream
+	}
+	return err
+}
+
+// Close closes the stream with a bounded wait for the peer's answer.
+func (c *Conn) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.CloseContext(ctx)
+}

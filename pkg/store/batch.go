@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Batch is one transaction of writes.
+type Batch struct {
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+// Update runs fn in one transaction: everything fn wrote is committed
+// together, or nothing when fn fails.
+func (s *Store) Update(ctx context.Context, fn func(b *Batch) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&Batch{tx: tx, ctx: ctx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// PutResult says what Put did.
+type PutResult int
+
+// Put outcomes.
+const (
+	Inserted  PutResult = iota // a new message
+	Duplicate                  // already stored; nothing changed
+	Merged                     // already stored without stanza-id; the archive's id was added
+)
+
+// Put stores m unless it is already there. A message is the same as a
+// stored one when both have the same stanza-id in the same archive, or,
+// when either has none, the same origin-id (else message id), the same
+// sender and compatible recipients. A stored copy without stanza-id (what
+// we sent, or a carbon) gets the archive's id and timestamp when the
+// archived copy arrives.
+func (b *Batch) Put(msg *Message) (PutResult, error) {
+	m := *msg
+	m.Account, m.Archive = Bare(m.Account), Bare(m.Archive)
+	if m.StanzaID != "" {
+		var pk int64
+		err := b.tx.QueryRowContext(b.ctx, `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`,
+			m.Account, m.Archive, m.StanzaID).Scan(&pk)
+		switch {
+		case err == nil:
+			return Duplicate, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, fmt.Errorf("store: look up %s: %w", m.StanzaID, err)
+		}
+	}
+	if key := m.IDKey(); key != "" {
+		res, err := b.mergeByID(&m, key)
+		if err != nil || res != Inserted {
+			return res, err
+		}
+	}
+	var sid any
+	if m.StanzaID != "" {
+		sid = m.StanzaID
+	}
+	_, err := b.tx.ExecContext(b.ctx, `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
+		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
+		marker, marker_for, replace_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
+		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker,
+		m.MarkerFor, m.Replace, m.Source)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert: %w", err)
+	}
+	return Inserted, nil
+}
+
+// mergeByID finds a stored copy by the fallback identity. It returns
+// Inserted when there is none (the caller inserts).
+func (b *Batch) mergeByID(m *Message, key string) (PutResult, error) {
+	rows, err := b.tx.QueryContext(b.ctx, `SELECT pk, stanza_id, to_jid FROM messages
+		WHERE account=? AND archive=? AND id_key=? AND from_key=?`, m.Account, m.Archive, key, m.fromKey())
+	if err != nil {
+		return 0, fmt.Errorf("store: look up %s: %w", key, err)
+	}
+	type cand struct {
+		pk  int64
+		sid sql.NullString
+		to  string
+	}
+	var cands []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.pk, &c.sid, &c.to); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, c := range cands {
+		if c.sid.Valid && m.StanzaID != "" {
+			continue // both archived under different ids: different messages
+		}
+		if !toCompatible(c.to, m.To, m.Type) {
+			continue
+		}
+		if !c.sid.Valid && m.StanzaID != "" {
+			// The archived copy of something we stored first: adopt the
+			// archive's id and time (the archive's clock orders the chat).
+			_, err := b.tx.ExecContext(b.ctx, `UPDATE messages SET stanza_id=?, ts=?, to_jid=CASE WHEN to_jid='' THEN ? ELSE to_jid END WHERE pk=?`,
+				m.StanzaID, m.Time.UnixMilli(), m.To, c.pk)
+			if err != nil {
+				return 0, fmt.Errorf("store: merge %s: %w", key, err)
+			}
+			return Merged, nil
+		}
+		return Duplicate, nil
+	}
+	return Inserted, nil
+}
+
+// SyncPoint is where the sync of one archive stands.
+type SyncPoint struct {
+	Account  string
+	Archive  string // archive JID (the account's bare JID or a room)
+	Filter   string // "" for the whole archive, else e.g. "with=bob@example.org"
+	LastID   string
+	LastTime time.Time
+	Complete bool      // the last sync reached the end of the archive
+	GapAt    time.Time // when a gap was detected (stale id, archive expired); zero if none
+}
+
+// SetSyncPoint records where the sync of an archive stands.
+func (b *Batch) SetSyncPoint(p SyncPoint) error {
+	var gap int64
+	if !p.GapAt.IsZero() {
+		gap = p.GapAt.UnixMilli()
+	}
+	complete := 0
+	if p.Complete {
+		complete = 1
+	}
+	_, err := b.tx.ExecContext(b.ctx, `INSERT INTO sync_points (account, archive, filter, last_id, last_ts, complete, gap_at, updated)
+		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(account, archive, filter) DO UPDATE SET last_id=excluded.last_id,
+		last_ts=excluded.last_ts, complete=excluded.complete, gap_at=MAX(gap_at, excluded.gap_at), updated=excluded.updated`,
+		p.Account, Bare(p.Archive), p.Filter, p.LastID, p.LastTime.UnixMilli(), complete, gap, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: save sync point: %w", err)
+	}
+	return nil
+}
+
+// MarkRead records that the chat with peer was read up to t (and the
+// message id, if known). Read state only moves forwards.
+func (b *Batch) MarkRead(account, peer string, t time.Time, id string) error {
+	_, err := b.tx.ExecContext(b.ctx, `INSERT INTO chats (account, with_jid, read_ts, read_id) VALUES (?,?,?,?)
+		ON CONFLICT(account, with_jid) DO UPDATE SET read_ts=excluded.read_ts, read_id=excluded.read_id
+		WHERE excluded.read_ts >= chats.read_ts`, account, Bare(peer), t.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("store: mark read: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the store's file in the data directory.
+const FileName = "xmppctl.db"
+
+// Store is an open local store.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating and migrating as needed) the store in dir.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return OpenFile(ctx, filepath.Join(dir, FileName))
+}
+
+// OpenFile opens the store at path.
+func OpenFile(ctx context.Context, path string) (*Store, error) {
+	// busy_timeout makes a writer wait for another process's transaction
+	// instead of failing; _txlock=immediate takes the write lock at BEGIN so
+	// that two writers never deadlock upgrading read locks.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one connection: SQLite serialises writers anyway
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	_ = os.Chmod(path, 0o600)
+	return s, nil
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Version returns the schema version.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// ErrTooNew reports a store written by a newer xmppctl.
+var ErrTooNew = errors.New("the store was written by a newer xmppctl")
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("%w (schema %d, this one knows %d)", ErrTooNew, v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate schema to %d: %w", i+1, err)
+		}
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Message is one stored message.
+type Message struct {
+	Account    string    `json:"-"`
+	Archive    string    `json:"archive"`
+	StanzaID   string    `json:"id,omitempty"` // the archive's stanza-id
+	OriginID   string    `json:"origin_id,omitempty"`
+	MsgID      string    `json:"message_id,omitempty"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	With       string    `json:"with"`
+	Direction  string    `json:"direction"` // "in" or "out"
+	Type       string    `json:"type"`
+	Time       time.Time `json:"timestamp"`
+	Body       string    `json:"body"`
+	Subject    string    `json:"subject,omitempty"`
+	Thread     string    `json:"thread,omitempty"`
+	OOB        string    `json:"oob_url,omitempty"`
+	ReceiptFor string    `json:"receipt_for,omitempty"`
+	Marker     string    `json:"marker,omitempty"`
+	MarkerFor  string    `json:"marker_for,omitempty"`
+	Replace    string    `json:"replace_id,omitempty"`
+	Source     string    `json:"source,omitempty"` // mam, carbon, live, sent
+}
+
+// Directions.
+const (
+	In  = "in"
+	Out = "out"
+)
+
+// IDKey is the id a message is known by when it has no stanza-id: its
+// origin-id (XEP-0359), else its stanza id attribute.
+func (m *Message) IDKey() string {
+	if m.OriginID != "" {
+		return m.OriginID
+	}
+	return m.MsgID
+}
+
+// fromKey identifies the sender for de-duplication: the occupant JID in a
+// room, the bare JID otherwise (a message's resource differs between its
+// live copy and its archived copy only in pathological cases, but its
+// recipient's may: live copies carry our full JID).
+func (m *Message) fromKey() string {
+	if m.Type == "groupchat" {
+		return strings.ToLower(m.From)
+	}
+	return Bare(m.From)
+}
+
+// Bare returns the lower-cased bare JID.
+func Bare(j string) string {
+	b, _, _ := strings.Cut(j, "/")
+	return strings.ToLower(b)
+}
+
+func toCompatible(a, b, typ string) bool {
+	if typ == "groupchat" || a == "" || b == "" {
+		return true
+	}
+	return Bare(a) == Bare(b)
+}
