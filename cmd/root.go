@@ -92,5 +92,6 @@ never taken from the command line.
 	root.AddCommand(newNickCmd(f))
 	root.AddCommand(newProfileCmd(f))
 	root.AddCommand(newUploadCmd(f))
+	root.AddCommand(newDiscoCmd(f))
 	return root
 }

@@ -398,40 +398,29 @@ func uploadAll(ctx context.Context, f *Factory, up *upload.Uploader, items []*up
 	done := make([]chan struct{}, len(items))
 	sem := make(chan struct{}, jobs)
 	var wg sync.WaitGroup
-	for i, it := range items {
+	for i := range items {
 		done[i] = make(chan struct{})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[i])
+	}
+	wg.Add(1)
+	go func() { // starts the transfers in argument order
+		defer wg.Done()
+		for i, it := range items {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				it.err = ctx.Err()
-				return
+				close(done[i])
+				continue
 			}
-			defer func() { <-sem }()
-			var progress func(int64)
-			var fb *fileBar
-			if bars != nil {
-				fb = bars.Add(it.file.Name, it.file.Size)
-				progress = fb.Set
-			}
-			start := time.Now()
-			it.res, it.err = up.Upload(ctx, &it.file, progress)
-			if fb != nil {
-				if it.err != nil {
-					fb.Done("failed")
-				} else {
-					fb.Done(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
-				}
-			}
-			if it.err == nil {
-				f.Infof("uploaded %s (%s) in %s, %d attempt(s)", it.arg, upload.FormatSize(it.file.Size),
-					time.Since(start).Round(time.Millisecond), it.res.Attempts)
-			}
-		}()
-	}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(done[i])
+				defer func() { <-sem }()
+				uploadOne(ctx, f, up, bars, it)
+			}()
+		}
+	}()
 	enc := json.NewEncoder(f.IO.Out)
 	enc.SetEscapeHTML(false)
 	for i, it := range items {
@@ -439,6 +428,45 @@ func uploadAll(ctx context.Context, f *Factory, up *upload.Uploader, items []*up
 		printUploadResult(f, enc, it)
 	}
 	wg.Wait()
+}
+
+// uploadOne runs one transfer with its progress bar.
+func uploadOne(ctx context.Context, f *Factory, up *upload.Uploader, bars *barStack, it *uploadItem) {
+	var progress func(int64)
+	var fb *fileBar
+	if bars != nil {
+		fb = bars.Add(it.file.Name, it.file.Size)
+		progress = fb.Set
+	}
+	start := time.Now()
+	it.res, it.err = up.Upload(ctx, &it.file, progress)
+	took := time.Since(start)
+	if fb != nil {
+		if it.err != nil {
+			fb.Done("failed")
+		} else {
+			fb.Done(fmt.Sprintf("done: %s in %s (%s/s)", iecSize(float64(it.file.Size)), took.Round(100*time.Millisecond),
+				iecSize(float64(it.file.Size)/took.Seconds())))
+		}
+	}
+	if it.err == nil && fb == nil {
+		f.Infof("uploaded %s (%s) in %s, %d attempt(s)", it.arg, upload.FormatSize(it.file.Size),
+			took.Round(time.Millisecond), it.res.Attempts)
+	}
+}
+
+// iecSize writes a byte count like "29.0 MiB".
+func iecSize(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
 }
 
 type uploadJSON struct {

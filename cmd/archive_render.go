@@ -1,0 +1,84 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/store"
+	"github.com/xmppctl/xmppctl/pkg/styling"
+	"github.com/xmppctl/xmppctl/pkg/term"
+)
+
+// messagePrinter renders stored messages for people (one line each, with
+// XEP-0393 styling on a terminal) or as JSON Lines.
+type messagePrinter struct {
+	w     io.Writer
+	json  bool
+	tty   bool // style with ANSI; otherwise plain text
+	local *time.Location
+}
+
+func newMessagePrinter(f *Factory) *messagePrinter {
+	return &messagePrinter{w: f.IO.Out, json: f.Global.JSON, tty: f.IO.OutTTY, local: time.Local}
+}
+
+func (p *messagePrinter) print(m *store.Message) error {
+	if p.json {
+		return json.NewEncoder(p.w).Encode(m)
+	}
+	_, err := io.WriteString(p.w, p.line(m))
+	return err
+}
+
+// line is "TIME  <- PEER  BODY": every piece of remote text sanitised;
+// continuation lines of a multi-line body indented under the body.
+func (p *messagePrinter) line(m *store.Message) string {
+	arrow := "<-"
+	if m.Direction == store.Out {
+		arrow = "->"
+	}
+	peer := m.With
+	if m.Type == "groupchat" {
+		if _, nick, ok := strings.Cut(m.From, "/"); ok {
+			peer = m.With + "/" + nick
+		}
+	}
+	head := fmt.Sprintf("%s  %s %s  ", m.Time.In(p.local).Format("2006-01-02 15:04:05"), arrow,
+		term.Sanitize(peer, false))
+	return head + p.text(m, len(head)) + "\n"
+}
+
+func (p *messagePrinter) text(m *store.Message, indent int) string {
+	body := m.Body
+	var tags []string
+	switch {
+	case m.Replace != "":
+		tags = append(tags, "(correction)")
+	case m.Body == "" && m.ReceiptFor != "":
+		tags = append(tags, "(receipt for "+m.ReceiptFor+")")
+	case m.Body == "" && m.Marker != "":
+		tags = append(tags, "("+m.Marker+" "+m.MarkerFor+")")
+	}
+	if m.Subject != "" {
+		tags = append(tags, "[subject: "+m.Subject+"]")
+	}
+	if m.OOB != "" && m.OOB != m.Body {
+		tags = append(tags, "<"+m.OOB+">")
+	}
+	prefix := ""
+	if len(tags) > 0 {
+		prefix = term.Sanitize(strings.Join(tags, " "), false)
+		if body != "" {
+			prefix += " "
+		}
+	}
+	safe := term.Sanitize(body, true)
+	if p.tty {
+		safe = styling.Render(safe)
+	}
+	safe = strings.ReplaceAll(safe, "\n", "\n"+strings.Repeat(" ", indent))
+	return prefix + safe
+}
