@@ -253,7 +253,11 @@ func writeMbox(w io.Writer, m *store.Message) error {
 	if id == "" {
 		id = m.IDKey()
 	}
-	fmt.Fprintf(&b, "Message-ID: <%s@%s>\n", hdr(id), hdr(m.Archive))
+	local, domain, ok := strings.Cut(m.Archive, "@")
+	if !ok {
+		local, domain = "", m.Archive
+	}
+	fmt.Fprintf(&b, "Message-ID: <%s.%s@%s>\n", hdr(id), hdr(local), hdr(domain))
 	if m.Subject != "" {
 		fmt.Fprintf(&b, "Subject: %s\n", hdr(m.Subject))
 	}

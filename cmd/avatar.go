@@ -29,8 +29,9 @@ type avatarOptions struct {
 	Action string // set, get, remove
 	File   string // set: input; get: -o output
 	JID    string // get
-	Access string // set
-	Legacy bool   // set, remove
+	Access   string // set
+	Legacy   bool   // set, remove
+	MaxBytes int    // set
 }
 
 // avatarResult is the --json output of set and get.
@@ -90,6 +91,8 @@ server already converts PEP avatars itself (XEP-0398).`,
 		},
 	}
 	setCmd.Flags().StringVar(&set.Access, "access", "", accessFlagHelp)
+	setCmd.Flags().IntVar(&set.MaxBytes, "max-bytes", avatar.DefaultLimits.MaxBytes,
+		"scale and re-encode the image until it is at most this many bytes")
 	setCmd.Flags().BoolVar(&set.Legacy, "legacy", false, "also set the vcard-temp photo (XEP-0153) if the server does not convert avatars itself")
 
 	get := &avatarOptions{f: f, Action: "get"}
@@ -154,7 +157,12 @@ func runAvatarSet(ctx context.Context, opts *avatarOptions) error {
 	if err != nil {
 		return err
 	}
-	img, err := avatar.Prepare(raw, avatar.DefaultLimits)
+	if opts.MaxBytes < 1024 {
+		return usageErrorf("--max-bytes %d is too small for an image (at least 1024)", opts.MaxBytes)
+	}
+	lim := avatar.DefaultLimits
+	lim.MaxBytes = opts.MaxBytes
+	img, err := avatar.Prepare(raw, lim)
 	if errors.Is(err, avatar.ErrFormat) {
 		return &UsageError{Err: fmt.Errorf("%s: %w", opts.File, err), Hint: "avatars must be PNG or JPEG; convert the image first"}
 	}
@@ -184,6 +192,13 @@ func runAvatarSet(ctx context.Context, opts *avatarOptions) error {
 		return err
 	}
 	published, err := avatar.Publish(wctx, s, img, pepOptions(info, model))
+	var connErr *conn.ConnectError
+	if errors.As(err, &connErr) && len(img.Data) > 7000 {
+		// Servers close the stream on a stanza over their size limit
+		// (Prosody: c2s_stanza_size_limit); the image travels as base64.
+		return &RemoteError{Err: fmt.Errorf("the server closed the connection while receiving the %d-byte avatar: %w", len(img.Data), err),
+			Hint: "the server may limit stanza size; try a smaller image, e.g. --max-bytes 7000"}
+	}
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,7 @@ never taken from the command line.
 	pf.BoolVar(&g.DebugXML, "debug-xml", false, "copy the XML stream to stderr (credentials redacted)")
 
 	root.AddCommand(newSendCmd(f))
+	root.AddCommand(newArchiveCmd(f))
 	root.AddCommand(newBlockCmd(f))
 	root.AddCommand(newAvatarCmd(f))
 	root.AddCommand(newNickCmd(f))

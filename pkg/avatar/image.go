@@ -43,6 +43,8 @@ type Prepared struct {
 	OrigType                         string
 	Scaled                           bool // resized to fit MaxSide or MaxBytes
 	Reencoded                        bool // not the input bytes
+
+	limits Limits
 }
 
 // Changes describes what Prepare did, for the user ("" if nothing).
@@ -54,9 +56,9 @@ func (p *Prepared) Changes() string {
 	if p.Scaled {
 		what = "scaled"
 	}
-	return fmt.Sprintf("%s %dx%d %s (%d bytes) to %dx%d %s (%d bytes) to fit %d KiB and %d px",
+	return fmt.Sprintf("%s %dx%d %s (%d bytes) to %dx%d %s (%d bytes) to fit %d bytes and %d px",
 		what, p.OrigWidth, p.OrigHeight, short(p.OrigType), p.OrigBytes,
-		p.Width, p.Height, short(p.Type), len(p.Data), DefaultLimits.MaxBytes/1024, DefaultLimits.MaxSide)
+		p.Width, p.Height, short(p.Type), len(p.Data), p.limits.MaxBytes, p.limits.MaxSide)
 }
 
 func short(typ string) string {
@@ -107,7 +109,7 @@ func Prepare(data []byte, lim Limits) (*Prepared, error) {
 	}
 	b := img.Bounds()
 	p := &Prepared{Data: data, Type: typ, Width: b.Dx(), Height: b.Dy(),
-		OrigBytes: len(data), OrigWidth: b.Dx(), OrigHeight: b.Dy(), OrigType: typ}
+		OrigBytes: len(data), OrigWidth: b.Dx(), OrigHeight: b.Dy(), OrigType: typ, limits: lim}
 	if len(data) <= lim.MaxBytes && max(p.Width, p.Height) <= lim.MaxSide {
 		return p, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	xmpp "github.com/xmppo/go-xmpp"
 
@@ -307,5 +308,24 @@ func TestConvert(t *testing.T) {
 	}
 	if s.Put.URL != slot.Put.Url || s.Get.URL != "https://h/g" || len(s.Put.Headers) != 1 || s.Put.Headers[0].Value != "Bearer a&b" {
 		t.Errorf("slot = %+v", s)
+	}
+}
+
+func TestFastStore(t *testing.T) {
+	f := fastStore{path: t.TempDir() + "/fast.json"}
+	f.put("a@b", fastToken{Token: "tok", Mechanism: "HT-SHA-256-EXPR", Expiry: time.Now().Add(time.Hour)})
+	f.put("c@d", fastToken{Token: "old", Expiry: time.Now().Add(-time.Hour)})
+	if got := f.get("a@b"); got.Token != "tok" {
+		t.Errorf("token lost: %+v", got)
+	}
+	if got := f.get("c@d"); got.Token != "" {
+		t.Errorf("expired token returned: %+v", got)
+	}
+	f.drop("a@b")
+	if got := f.get("a@b"); got.Token != "" {
+		t.Errorf("dropped token returned: %+v", got)
+	}
+	if st, err := os.Stat(f.path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v %v", st.Mode(), err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Identity is what makes this installation recognisable to the server and
@@ -108,4 +109,57 @@ func (m mechMemory) put(key, mech string) {
 	all[key] = mech
 	b, _ := json.Marshal(all)
 	_ = writeFileAtomic(m.path, b) // a cache: failing to write costs a retry next time
+}
+
+// fastToken is an XEP-0484 token: a credential, kept in a 0600 file.
+type fastToken struct {
+	Token     string    `json:"token"`
+	Mechanism string    `json:"mechanism"`
+	Expiry    time.Time `json:"expiry"`
+}
+
+type fastStore struct {
+	path string
+}
+
+func (f fastStore) load() map[string]fastToken {
+	all := map[string]fastToken{}
+	if b, err := os.ReadFile(f.path); err == nil {
+		_ = json.Unmarshal(b, &all)
+	}
+	return all
+}
+
+func (f fastStore) get(account string) fastToken {
+	if f.path == "" {
+		return fastToken{}
+	}
+	t := f.load()[account]
+	if t.Token == "" || (!t.Expiry.IsZero() && time.Now().After(t.Expiry)) {
+		return fastToken{}
+	}
+	return t
+}
+
+func (f fastStore) put(account string, t fastToken) {
+	if f.path == "" {
+		return
+	}
+	all := f.load()
+	all[account] = t
+	b, _ := json.Marshal(all)
+	_ = writeFileAtomic(f.path, b)
+}
+
+func (f fastStore) drop(account string) {
+	if f.path == "" {
+		return
+	}
+	all := f.load()
+	if _, ok := all[account]; !ok {
+		return
+	}
+	delete(all, account)
+	b, _ := json.Marshal(all)
+	_ = writeFileAtomic(f.path, b)
 }

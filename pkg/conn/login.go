@@ -75,6 +75,7 @@ type attempt struct {
 	tap      *tap
 	timeout  time.Duration
 	version  *SoftwareVersion
+	fast     fastToken // XEP-0484 token from an earlier login, if any
 }
 
 // dial runs one go-xmpp login. go-xmpp has no context support: the login
@@ -96,6 +97,12 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
 		UserAgentID: a.ident.UserAgentID,
 		Debug:       true,
 		DebugWriter: a.tap,
+		// FAST (XEP-0484) is used where the server offers it inline in
+		// SASL2; go-xmpp then asks for a token, which we keep for the next
+		// login. Prosody 0.12 does not offer it (mod_sasl2_fast crashes).
+		Fast:          true,
+		FastToken:     a.fast.Token,
+		FastMechanism: a.fast.Mechanism,
 	}
 	if v := a.version; v != nil {
 		opts.ReportSoftwareVersion = true
@@ -159,8 +166,10 @@ func classify(addr string, err error) error {
 func login(ctx context.Context, o Options, targets []Target, ident Identity, t *tap) (*xmpp.Client, Target, error) {
 	var lastErr error
 	mem := mechMemory{}
+	fast := fastStore{}
 	if o.DataDir != "" {
 		mem.path = o.DataDir + "/sasl-mechanisms.json"
+		fast.path = o.DataDir + "/fast-tokens.json"
 	}
 	for _, tg := range targets {
 		tlsConf, err := o.TLS.Config(o.domain)
@@ -170,16 +179,27 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 		key := tg.Addr + " " + o.domain
 		tried := map[string]bool{}
 		mech := mem.get(key)
+		tok := fast.get(o.bare)
 		for {
-			c, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, o.Version})
+			c, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, o.Version, tok})
 			if err == nil {
 				if mech == "" {
 					mech = c.Mechanism
 				}
-				if mech != "" {
+				if mech != "" && !strings.HasPrefix(mech, "HT-") {
 					mem.put(key, mech)
 				}
+				if c.Fast.Token != "" && c.Fast.Token != tok.Token {
+					fast.put(o.bare, fastToken{c.Fast.Token, c.Fast.Mechanism, c.Fast.Expiry})
+				}
 				return c, tg, nil
+			}
+			var fae *AuthError
+			if tok.Token != "" && errors.As(err, &fae) {
+				// A stale or revoked token: forget it, use the password.
+				fast.drop(o.bare)
+				tok = fastToken{}
+				continue
 			}
 			if ctx.Err() != nil {
 				return nil, tg, err

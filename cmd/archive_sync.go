@@ -1,0 +1,233 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/carbons"
+	"github.com/xmppctl/xmppctl/pkg/mam"
+	"github.com/xmppctl/xmppctl/pkg/store"
+	"github.com/xmppctl/xmppctl/pkg/term"
+)
+
+type archiveSyncOptions struct {
+	f *Factory
+
+	With       string
+	Since      string
+	Rooms      []string
+	PageSize   int
+	NoPipeline bool
+	Nick       string
+}
+
+func newArchiveSyncCmd(f *Factory) *cobra.Command {
+	opts := &archiveSyncOptions{f: f}
+	c := &cobra.Command{
+		Use:   "sync [--with JID] [--since TIME] [--room ROOM]...",
+		Short: "Copy new messages from the server's archive into the local store",
+		Long: `Fetch the messages the server archived (XEP-0313) since the last sync and store
+them in the local archive. The first sync fetches everything (or what is newer
+than --since). Carbons (XEP-0280) are enabled first, so that messages arriving
+while the sync runs are stored too, each message exactly once.
+
+Each page is committed with the sync point: an interrupted sync keeps what it
+stored and the next one continues after it. If the server no longer has the
+last synced message (the archive expired), the sync starts again from the
+oldest message available and reports a gap.
+
+With --room, the archives of those rooms (XEP-0313 on the room JID) are synced
+instead of the account's. On a terminal a progress bar is shown on stderr;
+with --json one summary object per archive is printed:
+{"archive","new","duplicates","total","last_id"} (total: messages stored
+locally for that archive; "gap": true when a gap was detected).`,
+		Example: `  xmppctl archive sync
+  xmppctl archive sync --since 2024-01-01
+  xmppctl archive sync --room dev@conference.example.org --json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runArchiveSync(c.Context(), opts) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&opts.With, "with", "", "only the conversation with this JID")
+	fl.StringVar(&opts.Since, "since", "", "on the first sync, start at this time (RFC 3339, YYYY-MM-DD, or a duration ago like 720h)")
+	fl.StringArrayVar(&opts.Rooms, "room", nil, "sync this room's archive instead of the account's (repeatable)")
+	fl.IntVar(&opts.PageSize, "page-size", mam.DefaultPageSize, "messages per archive page (the server may allow fewer)")
+	fl.BoolVar(&opts.NoPipeline, "no-pipeline", false, "wait for the end of each page before asking for the next")
+	fl.StringVar(&opts.Nick, "nick", "", "your nickname in the rooms, to tell your messages (default: config nick or local part)")
+	_ = fl.MarkHidden("no-pipeline")
+	return c
+}
+
+func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
+	f := opts.f
+	since, err := parseWhen("since", opts.Since, time.Now())
+	if err != nil {
+		return err
+	}
+	if opts.PageSize < 1 {
+		return usageErrorf("invalid --page-size %d: want at least 1", opts.PageSize)
+	}
+	var with string
+	if opts.With != "" {
+		w, err := parseJIDs([]string{opts.With}, false)
+		if err != nil {
+			return err
+		}
+		with = w[0]
+	}
+	rooms, err := parseJIDs(opts.Rooms, true)
+	if err != nil {
+		return err
+	}
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	nick := firstNonEmpty(opts.Nick, acct.Nick, strings.SplitN(acct.JID, "@", 2)[0])
+	st, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lock, err := store.Acquire(ctx, f.DataDir(), acct.JID, func() {
+		if !f.Global.Quiet {
+			fmt.Fprintf(f.IO.ErrOut, "xmppctl: another archive sync of %s is running; waiting for it\n", acct.JID)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+
+	s, err := f.Connect(ctx, acct, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	self := archive.Self{Account: store.Bare(acct.JID), Nick: nick}
+	// Subscribe before enabling carbons: every copy from then on is seen.
+	live := s.Subscribe()
+	defer live.Close()
+	cctx, cancel := f.WithTimeout(ctx)
+	err = carbons.Enable(cctx, s)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		f.Warnf("%s; messages your other devices send during the sync are fetched by the next one", term.Sanitize(err.Error(), false))
+	}
+	targets := []string{""}
+	if len(rooms) > 0 {
+		targets = rooms
+	}
+	var failed []error
+	for _, room := range targets {
+		o := archive.Options{Self: self, Room: room, With: with, Since: since, PageSize: opts.PageSize,
+			Timeout: f.Global.Timeout, NoPipeline: opts.NoPipeline, Live: live,
+			Warn: func(format string, args ...any) { f.Warnf(format, args...) }}
+		bar := newSyncProgress(f, o.ArchiveJID())
+		if bar != nil {
+			o.Progress = bar.update
+		}
+		sum, err := archive.Sync(ctx, s, st, o)
+		bar.finish()
+		if err != nil {
+			err = syncError(o.ArchiveJID(), err)
+			if ctx.Err() != nil || len(targets) == 1 {
+				return err
+			}
+			fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(err.Error(), false))
+			failed = append(failed, err)
+			continue
+		}
+		renderSyncSummary(f, sum)
+	}
+	if len(failed) > 0 {
+		return &PartialError{Failed: len(failed), Total: len(targets), First: failed[0]}
+	}
+	return nil
+}
+
+// syncError adds the hint for archives the server does not offer.
+func syncError(archiveJID string, err error) error {
+	var me *mam.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	switch me.Condition() {
+	case "feature-not-implemented", "service-unavailable":
+		return &RemoteError{Err: err, Hint: fmt.Sprintf("%s keeps no message archive (XEP-0313); ask its admin to enable one (Prosody: mod_mam, mod_muc_mam for rooms)", archiveJID)}
+	case "forbidden", "not-allowed", "registration-required":
+		return &RemoteError{Err: err, Hint: "the room's archive is for members only: join or ask for membership first"}
+	}
+	return err
+}
+
+func renderSyncSummary(f *Factory, sum archive.Summary) {
+	if f.Global.JSON {
+		_ = json.NewEncoder(f.IO.Out).Encode(sum)
+		return
+	}
+	line := fmt.Sprintf("%s: %d new, %d already stored, %d in the local archive", sum.Archive, sum.New, sum.Duplicates, sum.Total)
+	if sum.Gap {
+		line += " (GAP: the archive lost messages since the previous sync)"
+	}
+	fmt.Fprintln(f.IO.Out, term.Sanitize(line, false))
+	if sum.Forged > 0 {
+		f.Warnf("%d archive results from someone other than the archive were ignored", sum.Forged)
+	}
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// syncProgress is a progress bar on a terminal's stderr.
+type syncProgress struct {
+	bar   *progressbar.ProgressBar
+	total int
+}
+
+func newSyncProgress(f *Factory, archiveJID string) *syncProgress {
+	if !f.IO.ErrTTY || f.Global.Quiet || f.Global.JSON {
+		return nil
+	}
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(f.IO.ErrOut),
+		progressbar.OptionSetDescription(term.Sanitize(archiveJID, false)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("msg"),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+	return &syncProgress{bar: bar, total: -1}
+}
+
+func (p *syncProgress) update(done, total int) {
+	if total >= 0 && total != p.total {
+		p.bar.ChangeMax(total)
+		p.total = total
+	}
+	_ = p.bar.Set(done)
+}
+
+func (p *syncProgress) finish() {
+	if p != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,164 @@
+package jingle
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/ibb"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// Manager owns the Jingle handler of one connection.
+type Manager struct {
+	s   conn.Session
+	ibb *ibb.Manager
+
+	mu       sync.Mutex
+	sessions map[skey]*Session
+	incoming chan *Session
+}
+
+type skey struct{ peer, sid string }
+
+// NewManager registers the Jingle IQ handler on s. ib carries the IBB
+// transport (one per connection, shared with other users of IBB).
+func NewManager(s conn.Session, ib *ibb.Manager) *Manager {
+	m := &Manager{s: s, ibb: ib, sessions: map[skey]*Session{}, incoming: make(chan *Session, 16)}
+	s.HandleIQ(NS, "jingle", m.handle)
+	return m
+}
+
+// Incoming delivers the file offers peers send (session-initiate with a
+// file-transfer description). Offers that do not fit are terminated by
+// the manager itself.
+func (m *Manager) Incoming() <-chan *Session { return m.incoming }
+
+// ErrUnknownSession answers actions for sessions we do not know.
+var errUnknownSession = &stanza.Error{Type: "cancel", Condition: "item-not-found", Text: "unknown-session"}
+
+func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
+	if iq.Type != "set" {
+		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request"}
+	}
+	j, err := ParseJingle(iq.Query)
+	if err != nil {
+		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+	}
+	k := skey{iq.From, j.SID}
+	if j.Action == ActSessionInitiate {
+		return m.initiate(iq.From, j)
+	}
+	m.mu.Lock()
+	sess := m.sessions[k]
+	m.mu.Unlock()
+	if sess == nil {
+		return nil, errUnknownSession
+	}
+	sess.push(j)
+	return nil, nil
+}
+
+// initiate handles a session-initiate. The ack goes out when this returns;
+// everything else happens on the session.
+func (m *Manager) initiate(from string, j *Jingle) (any, error) {
+	k := skey{from, j.SID}
+	m.mu.Lock()
+	_, dup := m.sessions[k]
+	m.mu.Unlock()
+	if dup {
+		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request", Text: "duplicate session id"}
+	}
+	initiator := j.Initiator
+	if initiator == "" {
+		initiator = from
+	}
+	sess := m.newSession(from, j.SID, false)
+	sess.initiatorJID = initiator
+	offer, reason := parseOffer(j)
+	sess.offer = offer
+	if reason != nil {
+		// Not something we can take: the initiate is acknowledged and the
+		// session ended at once (XEP-0166 §6.3.2 allows either).
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+			defer cancel()
+			_ = sess.Terminate(ctx, *reason)
+		}()
+		return nil, nil
+	}
+	select {
+	case m.incoming <- sess:
+	default:
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+			defer cancel()
+			_ = sess.Terminate(ctx, Reason{Condition: ReasonBusy})
+		}()
+	}
+	return nil, nil
+}
+
+func (m *Manager) newSession(peer, sid string, initiator bool) *Session {
+	sess := &Session{m: m, SID: sid, Peer: peer, initiator: initiator,
+		events: make(chan *Jingle, 64), ended: make(chan struct{})}
+	if initiator {
+		sess.initiatorJID = m.s.JID()
+	}
+	m.mu.Lock()
+	m.sessions[skey{peer, sid}] = sess
+	m.mu.Unlock()
+	return sess
+}
+
+func (m *Manager) forget(sess *Session) {
+	m.mu.Lock()
+	if m.sessions[skey{sess.Peer, sess.SID}] == sess {
+		delete(m.sessions, skey{sess.Peer, sess.SID})
+	}
+	m.mu.Unlock()
+}
+
+// newID returns a random identifier for sessions, transports and candidates.
+func newID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// TerminatedError reports that the peer ended the session.
+type TerminatedError struct {
+	Reason *Reason
+}
+
+func (e *TerminatedError) Error() string {
+	return "peer ended the session: " + e.Reason.String()
+}
+
+// ErrDeclined is wrapped by the error of SendFile when the peer declined.
+var ErrDeclined = errors.New("the peer declined the file")
+
+// ErrHashMismatch is returned when the received data does not match the
+// sender's hash.
+var ErrHashMismatch = errors.New("hash mismatch: the received file is not what was sent")
+
+// declined maps a terminate reason to ErrDeclined where it means a refusal.
+func declined(err error) error {
+	var te *TerminatedError
+	if errors.As(err, &te) && te.Reason != nil {
+		switch te.Reason.Condition {
+		case ReasonDecline, ReasonBusy, ReasonUnsupportedApps, ReasonUnsupportedTransprt, ReasonSecurityError:
+			return fmt.Errorf("%w: %s", ErrDeclined, te.Reason)
+		case ReasonMediaError:
+			if te.Reason.App != nil && te.Reason.App.XMLName.Local == "file-too-large" {
+				return fmt.Errorf("%w: %s", ErrDeclined, te.Reason)
+			}
+		}
+	}
+	return err
+}
