@@ -106,7 +106,7 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 
 func (m *Manager) newSession(peer, sid string, initiator bool) *Session {
 	sess := &Session{m: m, SID: sid, Peer: peer, initiator: initiator,
-		events: make(chan *Jingle, 64), ended: make(chan struct{})}
+		events: make(chan *Jingle, 64), ended: make(chan struct{}), notify: make(chan struct{}, 1)}
 	if initiator {
 		sess.initiatorJID = m.s.JID()
 	}

@@ -26,7 +26,7 @@ type Session struct {
 	mu       sync.Mutex
 	checksum []hashes.Hash // from a checksum session-info
 	received bool          // a received session-info arrived
-	sumCh    chan struct{} // signalled when a checksum arrives
+	notify   chan struct{} // signalled when a checksum or received arrives
 	ended    chan struct{}
 	endOnce  sync.Once
 	reason   *Reason // the peer's terminate reason
@@ -72,19 +72,14 @@ func (s *Session) info(j *Jingle) {
 			if el.Decode(&c) == nil {
 				s.mu.Lock()
 				s.checksum = append(s.checksum, c.File.AllHashes()...)
-				ch := s.sumCh
 				s.mu.Unlock()
-				if ch != nil {
-					select {
-					case ch <- struct{}{}:
-					default:
-					}
-				}
+				s.signal()
 			}
 		case "received":
 			s.mu.Lock()
 			s.received = true
 			s.mu.Unlock()
+			s.signal()
 		}
 	}
 }
@@ -240,4 +235,11 @@ func (s *Session) requeue(j *Jingle) {
 	s.mu.Lock()
 	s.pending = append(s.pending, j)
 	s.mu.Unlock()
+}
+
+func (s *Session) signal() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
 }

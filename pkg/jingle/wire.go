@@ -387,3 +387,5 @@ func ParseJingle(el stanza.Element) (*Jingle, error) {
 	}
 	return &j, nil
 }
+
+func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }

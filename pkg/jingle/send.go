@@ -1,0 +1,253 @@
+package jingle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/hashes"
+)
+
+// FileInfo describes a file to offer.
+type FileInfo struct {
+	Name      string
+	Size      int64
+	MediaType string
+	Desc      string
+	Date      time.Time
+}
+
+// SendFile offers a file to peer (a full JID) and, once accepted, streams
+// r over the negotiated transport. It returns after the receiver ended the
+// session with success (or acknowledged receipt); the receiver checks the
+// SHA-256 that follows the data in a checksum session-info.
+func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.Reader, opts Options) (*Result, error) {
+	opts.defaults()
+	sess := m.newSession(peer, newID(), true)
+	sess.contentCreator, sess.contentName, sess.contentSenders = "initiator", "a-file-offer", "initiator"
+	defer m.forget(sess)
+	res := &Result{SID: sess.SID, Peer: peer, Name: fi.Name, Size: fi.Size}
+
+	terminate := func(cond, text string) {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = sess.Terminate(tctx, Reason{Condition: cond, Text: text})
+	}
+
+	tsid := newID()
+	var t *s5b
+	var transport any
+	kind := "s5b"
+	if opts.Transport == "ibb" {
+		kind = "ibb"
+		transport = IBBTransport{BlockSize: opts.BlockSize, SID: tsid}
+	} else {
+		var err error
+		if t, err = newS5B(sess, tsid, &opts, nil); err != nil {
+			return nil, err
+		}
+		defer t.close()
+		transport = t.transport()
+	}
+	size := fi.Size
+	file := &File{Name: fi.Name, Size: &size, MediaType: fi.MediaType, Desc: fi.Desc,
+		Hashes: []hashes.Hash{{Algo: hashes.Preferred}}}
+	if !fi.Date.IsZero() {
+		file.Date = fi.Date.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	content := sess.contentRef()
+	content.Payload = []any{Description{XMLName: xmlName(NSFT, "description"), File: file}, transport}
+
+	ictx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	err := sess.send(ictx, Jingle{Action: ActSessionInitiate, Contents: []Content{content}})
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+
+	// Wait for the answer: accept, or a terminate (decline).
+	actx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	accept, err := sess.waitAction(actx, ActSessionAccept)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			terminate(ReasonTimeout, "no answer")
+			return nil, fmt.Errorf("%s did not answer the offer: %w", peer, err)
+		}
+		if ctx.Err() != nil {
+			terminate(ReasonCancel, "")
+		}
+		return nil, declined(err)
+	}
+	var ac *Content
+	for i := range accept.Contents {
+		if accept.Contents[i].Name == content.Name {
+			ac = &accept.Contents[i]
+		}
+	}
+	if ac == nil {
+		terminate(ReasonGeneralError, "accept names no known content")
+		return nil, fmt.Errorf("%s accepted without our content", peer)
+	}
+	akind, atr, aibb, err := transportOf(*ac)
+	if err != nil || akind != kind {
+		terminate(ReasonFailedTransport, "")
+		return nil, fmt.Errorf("%s accepted with an unexpected transport", peer)
+	}
+
+	var stream io.ReadWriteCloser
+	var cand *Candidate
+	if kind == "s5b" {
+		t.setRemote(atr)
+		stream, cand, err = t.negotiate(ctx)
+		if errors.Is(err, errNoCandidate) && opts.Transport == "auto" {
+			kind = "ibb"
+			stream, err = sess.replaceWithIBB(ctx, &opts)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				terminate(ReasonCancel, "")
+			} else if sess.peerEnded() == nil {
+				terminate(ReasonConnectivityError, "")
+			}
+			return nil, declined(err)
+		}
+	} else {
+		bs := opts.BlockSize
+		if aibb.BlockSize > 0 && aibb.BlockSize < bs {
+			bs = aibb.BlockSize
+		}
+		octx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		stream, err = m.ibb.Open(octx, peer, tsid, bs)
+		cancel()
+		if err != nil {
+			terminate(ReasonConnectivityError, "")
+			return nil, err
+		}
+	}
+	res.Transport = transportName(kind, cand)
+
+	h, _ := hashes.New(hashes.Preferred)
+	stop := sess.watch(stream)
+	n, err := pump(ctx, stream, r, fi.Size, []hash.Hash{h}, opts.Progress, sess.ended)
+	stop()
+	if err == nil && n != fi.Size {
+		err = fmt.Errorf("file changed while sending: read %d of %d bytes", n, fi.Size)
+	}
+	if err != nil {
+		stream.Close()
+		if perr := sess.peerEnded(); perr != nil {
+			return nil, declined(perr)
+		}
+		if ctx.Err() != nil {
+			terminate(ReasonCancel, "")
+			return nil, ctx.Err()
+		}
+		terminate(ReasonMediaError, "")
+		return nil, errTransfer("send data", err)
+	}
+	res.Hash = hashes.Sum(hashes.Preferred, h)
+	res.HashText = res.Hash.String()
+	closeWrite(stream)
+	defer stream.Close()
+
+	// The checksum follows the data; the receiver verifies and ends the
+	// session. Its terminate may overtake our checksum (a receiver that had
+	// nothing to check), which is fine.
+	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	sum := Checksum{XMLName: xmlName(NSFT, "checksum"), Creator: content.Creator, Name: content.Name,
+		File: File{Hashes: []hashes.Hash{res.Hash}}}
+	err = sess.send(cctx, Jingle{Action: ActSessionInfo, Payload: []any{sum}})
+	cancel()
+	if err != nil && sess.peerEnded() == nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// A peer that does not understand the checksum may still confirm.
+	}
+	if kind == "ibb" {
+		cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		if c, ok := stream.(interface{ CloseContext(context.Context) error }); ok {
+			_ = c.CloseContext(cctx)
+		}
+		cancel()
+	}
+	wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	for {
+		sess.mu.Lock()
+		received := sess.received
+		sess.mu.Unlock()
+		if received {
+			terminate(ReasonSuccess, "")
+			res.Verified = true
+			return res, nil
+		}
+		select {
+		case <-sess.ended:
+			perr := sess.peerEnded()
+			var te *TerminatedError
+			if errors.As(perr, &te) && te.Reason.Condition == ReasonSuccess {
+				res.Verified = true
+				return res, nil
+			}
+			if errors.As(perr, &te) && te.Reason.Condition == ReasonMediaError {
+				return nil, fmt.Errorf("%s rejected the data: %s: %w", peer, te.Reason, ErrHashMismatch)
+			}
+			return nil, declined(perr)
+		case <-sess.notify:
+		case <-wctx.Done():
+			if ctx.Err() == nil {
+				terminate(ReasonTimeout, "no confirmation")
+			}
+			return nil, fmt.Errorf("wait for %s to confirm the file: %w", peer, wctx.Err())
+		}
+	}
+}
+
+// waitAction waits for the given action, ignoring others.
+func (s *Session) waitAction(ctx context.Context, action string) (*Jingle, error) {
+	for {
+		j, err := s.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if j.Action == action {
+			return j, nil
+		}
+	}
+}
+
+// replaceWithIBB is the initiator's fallback (XEP-0260 §3): transport-
+// replace with IBB, wait for transport-accept, open the stream.
+func (s *Session) replaceWithIBB(ctx context.Context, opts *Options) (io.ReadWriteCloser, error) {
+	sid := newID()
+	c := s.contentRef()
+	c.Payload = []any{IBBTransport{BlockSize: opts.BlockSize, SID: sid}}
+	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	if err := s.send(rctx, Jingle{Action: ActTransportReplace, Contents: []Content{c}}); err != nil {
+		return nil, err
+	}
+	for {
+		j, err := s.next(rctx)
+		if err != nil {
+			return nil, err
+		}
+		switch j.Action {
+		case ActTransportReject:
+			return nil, fmt.Errorf("%s rejected the in-band fallback: %w", s.Peer, errNoCandidate)
+		case ActTransportAccept:
+			bs := opts.BlockSize
+			for _, ct := range j.Contents {
+				if _, _, ib, _ := transportOf(ct); ib != nil && ib.BlockSize > 0 && ib.BlockSize < bs {
+					bs = ib.BlockSize
+				}
+			}
+			return s.m.ibb.Open(rctx, s.Peer, sid, bs)
+		}
+	}
+}

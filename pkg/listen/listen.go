@@ -1,0 +1,379 @@
+package listen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/carbons"
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/csi"
+	"github.com/xmppctl/xmppctl/pkg/mam"
+	"github.com/xmppctl/xmppctl/pkg/markers"
+	"github.com/xmppctl/xmppctl/pkg/receipts"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/store"
+)
+
+// Options configure a listener.
+type Options struct {
+	Self  archive.Self
+	Store *store.Store
+	// From limits what is reported to messages from these bare JIDs (all
+	// messages are stored regardless).
+	From []string
+	// QuietPeriod: after a carbon shows another of our devices active in a
+	// chat, events of that chat have Notify false for this long.
+	QuietPeriod time.Duration
+	// Inactive tells the server we are a background client (XEP-0352).
+	Inactive bool
+	// Online is called on each new session before anything else (the caps
+	// presence and IQ responders); nil sends nothing more.
+	Online func(ctx context.Context, s conn.Session) error
+	// OnEvent receives each newly stored message, in arrival order. It runs
+	// on the receive path: it must not block for long.
+	OnEvent func(Event)
+	// Warn reports recoverable trouble (lost connection, forged carbons).
+	Warn func(format string, args ...any)
+	// Timeout bounds each wait for the server (0 = none).
+	Timeout time.Duration
+	// MaxBackoff caps the wait between reconnection attempts (0 = 1 min).
+	MaxBackoff time.Duration
+	// Now returns the time (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Event is a newly stored message.
+type Event struct {
+	Message *store.Message
+	Kind    archive.Kind
+	// Notify is false while another of our devices is active in the chat,
+	// for messages we sent ourselves, and for messages without content
+	// (receipts, markers).
+	Notify bool
+	// CatchUp marks messages fetched from the archive after a reconnect.
+	CatchUp bool
+}
+
+// Listener is one listen run (across reconnections).
+type Listener struct {
+	o Options
+
+	mu       sync.Mutex
+	active   map[string]time.Time // chat → last carbon of our own activity
+	lastID   string               // last account-archive id seen
+	started  time.Time            // when the first session came up
+	sessions int
+}
+
+// New returns a listener.
+func New(o Options) *Listener {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Minute
+	}
+	if o.Warn == nil {
+		o.Warn = func(string, ...any) {}
+	}
+	for i, f := range o.From {
+		o.From[i] = store.Bare(f)
+	}
+	return &Listener{o: o, active: map[string]time.Time{}}
+}
+
+// Dialer opens a new session.
+type Dialer func(ctx context.Context) (conn.Session, error)
+
+// Run connects with dial and serves sessions until ctx ends or an error
+// that reconnecting cannot fix. A failure of the very first connection is
+// returned as is; later connection losses are retried with exponential
+// backoff (1 s doubling to MaxBackoff, with jitter).
+func (l *Listener) Run(ctx context.Context, dial Dialer) error {
+	backoff := time.Second
+	for {
+		s, err := dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil || l.sessions == 0 || !retryable(err) {
+				return err
+			}
+			wait := jitter(backoff)
+			l.o.Warn("reconnect failed: %v; next try in %s", err, wait.Round(100*time.Millisecond))
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			backoff = min(backoff*2, l.o.MaxBackoff)
+			continue
+		}
+		backoff = time.Second
+		err = l.Serve(ctx, s)
+		s.Close()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !retryable(err) {
+			return err
+		}
+		l.o.Warn("connection lost (%v); reconnecting", err)
+		if err := sleep(ctx, jitter(200*time.Millisecond)); err != nil {
+			return err
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var ce *conn.ConnectError
+	return errors.As(err, &ce) || errors.Is(err, conn.ErrClosed) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(rand.Int64N(int64(d)))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Listener) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if l.o.Timeout > 0 {
+		return context.WithTimeout(ctx, l.o.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// Serve handles one session until it ends (returning why) or ctx ends.
+func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
+	sub := s.Subscribe()
+	defer sub.Close()
+	if l.o.Online != nil {
+		if err := l.o.Online(ctx, s); err != nil {
+			return err
+		}
+	}
+	cctx, cancel := l.bounded(ctx)
+	err := carbons.Enable(cctx, s)
+	cancel()
+	if err != nil {
+		var se *stanza.Error
+		if !errors.As(err, &se) {
+			return err
+		}
+		l.o.Warn("%v: messages your other devices send are not shown", err)
+	}
+	if l.o.Inactive {
+		if err := csi.Inactive(ctx, s); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	first := l.sessions == 0
+	l.sessions++
+	if first {
+		l.started = l.o.Now().UTC()
+	}
+	l.mu.Unlock()
+	if !first {
+		if err := l.catchUp(ctx, s); err != nil {
+			var me *mam.Error
+			if !errors.As(err, &me) {
+				return err
+			}
+			l.o.Warn("catching up through the archive failed: %v; messages sent while offline may be missing", err)
+		}
+	}
+	for {
+		st, err := sub.Next(ctx)
+		if err != nil {
+			return err
+		}
+		m, ok := st.(*stanza.Message)
+		if !ok {
+			continue
+		}
+		if err := l.handle(ctx, s, m); err != nil {
+			return err
+		}
+	}
+}
+
+// catchUp fetches what the account archive got since the last id this
+// run saw (or since the first session started) and reports what is new.
+func (l *Listener) catchUp(ctx context.Context, s conn.Session) error {
+	l.mu.Lock()
+	q := mam.Query{After: l.lastID, Timeout: l.o.Timeout}
+	if q.After == "" {
+		q.Start = l.started.Add(-time.Second)
+	}
+	l.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		err := l.walk(ctx, s, q)
+		var me *mam.Error
+		if attempt == 0 && q.After != "" && errors.As(err, &me) && me.Condition() == "item-not-found" {
+			q.After, q.Start = "", l.started.Add(-time.Second)
+			continue
+		}
+		return err
+	}
+}
+
+func (l *Listener) walk(ctx context.Context, s conn.Session, q mam.Query) error {
+	it := mam.NewIterator(s, q)
+	defer it.Close()
+	for it.Next(ctx) {
+		for _, r := range it.Page().Results {
+			rec, ok := archive.FromResult(r, l.o.Self, l.o.Self.Account)
+			l.seen(r.ID)
+			if !ok {
+				continue
+			}
+			kind := archive.KindLive
+			if rec.Direction == store.Out {
+				kind = archive.KindCarbonSent
+			}
+			if err := l.store(ctx, rec, kind, true); err != nil {
+				return err
+			}
+		}
+	}
+	return it.Err()
+}
+
+func (l *Listener) seen(id string) {
+	if id == "" {
+		return
+	}
+	l.mu.Lock()
+	l.lastID = id
+	l.mu.Unlock()
+}
+
+// handle processes one incoming message.
+func (l *Listener) handle(ctx context.Context, s conn.Session, m *stanza.Message) error {
+	rec, kind, inner := archive.Incoming(m, l.o.Self)
+	switch kind {
+	case archive.KindIgnored:
+		return nil
+	case archive.KindForged:
+		l.o.Warn("ignored a forged carbon from %s", m.From)
+		return nil
+	case archive.KindLive:
+		if err := l.acknowledge(ctx, s, m); err != nil {
+			return err
+		}
+	case archive.KindCarbonSent:
+		l.ownActivity(ctx, inner, rec)
+	}
+	if rec == nil {
+		return nil
+	}
+	if rec.StanzaID != "" && strings.EqualFold(rec.Archive, l.o.Self.Account) {
+		l.seen(rec.StanzaID)
+	}
+	return l.store(ctx, rec, kind, false)
+}
+
+// acknowledge answers receipt and marker requests of a message delivered
+// to us (not of carbons: the device that got the message answers).
+func (l *Listener) acknowledge(ctx context.Context, s conn.Session, m *stanza.Message) error {
+	if store.Bare(m.From) == store.Bare(l.o.Self.Account) || m.Type == "groupchat" || m.Type == "error" {
+		return nil
+	}
+	if r, ok := receipts.Answer(m); ok {
+		r.ID = conn.NewID()
+		if err := s.Send(ctx, r); err != nil {
+			return err
+		}
+	}
+	if markers.IsMarkable(m) && m.ID != "" {
+		mk := stanza.Message{ID: conn.NewID(), To: m.From, Type: m.Type, Payload: []any{markers.New(markers.KindReceived, m.ID)}}
+		if err := s.Send(ctx, mk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownActivity notes that another of our devices is active in a chat and
+// marks the chat read: it replied, or it displayed the peer's messages.
+func (l *Listener) ownActivity(ctx context.Context, inner *stanza.Message, rec *store.Message) {
+	if inner == nil {
+		return
+	}
+	peer := store.Bare(inner.To)
+	now := l.o.Now()
+	l.mu.Lock()
+	l.active[peer] = now
+	l.mu.Unlock()
+	kind, id, isMarker := markers.Find(inner)
+	if (isMarker && kind == markers.KindDisplayed) || (rec != nil && rec.Body != "") {
+		if !isMarker {
+			id = ""
+		}
+		_ = l.o.Store.Update(ctx, func(b *store.Batch) error {
+			return b.MarkRead(l.o.Self.Account, peer, now.UTC(), id)
+		})
+	}
+}
+
+// store puts rec into the store and reports it when new.
+func (l *Listener) store(ctx context.Context, rec *store.Message, kind archive.Kind, catchUp bool) error {
+	var res store.PutResult
+	err := l.o.Store.Update(ctx, func(b *store.Batch) error {
+		var err error
+		res, err = b.Put(rec)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if res != store.Inserted || l.o.OnEvent == nil || !l.wanted(rec) {
+		return nil
+	}
+	l.o.OnEvent(Event{Message: rec, Kind: kind, Notify: l.notify(rec), CatchUp: catchUp})
+	return nil
+}
+
+func (l *Listener) wanted(rec *store.Message) bool {
+	if len(l.o.From) == 0 {
+		return true
+	}
+	from := store.Bare(rec.From)
+	for _, f := range l.o.From {
+		if f == from {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *Listener) notify(rec *store.Message) bool {
+	if rec.Direction != store.In || (rec.Body == "" && rec.OOB == "" && rec.Subject == "") {
+		return false
+	}
+	l.mu.Lock()
+	last, ok := l.active[rec.With]
+	l.mu.Unlock()
+	return !ok || l.o.Now().Sub(last) >= l.o.QuietPeriod
+}
+
+// ActiveElsewhere reports whether another of our devices was active in the
+// chat with peer within the quiet period.
+func (l *Listener) ActiveElsewhere(peer string) bool {
+	l.mu.Lock()
+	last, ok := l.active[store.Bare(peer)]
+	l.mu.Unlock()
+	return ok && l.o.Now().Sub(last) < l.o.QuietPeriod
+}
