@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,7 +160,11 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	if svc.MaxSize > 0 {
 		f.Infof("upload service %s, max file size %s", svc.JID, upload.FormatSize(svc.MaxSize))
 	}
-	up := &upload.Uploader{Session: s, Service: svc, HTTP: f.HTTPClient(), AllowHTTP: opts.AllowHTTP,
+	hc, err := uploadHTTPClient(f, acct.CAFile)
+	if err != nil {
+		return err
+	}
+	up := &upload.Uploader{Session: s, Service: svc, HTTP: hc, AllowHTTP: opts.AllowHTTP,
 		Retries: opts.Retries, Timeout: f.Global.Timeout}
 	uploadAll(ctx, f, up, items, opts.Jobs)
 	if err := ctx.Err(); err != nil {
@@ -191,6 +196,29 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 		fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
 	}
 	return &PartialError{Failed: len(failures), Total: total, First: failures[0]}
+}
+
+// uploadHTTPClient is the factory's client with the account's TLS trust:
+// its ca_file (the upload host is usually run by the same people as the
+// XMPP server) and --insecure. A pin is for the XMPP server's key only.
+// An injected client with its own Transport is used as is.
+func uploadHTTPClient(f *Factory, caFile string) (*http.Client, error) {
+	c := f.HTTPClient()
+	if c.Transport != nil {
+		return c, nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTPS_PROXY/NO_PROXY
+	tr.WriteBufferSize = 64 << 10
+	if caFile != "" || f.Global.Insecure {
+		tc, err := conn.TLSPolicy{CAFile: caFile, Insecure: f.Global.Insecure}.Config("")
+		if err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		tr.TLSClientConfig = tc
+	}
+	cc := *c
+	cc.Transport = tr
+	return &cc, nil
 }
 
 // uploadFailure gives a failed file's error the exit status it deserves.

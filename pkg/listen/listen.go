@@ -185,14 +185,12 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 		l.started = l.o.Now().UTC()
 	}
 	l.mu.Unlock()
-	if !first {
-		if err := l.catchUp(ctx, s); err != nil {
+	if err := l.catchUp(ctx, s, first); err != nil {
 			var me *mam.Error
 			if !errors.As(err, &me) {
 				return err
 			}
-			l.o.Warn("catching up through the archive failed: %v; messages sent while offline may be missing", err)
-		}
+		l.o.Warn("catching up through the archive failed: %v; messages sent while offline may be missing", err)
 	}
 	for {
 		st, err := sub.Next(ctx)
@@ -210,14 +208,27 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 }
 
 // catchUp fetches what the account archive got since the last id this
-// run saw (or since the first session started) and reports what is new.
-func (l *Listener) catchUp(ctx context.Context, s conn.Session) error {
+// run saw, else since the newest archived message in the store, else (on
+// a reconnect) since the first session started, and reports what is new.
+// A first run with an empty store starts with what arrives live: it does
+// not replay the whole history ("archive sync" does that).
+func (l *Listener) catchUp(ctx context.Context, s conn.Session, first bool) error {
 	l.mu.Lock()
 	q := mam.Query{After: l.lastID, Timeout: l.o.Timeout}
+	l.mu.Unlock()
 	if q.After == "" {
+		id, err := l.o.Store.LatestID(ctx, l.o.Self.Account, l.o.Self.Account)
+		if err != nil {
+			return err
+		}
+		q.After = id
+	}
+	if q.After == "" {
+		if first {
+			return nil
+		}
 		q.Start = l.started.Add(-time.Second)
 	}
-	l.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		err := l.walk(ctx, s, q)
 		var me *mam.Error

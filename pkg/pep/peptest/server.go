@@ -217,10 +217,9 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		if id == "" {
 			id = fmt.Sprintf("gen%d", len(s.Log))
 		}
-		var payload []byte
-		if len(item.Children) > 0 {
-			payload, _ = xml.Marshal(item.Children[0])
-		}
+		// encoding/xml writes each payload with its own xmlns, so the raw
+		// inner XML of the item stands on its own.
+		payload := bytes.TrimSpace(item.Inner)
 		n.Items = slices.DeleteFunc(n.Items, func(it Item) bool { return it.ID == id })
 		n.Items = append(n.Items, Item{ID: id, Payload: payload})
 		return &stanza.IQ{Type: "result"}, nil
