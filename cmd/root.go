@@ -88,11 +88,15 @@ never taken from the command line.
 
 	root.AddCommand(newSendCmd(f))
 	root.AddCommand(newArchiveCmd(f))
+	root.AddCommand(newListenCmd(f))
 	root.AddCommand(newBlockCmd(f))
 	root.AddCommand(newAvatarCmd(f))
 	root.AddCommand(newNickCmd(f))
 	root.AddCommand(newProfileCmd(f))
 	root.AddCommand(newUploadCmd(f))
 	root.AddCommand(newDiscoCmd(f))
+	root.AddCommand(newCheckCmd(f))
+	root.AddCommand(newJingleSendCmd(f))
+	root.AddCommand(newJingleReceiveCmd(f))
 	return root
 }

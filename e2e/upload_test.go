@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -456,4 +458,41 @@ func TestUploadLimitAndBrokenTransfers(t *testing.T) {
 			t.Errorf("stdout %q", res.Stdout)
 		}
 	})
+}
+
+// TestUploadHTTPS uses a server whose slots are https URLs signed by the
+// test CA: the account's ca_file (--ca-file) is trusted for the upload too.
+func TestUploadHTTPS(t *testing.T) {
+	testserver.Require(t, srv)
+	s3, err := testserver.Start("XMPP_UPLOAD_SCHEME=https")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s3.Stop)
+	alice := s3.NewUser(t, "alice")
+	p := filepath.Join(t.TempDir(), "secure.txt")
+	if err := os.WriteFile(p, []byte("over tls"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := testserver.Run(t, "", s3.AccountEnv(alice), append(s3.Flags(), "upload", p)...)
+	mustOK(t, res)
+	link := strings.TrimSpace(res.Stdout)
+	if !strings.HasPrefix(link, "https://127.0.0.1:"+s3.HTTPSPort+"/") {
+		t.Fatalf("URL %q is not the https one", link)
+	}
+	pem, err := os.ReadFile(s3.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); string(b) != "over tls" {
+		t.Errorf("GET gave %q", b)
+	}
 }

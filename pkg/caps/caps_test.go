@@ -294,7 +294,7 @@ func FuzzVer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cat, typ, lang, name, feat, fvar, val string) {
 		info := &disco.Info{Identities: []disco.Identity{{Category: cat, Type: typ, Lang: lang, Name: name}},
 			Features: []string{feat},
-			Forms: []disco.Form{{Fields: []disco.Field{{Var: "FORM_TYPE", Type: "hidden", Values: []string{"t"}}, {Var: fvar, Values: []string{val}}}}}}
+			Forms:    []disco.Form{{Fields: []disco.Field{{Var: "FORM_TYPE", Type: "hidden", Values: []string{"t"}}, {Var: fvar, Values: []string{val}}}}}}
 		v, err := Ver(info, "sha-1")
 		if err != nil {
 			return

@@ -1,6 +1,8 @@
 package hashes
 
 import (
+	"bytes"
+	"encoding/hex"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha3"
@@ -61,9 +63,25 @@ func (h Hash) Decode() ([]byte, error) {
 }
 
 // Matches reports whether the finished hash h equals the element's digest.
+// A value that decodes to the lowercase hex form of the digest also
+// matches: libervia 0.9 base64-encodes the hex digest instead of the raw
+// bytes, and the hex form pins the digest just as well.
 func (h Hash) Matches(sum []byte) bool {
 	want, err := h.Decode()
-	return err == nil && len(want) > 0 && subtle.ConstantTimeCompare(want, sum) == 1
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	if len(want) == 2*len(sum) {
+		return subtle.ConstantTimeCompare(bytes.ToLower(want), []byte(hex.EncodeToString(sum))) == 1
+	}
+	return subtle.ConstantTimeCompare(want, sum) == 1
+}
+
+// Used is the XEP-0300 <hash-used/> element: the algorithm that will be
+// used, announced before the value is known.
+type Used struct {
+	XMLName xml.Name `xml:"urn:xmpp:hashes:2 hash-used"`
+	Algo    string   `xml:"algo,attr"`
 }
 
 // Pick returns the strongest element with a value whose algorithm we

@@ -70,3 +70,17 @@ func FuzzDecode(f *testing.F) {
 		_ = h.Matches([]byte{1})
 	})
 }
+
+func TestMatchesHexCompat(t *testing.T) {
+	h, _ := New("sha-256")
+	h.Write([]byte("abc"))
+	sum := h.Sum(nil)
+	// What libervia 0.9 sends: base64 of the hex digest.
+	lib := Hash{Algo: "sha-256", Value: "YmE3ODE2YmY4ZjAxY2ZlYTQxNDE0MGRlNWRhZTIyMjNiMDAzNjFhMzk2MTc3YTljYjQxMGZmNjFmMjAwMTVhZA=="}
+	if !lib.Matches(sum) {
+		t.Error("hex-in-base64 form of the right digest does not match")
+	}
+	if lib.Matches(make([]byte, 32)) {
+		t.Error("hex-in-base64 form matches a different digest")
+	}
+}

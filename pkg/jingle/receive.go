@@ -71,9 +71,9 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 			terminate(ReasonUnsupportedTransprt, "")
 			return nil, fmt.Errorf("%s offers only in-band transfer, and --transport s5b forbids it", s.Peer)
 		}
-		bs := min(o.ibb.BlockSize, s.m.ibb.MaxBlock())
+		bs := min(o.ibb.BlockSize, opts.BlockSize, s.m.ibb.MaxBlock())
 		if bs <= 0 {
-			bs = ibbDefault(opts)
+			bs = min(opts.BlockSize, s.m.ibb.MaxBlock())
 		}
 		s.m.ibb.Expect(s.Peer, o.ibb.SID)
 		transport = IBBTransport{BlockSize: bs, SID: o.ibb.SID}
@@ -195,7 +195,6 @@ func algoNames(hs []hashes.Hash) []string {
 	return out
 }
 
-func ibbDefault(o Options) int { return o.BlockSize }
 
 // waitChecksum waits for a checksum session-info with a hash we support.
 func (s *Session) waitChecksum(ctx context.Context, d time.Duration) (hashes.Hash, bool) {
@@ -245,9 +244,9 @@ func (s *Session) acceptReplace(ctx context.Context, opts *Options) (io.ReadWrit
 			_ = s.send(wctx, Jingle{Action: ActTransportReject, Contents: []Content{c}})
 			continue
 		}
-		bs := min(ib.BlockSize, s.m.ibb.MaxBlock())
+		bs := min(ib.BlockSize, opts.BlockSize, s.m.ibb.MaxBlock())
 		if bs <= 0 {
-			bs = opts.BlockSize
+			bs = min(opts.BlockSize, s.m.ibb.MaxBlock())
 		}
 		s.m.ibb.Expect(s.Peer, ib.SID)
 		c.Payload = []any{IBBTransport{BlockSize: bs, SID: ib.SID}}

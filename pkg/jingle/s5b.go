@@ -191,7 +191,29 @@ func (t *s5b) negotiate(ctx context.Context) (io.ReadWriteCloser, *Candidate, er
 	}
 	wctx, wcancel := context.WithTimeout(ctx, t.opts.Timeout+t.opts.CandidateTimeout*time.Duration(len(t.remote)+1))
 	defer wcancel()
+	// Actions that arrived before negotiation started (overtaking the
+	// session-accept) are handled first.
+	early := t.sess.takePending()
 	for !oursDone || !peerDone {
+		var next *Jingle
+		if len(early) > 0 {
+			next, early = early[0], early[1:]
+		}
+		if next != nil {
+			tr, err := t.transportInfo(next)
+			if err != nil {
+				cleanup()
+				return nil, nil, err
+			}
+			if tr != nil {
+				t.note(tr, &peerCID, &peerDone, activated)
+				if tr.ProxyError != nil {
+					cleanup()
+					return nil, nil, fmt.Errorf("peer could not use the proxy: %w", errNoCandidate)
+				}
+			}
+			continue
+		}
 		select {
 		case r := <-dialc:
 			oursDone = true
@@ -215,14 +237,8 @@ func (t *s5b) negotiate(ctx context.Context) (io.ReadWriteCloser, *Candidate, er
 			if tr == nil {
 				continue
 			}
-			switch {
-			case tr.CandidateUsed != nil:
-				peerCID, peerDone = tr.CandidateUsed.CID, true
-			case tr.CandidateError != nil:
-				peerDone = true
-			case tr.Activated != nil:
-				activated[tr.Activated.CID] = true
-			case tr.ProxyError != nil:
+			t.note(tr, &peerCID, &peerDone, activated)
+			if tr.ProxyError != nil {
 				cleanup()
 				return nil, nil, fmt.Errorf("peer could not use the proxy: %w", errNoCandidate)
 			}
@@ -309,6 +325,11 @@ func (t *s5b) activate(ctx context.Context, c *localCand) (net.Conn, error) {
 }
 
 func (t *s5b) waitActivated(ctx context.Context, cid string) error {
+	for _, j := range t.sess.takePending() {
+		if tr, _ := t.transportInfo(j); tr != nil && tr.Activated != nil && tr.Activated.CID == cid {
+			return nil
+		}
+	}
 	for {
 		select {
 		case j := <-t.sess.events:
@@ -352,4 +373,16 @@ func (t *s5b) transportInfo(j *Jingle) (*S5BTransport, error) {
 		}
 	}
 	return nil, nil
+}
+
+// note records what a transport-info says.
+func (t *s5b) note(tr *S5BTransport, peerCID *string, peerDone *bool, activated map[string]bool) {
+	switch {
+	case tr.CandidateUsed != nil:
+		*peerCID, *peerDone = tr.CandidateUsed.CID, true
+	case tr.CandidateError != nil:
+		*peerDone = true
+	case tr.Activated != nil:
+		activated[tr.Activated.CID] = true
+	}
 }

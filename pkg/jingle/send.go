@@ -18,6 +18,9 @@ type FileInfo struct {
 	MediaType string
 	Desc      string
 	Date      time.Time
+	// Hash, when the caller computed it already, goes into the offer so
+	// that the receiver can check while receiving.
+	Hash *hashes.Hash
 }
 
 // SendFile offers a file to peer (a full JID) and, once accepted, streams
@@ -53,8 +56,16 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 		transport = t.transport()
 	}
 	size := fi.Size
-	file := &File{Name: fi.Name, Size: &size, MediaType: fi.MediaType, Desc: fi.Desc,
-		Hashes: []hashes.Hash{{Algo: hashes.Preferred}}}
+	// The algorithm is announced with <hash-used/> (XEP-0300 §4): an empty
+	// <hash/>, which XEP-0234 also allows, makes libervia 0.9 reject the offer.
+	// <desc/> is sent even when empty: libervia 0.9 fails on offers
+	// without one (its confirmation text formats the description).
+	desc := fi.Desc
+	file := &File{Name: fi.Name, Size: &size, MediaType: fi.MediaType, Desc: &desc,
+		HashUsed: []hashes.Used{{Algo: hashes.Preferred}}}
+	if fi.Hash != nil {
+		file.Hashes, file.HashUsed = []hashes.Hash{*fi.Hash}, nil
+	}
 	if !fi.Date.IsZero() {
 		file.Date = fi.Date.UTC().Format("2006-01-02T15:04:05Z")
 	}
@@ -93,6 +104,11 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 		return nil, fmt.Errorf("%s accepted without our content", peer)
 	}
 	akind, atr, aibb, err := transportOf(*ac)
+	if err == nil && akind == "" {
+		// libervia 0.9 may accept without a transport element: the
+		// transport is the offered one, without candidates of its own.
+		akind, atr, aibb = kind, &S5BTransport{SID: tsid}, &IBBTransport{SID: tsid}
+	}
 	if err != nil || akind != kind {
 		terminate(ReasonFailedTransport, "")
 		return nil, fmt.Errorf("%s accepted with an unexpected transport", peer)
@@ -208,8 +224,18 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	}
 }
 
-// waitAction waits for the given action, ignoring others.
+// waitAction waits for the given action. Actions that arrive before it
+// stay queued for later phases: IQ handlers run concurrently, so a peer's
+// transport-info can overtake the session-accept it sent first.
 func (s *Session) waitAction(ctx context.Context, action string) (*Jingle, error) {
+	var skipped []*Jingle
+	defer func() {
+		if len(skipped) > 0 {
+			s.mu.Lock()
+			s.pending = append(skipped, s.pending...)
+			s.mu.Unlock()
+		}
+	}()
 	for {
 		j, err := s.next(ctx)
 		if err != nil {
@@ -218,6 +244,7 @@ func (s *Session) waitAction(ctx context.Context, action string) (*Jingle, error
 		if j.Action == action {
 			return j, nil
 		}
+		skipped = append(skipped, j)
 	}
 }
 

@@ -196,7 +196,7 @@ func parseOffer(j *Jingle) (*Offer, *Reason) {
 		return nil, &Reason{Condition: ReasonUnsupportedTransprt}
 	}
 	f := d.TheFile()
-	o := &Offer{Name: f.Name, Size: -1, MediaType: f.MediaType, Date: f.Date, Desc: f.Desc,
+	o := &Offer{Name: f.Name, Size: -1, MediaType: f.MediaType, Date: f.Date, Desc: deref(f.Desc),
 		Transport: kind, ns: d.XMLName.Space, content: c, s5b: s5, ibb: ib}
 	if f.Size != nil {
 		if *f.Size < 0 {
@@ -210,6 +210,9 @@ func parseOffer(j *Jingle) (*Offer, *Reason) {
 		} else {
 			o.Algos = append(o.Algos, h.Algo)
 		}
+	}
+	for _, u := range f.HashUsed {
+		o.Algos = append(o.Algos, u.Algo)
 	}
 	return o, nil
 }
@@ -242,4 +245,20 @@ func (s *Session) signal() {
 	case s.notify <- struct{}{}:
 	default:
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// takePending returns and clears the queued actions.
+func (s *Session) takePending() []*Jingle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending
+	s.pending = nil
+	return p
 }

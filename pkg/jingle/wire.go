@@ -224,13 +224,14 @@ func (r *Reason) String() string {
 type File struct {
 	XMLName   xml.Name      `xml:"file"`
 	Date      string        `xml:"date,omitempty"`
-	Desc      string        `xml:"desc,omitempty"`
+	Desc      *string       `xml:"desc"`
 	MediaType string        `xml:"media-type,omitempty"`
 	Name      string        `xml:"name,omitempty"`
 	Size      *int64        `xml:"size"`
 	Range     *Range        `xml:"range"`
 	Hashes    []hashes.Hash `xml:"urn:xmpp:hashes:2 hash"`
 	HashesV1  []hashV1      `xml:"urn:xmpp:hashes:1 hash"`
+	HashUsed  []hashes.Used `xml:"urn:xmpp:hashes:2 hash-used"`
 }
 
 type hashV1 struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -42,8 +41,6 @@ type Iterator struct {
 	page   Page
 	err    error
 	done   bool
-	pump   chan *stanza.Message
-	stop   context.CancelFunc
 	bufs   map[string][]*Result // results by query id, not yet handed out
 	seen   map[string]map[string]bool
 	Forged int // results ignored because they came from the wrong sender
@@ -71,32 +68,8 @@ func NewIterator(s conn.Session, q Query) *Iterator {
 // (for measurements and for servers that mishandle queued queries).
 func (it *Iterator) DisablePipelining() { it.noPipe = true }
 
-func (it *Iterator) start(ctx context.Context) {
+func (it *Iterator) start() {
 	it.sub = it.s.Subscribe()
-	pctx, cancel := context.WithCancel(ctx)
-	it.stop = cancel
-	it.pump = make(chan *stanza.Message, 64)
-	go func() {
-		defer close(it.pump)
-		for {
-			st, err := it.sub.Next(pctx)
-			if err != nil {
-				return
-			}
-			m, ok := st.(*stanza.Message)
-			if !ok {
-				continue
-			}
-			if _, ok := stanza.Find(m.Ext, NS, "result"); !ok {
-				continue
-			}
-			select {
-			case it.pump <- m:
-			case <-pctx.Done():
-				return
-			}
-		}
-	}()
 }
 
 func (it *Iterator) send(ctx context.Context, after string) *inflight {
@@ -151,7 +124,7 @@ func (it *Iterator) Next(ctx context.Context) bool {
 		return false
 	}
 	if it.sub == nil {
-		it.start(ctx)
+		it.start()
 		it.cur = it.send(ctx, it.q.After)
 	}
 	page, err := it.fetch(ctx)
@@ -199,61 +172,87 @@ func (it *Iterator) drop(f *inflight) {
 	}
 }
 
-// fetch collects the current query's results until its <fin/> and its
-// last result have arrived, sending the next query early when the page is
-// full.
-func (it *Iterator) fetch(ctx context.Context) (Page, error) {
+// fetch collects the current query's results until its <fin/> has
+// arrived, sending the next query early when the page is full. The
+// session queues messages before it delivers a later IQ response, so once
+// the <fin/> is in, every result of the page is in the queue.
+func (it *Iterator) fetch(base context.Context) (Page, error) {
 	cur := it.cur
-	finDone := false
-	var timeout <-chan time.Time
+	ctx := base // queries sent from here outlive this call: they use base
 	if it.q.Timeout > 0 {
-		t := time.NewTimer(it.q.Timeout)
-		defer t.Stop()
-		timeout = t.C
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, it.q.Timeout)
+		defer cancel()
 	}
-	var fin *Fin
-	for {
-		res := it.bufs[cur.qid]
-		if !it.noPipe && it.next == nil && len(res) >= it.full && len(res) > 0 {
-			last := res[len(res)-1].ID
-			it.next = it.send(ctx, last)
-		}
-		if finDone && (fin.Last == "" || it.seen[cur.qid][fin.Last] || len(res) >= it.pageSize) {
-			delete(it.bufs, cur.qid)
-			delete(it.seen, cur.qid)
-			return Page{Results: res, Fin: *fin}, nil
-		}
-		doneCh := cur.done
-		if finDone {
-			doneCh = nil
-		}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
 		select {
-		case m, ok := <-it.pump:
-			if !ok {
-				if err := ctx.Err(); err != nil {
-					return Page{}, err
+		case <-cur.done:
+			stop()
+		case <-wctx.Done():
+		}
+	}()
+	for {
+		st, err := it.sub.Next(wctx)
+		if err != nil {
+			select {
+			case <-cur.done:
+				return it.finish(ctx, cur)
+			default:
+			}
+			if ctx.Err() != nil {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) && it.q.Timeout > 0 {
+					return Page{}, fmt.Errorf("archive query: no complete page within %s: %w", it.q.Timeout, ctx.Err())
 				}
-				return Page{}, fmt.Errorf("archive query: %w", it.s.Err())
+				return Page{}, ctx.Err()
 			}
-			if err := it.route(m); err != nil {
-				return Page{}, err
-			}
-		case <-doneCh:
-			finDone = true
-			if cur.err != nil {
-				return Page{}, queryError(it.q.Archive, cur.afterID, cur.err)
-			}
-			f, err := ParseFin(cur.resp.Query)
-			if err != nil {
-				return Page{}, err
-			}
-			fin = f
-		case <-timeout:
-			return Page{}, fmt.Errorf("archive query: no complete page within %s: %w", it.q.Timeout, context.DeadlineExceeded)
-		case <-ctx.Done():
-			return Page{}, ctx.Err()
+			return Page{}, fmt.Errorf("archive query: %w", err)
+		}
+		if err := it.accept(st); err != nil {
+			return Page{}, err
+		}
+		res := it.bufs[cur.qid]
+		if !it.noPipe && it.next == nil && len(res) >= it.full {
+			it.next = it.send(base, res[len(res)-1].ID)
 		}
 	}
+}
+
+// accept routes a stanza if it is an archive result.
+func (it *Iterator) accept(st stanza.Stanza) error {
+	m, ok := st.(*stanza.Message)
+	if !ok {
+		return nil
+	}
+	if _, ok := stanza.Find(m.Ext, NS, "result"); !ok {
+		return nil
+	}
+	return it.route(m)
+}
+
+// finish drains what the queue holds after the <fin/> and returns the page.
+func (it *Iterator) finish(ctx context.Context, cur *inflight) (Page, error) {
+	if cur.err != nil {
+		return Page{}, queryError(it.q.Archive, cur.afterID, cur.err)
+	}
+	for {
+		st, ok := it.sub.Poll()
+		if !ok {
+			break
+		}
+		if err := it.accept(st); err != nil {
+			return Page{}, err
+		}
+	}
+	fin, err := ParseFin(cur.resp.Query)
+	if err != nil {
+		return Page{}, err
+	}
+	res := it.bufs[cur.qid]
+	delete(it.bufs, cur.qid)
+	delete(it.seen, cur.qid)
+	return Page{Results: res, Fin: *fin}, ctx.Err()
 }
 
 // Error is a refused archive query.
@@ -298,9 +297,6 @@ func (it *Iterator) Err() error { return it.err }
 
 // Close stops the walk and releases its subscription.
 func (it *Iterator) Close() {
-	if it.stop != nil {
-		it.stop()
-	}
 	if it.sub != nil {
 		it.sub.Close()
 	}

@@ -146,11 +146,7 @@ func Publish(ctx context.Context, s conn.Session, node, id string, payload any, 
 }
 
 func publishOnce(ctx context.Context, s conn.Session, node, id string, payload any, access AccessModel) error {
-	q := pubsub{Publish: &publish{Node: node, Item: []outItem{{ID: id, Payload: payload}}}}
-	if access != "" {
-		q.Options = &pubOptions{Form: submitForm(NSOptions, "pubsub#access_model", string(access))}
-	}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: q})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: PublishRequest(node, id, payload, access)})
 	return err
 }
 
@@ -284,4 +280,15 @@ func wrap(what, node string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s %s: %w", what, node, err)
+}
+
+// PublishRequest returns the <pubsub/> payload of a publish with
+// publish-options access_model=m ("" for none), for callers and tests
+// that need the request itself.
+func PublishRequest(node, id string, payload any, m AccessModel) any {
+	q := pubsub{Publish: &publish{Node: node, Item: []outItem{{ID: id, Payload: payload}}}}
+	if m != "" {
+		q.Options = &pubOptions{Form: submitForm(NSOptions, "pubsub#access_model", string(m))}
+	}
+	return q
 }

@@ -2,52 +2,75 @@ package pep_test
 
 import (
 	"context"
-	"encoding/xml"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
-	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/pep"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 var srv *testserver.Server
 
 func TestMain(m *testing.M) { testserver.Main(m, &srv) }
 
-type note struct {
-	XMLName xml.Name `xml:"urn:xmppctl:test note"`
-	Text    string   `xml:",chardata"`
-}
-
-func TestProbe(t *testing.T) {
+// TestPublishAccessOnProsody runs the access-model rules against the real
+// server: publish-options create the node with the model, a mismatch is
+// repaired by reconfiguring, and a stranger's access follows the model.
+func TestPublishAccessOnProsody(t *testing.T) {
 	testserver.Require(t, srv)
-	u := srv.NewUser(t, "pep")
-	s := srv.Dial(t, u)
+	alice, bob := srv.NewUser(t, "pepa"), srv.NewUser(t, "pepb")
+	sa, sb := srv.Dial(t, alice), srv.Dial(t, bob)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	info, err := disco.GetInfo(ctx, s, srv.JID(u), "")
-	t.Logf("account info %v %+v", err, info)
-	sinfo, err := disco.GetInfo(ctx, s, srv.Domain, "")
-	t.Logf("server info %v %+v", err, sinfo)
-	err = pep.Publish(ctx, s, "urn:xmppctl:test", "a", note{Text: "x"}, pep.Options{Access: pep.Open})
-	t.Logf("publish open: %v", err)
-	m, err := pep.Access(ctx, s, "urn:xmppctl:test")
-	t.Logf("access: %v %v", m, err)
-	err = pep.Publish(ctx, s, "urn:xmppctl:test", "b", note{Text: "y"}, pep.Options{Access: pep.Whitelist})
-	t.Logf("publish whitelist: %v", err)
-	m, err = pep.Access(ctx, s, "urn:xmppctl:test")
-	t.Logf("access: %v %v", m, err)
-	err = pep.Publish(ctx, s, "urn:xmppctl:test2", "b", note{Text: "y"}, pep.Options{Access: pep.Roster})
-	t.Logf("publish roster: %v", err)
-	items, err := pep.Items(ctx, s, "", "urn:xmppctl:test", 0)
-	t.Logf("items: %+v %v", items, err)
-	_, err = pep.Items(ctx, s, "", "urn:xmppctl:nonode", 0)
-	t.Logf("items nonode: %v", err)
-	_, err = pep.Access(ctx, s, "urn:xmppctl:nonode")
-	t.Logf("access nonode: %v notfound=%v", err, pep.IsNotFound(err))
-	err = pep.Retract(ctx, s, "urn:xmppctl:test", "b")
-	t.Logf("retract: %v", err)
-	items, err = pep.Items(ctx, s, "", "urn:xmppctl:test", 0)
-	t.Logf("items: %+v %v", items, err)
+	const node = "urn:xmppctl:test:note"
+
+	if err := pep.Publish(ctx, sa, node, "1", note{Text: "one"}, pep.Options{Access: pep.Open}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := pep.Access(ctx, sa, node); m != pep.Open || err != nil {
+		t.Fatalf("access after publish-options open: %q %v", m, err)
+	}
+	items, err := pep.Items(ctx, sb, srv.JID(alice), node, 1)
+	if err != nil || len(items) != 1 || items[0].ID != "1" {
+		t.Fatalf("stranger reading an open node: %+v %v", items, err)
+	}
+
+	// The raw server answer to a mismatching publish-options.
+	err = pep.Publish(ctx, sa, node, "2", note{Text: "two"}, pep.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *stanza.Error
+	rawErr := publishRaw(ctx, t, sa, node)
+	if !errors.As(rawErr, &se) || !pep.IsPreconditionFailure(rawErr) {
+		t.Fatalf("mismatching publish-options gave %v, want a precondition failure", rawErr)
+	}
+
+	if err := pep.Publish(ctx, sa, node, "3", note{Text: "three"}, pep.Options{Access: pep.Whitelist}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := pep.Access(ctx, sa, node); m != pep.Whitelist || err != nil {
+		t.Fatalf("access after republish as whitelist: %q %v", m, err)
+	}
+	if _, err := pep.Items(ctx, sb, srv.JID(alice), node, 1); !errors.Is(err, &stanza.Error{Condition: "forbidden"}) {
+		t.Fatalf("stranger reading a whitelist node: %v, want forbidden", err)
+	}
+
+	// Prosody 0.12 refuses the roster model outright.
+	err = pep.Publish(ctx, sa, "urn:xmppctl:test:roster", "1", note{}, pep.Options{Access: pep.Roster})
+	if !errors.Is(err, &stanza.Error{Condition: "not-acceptable"}) {
+		t.Logf("roster model: %v", err)
+	}
+}
+
+// publishRaw publishes with publish-options presence on a node that has
+// another model, without the repair, to see the server's answer.
+func publishRaw(ctx context.Context, t *testing.T, s interface {
+	SendIQ(context.Context, stanza.IQ) (*stanza.IQ, error)
+}, node string) error {
+	t.Helper()
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: pep.PublishRequest(node, "x", note{}, pep.Presence)})
+	return err
 }

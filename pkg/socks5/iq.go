@@ -60,9 +60,14 @@ func Proxy(ctx context.Context, s conn.Session, cache *disco.Cache) (StreamHost,
 	if err != nil {
 		return StreamHost{}, err
 	}
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: info.JID, Payload: Query{}})
+	return ProxyAt(ctx, s, info.JID)
+}
+
+// ProxyAt asks the proxy with the given JID for its streamhost address.
+func ProxyAt(ctx context.Context, s conn.Session, jid string) (StreamHost, error) {
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: jid, Payload: Query{}})
 	if err != nil {
-		return StreamHost{}, fmt.Errorf("ask proxy %s for its address: %w", info.JID, err)
+		return StreamHost{}, fmt.Errorf("ask proxy %s for its address: %w", jid, err)
 	}
 	q, err := ParseQuery(resp.Query)
 	if err != nil {
@@ -71,12 +76,12 @@ func Proxy(ctx context.Context, s conn.Session, cache *disco.Cache) (StreamHost,
 	for _, h := range q.StreamHosts {
 		if h.Host != "" && h.Port > 0 {
 			if h.JID == "" {
-				h.JID = info.JID
+				h.JID = jid
 			}
 			return h, nil
 		}
 	}
-	return StreamHost{}, fmt.Errorf("proxy %s gave no usable address", info.JID)
+	return StreamHost{}, fmt.Errorf("proxy %s gave no usable address", jid)
 }
 
 // Activate asks a proxy to start relaying the stream sid to target

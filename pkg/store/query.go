@@ -102,7 +102,7 @@ func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error)
 	}
 	q := "SELECT " + columns + " FROM messages" + cond + " ORDER BY ts, pk"
 	if f.Limit > 0 {
-		q = "SELECT " + columns + " FROM (SELECT pk, " + columns + " FROM messages" + cond +
+		q = "SELECT " + columns + " FROM (SELECT * FROM messages" + cond +
 			" ORDER BY ts DESC, pk DESC LIMIT ?) ORDER BY ts, pk"
 		args = append(args, f.Limit)
 	}

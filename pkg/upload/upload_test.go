@@ -313,6 +313,44 @@ func TestUploadFailuresBeforePut(t *testing.T) {
 	}
 }
 
+func TestUploadStalledPutTimesOut(t *testing.T) {
+	fs := newFakeService(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	fs.onPut = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		select { // neither read the body nor answer
+		case <-release:
+		case <-r.Context().Done():
+		}
+		return true
+	}
+	u := fs.uploader()
+	u.Retries, u.Timeout = 0, 300*time.Millisecond
+	_, err := u.Upload(context.Background(), bytesFile("f", bytes.Repeat([]byte("s"), 64<<10)), nil)
+	var ce *conn.ConnectError
+	if !errors.As(err, &ce) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no upload progress") {
+		t.Fatalf("error %v (%T), want a stalled-transfer timeout", err, err)
+	}
+}
+
+func TestUploadInterruptedIsNotRetried(t *testing.T) {
+	fs := newFakeService(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	fs.onPut = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		cancel() // the user presses Ctrl-C during the transfer
+		_, _ = io.Copy(io.Discard, r.Body)
+		return true
+	}
+	_, err := fs.uploader().Upload(ctx, bytesFile("f", bytes.Repeat([]byte("s"), 64<<10)), nil)
+	var ce *conn.ConnectError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &ce) {
+		t.Fatalf("error %v (%T), want context.Canceled", err, err)
+	}
+	if len(fs.requests) != 1 {
+		t.Errorf("%d slot requests, want 1", len(fs.requests))
+	}
+}
+
 func TestUploadFileThatGrewSendsItsFirstSizeBytes(t *testing.T) {
 	fs := newFakeService(t)
 	data := []byte(strings.Repeat("y", 150))

@@ -1,0 +1,344 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/disco"
+	"github.com/xmppctl/xmppctl/pkg/ibb"
+	"github.com/xmppctl/xmppctl/pkg/jingle"
+	"github.com/xmppctl/xmppctl/pkg/si"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/term"
+)
+
+type jingleSendOptions struct {
+	f *Factory
+	p2pOptions
+
+	File   string
+	To     string
+	Legacy bool
+	Desc   string
+}
+
+func newJingleSendCmd(f *Factory) *cobra.Command {
+	opts := &jingleSendOptions{f: f}
+	c := &cobra.Command{
+		Use:   "jingle-send [flags] FILE JID[/resource]",
+		Short: "Send a file peer to peer (Jingle File Transfer, or legacy SI)",
+		Long: `Send a file directly to another client, for files too large for HTTP upload.
+
+The file goes over a SOCKS5 bytestream (XEP-0260: a direct connection, or the
+server's XEP-0065 proxy) and, when no connection works, in-band over the XMPP
+stream (XEP-0261). The offer is Jingle File Transfer (XEP-0234); with --legacy,
+or when the peer advertises only SI, it is XEP-0096 SI file transfer.
+
+The file is streamed (constant memory). xmppctl exits 0 only after the
+receiver confirmed the file: it checks the SHA-256 sent after the data and
+ends the session with success. A declined offer exits 5, a peer that does not
+answer within --timeout exits 7.
+
+Given a bare JID, the online resource that supports file transfer is used
+(the account must see its presence, i.e. be subscribed to it). Direct
+connections are offered on every non-loopback interface that is up; restrict
+that with --candidate-addr (or "none" to use only the proxy).`,
+		Example: `  xmppctl jingle-send backup.tar.zst bob@example.org
+  xmppctl jingle-send --desc "holiday photos" photos.zip bob@example.org/laptop
+  xmppctl jingle-send --candidate-addr 192.0.2.10 big.iso bob@example.org
+  xmppctl jingle-send --transport ibb notes.txt bob@example.org/phone
+  xmppctl jingle-send --legacy old-client.txt carol@example.org/desktop`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usageErrorf("jingle-send needs a FILE and a JID")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.File, opts.To = args[0], args[1]
+			return runJingleSend(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	opts.addFlags(fl)
+	fl.BoolVar(&opts.Legacy, "legacy", false, "use XEP-0096 SI file transfer instead of Jingle")
+	fl.StringVar(&opts.Desc, "desc", "", "description of the file for the receiver")
+	return c
+}
+
+type sendJSON struct {
+	File      string `json:"file"`
+	To        string `json:"to"`
+	Size      int64  `json:"size"`
+	Method    string `json:"method"`
+	Transport string `json:"transport"`
+	Hash      string `json:"hash,omitempty"`
+	Verified  bool   `json:"verified"`
+}
+
+func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
+	f := opts.f
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	to, err := parseJIDs([]string{opts.To}, false)
+	if err != nil {
+		return err
+	}
+	file, err := os.Open(opts.File)
+	if err != nil {
+		return usageErrorf("%v", unwrapPathErr(err))
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return usageErrorf("%v", unwrapPathErr(err))
+	}
+	if !st.Mode().IsRegular() {
+		return usageErrorf("%s is not a regular file", opts.File)
+	}
+	name := filepath.Base(opts.File)
+	mediaType := mime.TypeByExtension(filepath.Ext(name))
+	if mediaType == "" {
+		mediaType = "application/octet-stream"
+	}
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	s, err := f.Connect(ctx, acct, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	peer, method, transport, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, opts.Transport)
+	if err != nil {
+		return err
+	}
+	f.Infof("sending %s (%s) to %s with %s", name, humanSize(st.Size()), peer, method)
+
+	var bar *fileBar
+	var bars *barStack
+	if f.IO.ErrTTY && !f.Global.Quiet {
+		bars = newBarStack(f.IO.ErrOut)
+		bar = bars.Add(name, st.Size())
+	}
+	progress := func(n int64) {
+		if bar != nil {
+			bar.Set(n)
+		}
+	}
+	ib := ibb.NewManager(s, 0)
+	var res *jingle.Result
+	switch method {
+	case "jingle":
+		jm := jingle.NewManager(s, ib)
+		jo := opts.jingleOptions(ctx, f, s)
+		jo.Transport = transport
+		jo.Progress = progress
+		res, err = jm.SendFile(ctx, peer, jingle.FileInfo{Name: name, Size: st.Size(), MediaType: mediaType,
+			Desc: stanza.Sanitize(opts.Desc), Date: st.ModTime()}, file, jo)
+	case "si":
+		// XEP-0096 has no checksum after the data: the MD5 goes in the
+		// offer, which costs one extra read of the file.
+		sum, herr := si.MD5(file)
+		if herr == nil {
+			_, herr = file.Seek(0, io.SeekStart)
+		}
+		if herr != nil {
+			return fmt.Errorf("read %s: %w", opts.File, herr)
+		}
+		sm := si.NewManager(s, ib)
+		so := si.Options{Transport: transport, BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
+		if transport != "ibb" {
+			so.CandidateAddrs = opts.candidateAddrs()
+			so.Proxy = opts.proxy(ctx, f, s)
+		}
+		res, err = sm.SendFile(ctx, peer, si.FileInfo{Name: name, Size: st.Size(), MediaType: mediaType,
+			Desc: stanza.Sanitize(opts.Desc), Date: st.ModTime(), MD5: sum}, file, so)
+	}
+	if bar != nil {
+		if err != nil {
+			bar.Done("failed")
+		} else {
+			bar.Done("sent")
+		}
+	}
+	if err != nil {
+		return sendFileError(peer, err)
+	}
+	f.Infof("%s received %s over %s (%s)", peer, name, res.Transport, res.HashText)
+	if f.Global.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(sendJSON{File: opts.File, To: peer, Size: res.Size,
+			Method: method, Transport: res.Transport, Hash: res.HashText, Verified: res.Verified})
+	}
+	return nil
+}
+
+// sendFileError maps refusals to RemoteError (exit 5).
+func sendFileError(peer string, err error) error {
+	switch {
+	case errors.Is(err, jingle.ErrDeclined), errors.Is(err, si.ErrDeclined):
+		return &RemoteError{Err: fmt.Errorf("%s: %w", peer, err)}
+	case errors.Is(err, jingle.ErrHashMismatch):
+		return fmt.Errorf("%s: %w", peer, err)
+	}
+	return err
+}
+
+// fileCaps is what a peer's disco#info says about file transfer.
+type fileCaps struct {
+	jingle, si, s5b, ibb, siS5B, siIBB bool
+}
+
+func fileCapsOf(info *disco.Info) fileCaps {
+	return fileCaps{
+		jingle: info.HasFeature(jingle.NS) && (info.HasFeature(jingle.NSFT) || info.HasFeature(jingle.NSFT4)),
+		si:     info.HasFeature(si.NS) && info.HasFeature(si.NSProfile),
+		s5b:    info.HasFeature(jingle.NSS5B),
+		ibb:    info.HasFeature(jingle.NSIBB),
+	}
+}
+
+// resolveFileTarget picks the full JID, the method and the transport.
+func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to string, legacy bool, transport string) (peer, method, tr string, err error) {
+	var candidates []string
+	if strings.Contains(to, "/") {
+		candidates = []string{to}
+	} else {
+		candidates, err = onlineResources(ctx, f, s, to)
+		if err != nil {
+			return "", "", "", err
+		}
+		if len(candidates) == 0 {
+			return "", "", "", &RemoteError{Err: fmt.Errorf("%s has no online resource visible to this account", to),
+				Hint: "give the full JID (user@domain/resource), or subscribe to the contact's presence"}
+		}
+	}
+	var reasons []string
+	for _, c := range candidates {
+		dctx, cancel := f.WithTimeout(ctx)
+		info, derr := disco.GetInfo(dctx, s, c, "")
+		cancel()
+		if derr != nil {
+			if ctx.Err() != nil {
+				return "", "", "", ctx.Err()
+			}
+			if len(candidates) == 1 {
+				var se *stanza.Error
+				if errors.As(derr, &se) {
+					return "", "", "", &RemoteError{Err: fmt.Errorf("%s is not online or does not answer: %w", c, derr)}
+				}
+				return "", "", "", derr
+			}
+			reasons = append(reasons, fmt.Sprintf("%s (no answer)", c))
+			continue
+		}
+		fc := fileCapsOf(info)
+		m, t, why := chooseMethod(fc, legacy, transport)
+		if m != "" {
+			return c, m, t, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("%s (%s)", c, why))
+	}
+	if len(candidates) == 1 {
+		return "", "", "", &RemoteError{Err: fmt.Errorf("%s cannot receive the file: %s", candidates[0], strings.TrimSuffix(strings.SplitN(reasons[0], "(", 2)[1], ")"))}
+	}
+	return "", "", "", &RemoteError{Err: fmt.Errorf("no online resource of %s supports file transfer: %s", to, strings.Join(reasons, ", "))}
+}
+
+// chooseMethod follows the peer's features: Jingle when it has Jingle FT
+// (unless --legacy), else SI; the transport must be one it supports.
+func chooseMethod(fc fileCaps, legacy bool, transport string) (method, tr, why string) {
+	useSI := legacy || !fc.jingle
+	if useSI {
+		if !fc.si {
+			if legacy {
+				return "", "", "no SI file transfer (XEP-0096) advertised"
+			}
+			return "", "", "no Jingle file transfer or SI advertised"
+		}
+		return "si", transport, ""
+	}
+	switch transport {
+	case "s5b":
+		if !fc.s5b {
+			return "", "", "no Jingle SOCKS5 transport advertised"
+		}
+	case "ibb":
+		if !fc.ibb {
+			return "", "", "no Jingle in-band transport advertised"
+		}
+	default:
+		if !fc.s5b {
+			if !fc.ibb {
+				return "", "", "no Jingle transport we support advertised"
+			}
+			return "jingle", "ibb", ""
+		}
+	}
+	return "jingle", transport, ""
+}
+
+// onlineResources asks the server for the contact's presence and collects
+// the available resources for a short while.
+func onlineResources(ctx context.Context, f *Factory, s conn.Session, bare string) ([]string, error) {
+	sub := s.Subscribe()
+	defer sub.Close()
+	if err := s.Send(ctx, stanza.Presence{Type: "probe", To: bare}); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	deadline := time.Now().Add(min(f.Global.Timeout, 3*time.Second))
+	quiet := 500 * time.Millisecond
+	for {
+		wait := time.Until(deadline)
+		if len(seen) > 0 {
+			wait = min(wait, quiet)
+		}
+		if wait <= 0 {
+			break
+		}
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		st, err := sub.Next(wctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			break
+		}
+		p, ok := st.(*stanza.Presence)
+		if !ok || !strings.EqualFold(bareJID(p.From), bareJID(bare)) || !strings.Contains(p.From, "/") {
+			continue
+		}
+		switch p.Type {
+		case "":
+			seen[p.From] = true
+		case "unavailable":
+			delete(seen, p.From)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for r := range seen {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	if len(out) > 0 {
+		f.Infof("online: %s", term.Sanitize(strings.Join(out, ", "), false))
+	}
+	return out, nil
+}

@@ -1,0 +1,162 @@
+package jingle
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type sentJSON struct {
+	To        string `json:"to"`
+	Size      int64  `json:"size"`
+	Method    string `json:"method"`
+	Transport string `json:"transport"`
+	Hash      string `json:"hash"`
+	Verified  bool   `json:"verified"`
+}
+
+type receivedJSON struct {
+	Path      string `json:"path"`
+	Name      string `json:"name"`
+	From      string `json:"from"`
+	Size      int64  `json:"size"`
+	Method    string `json:"method"`
+	Transport string `json:"transport"`
+	Verified  bool   `json:"verified"`
+}
+
+const loop = "127.0.0.1"
+
+// TestTransfers sends a file xmppctl → xmppctl over every transport and
+// method and checks what the receiving process saved.
+func TestTransfers(t *testing.T) {
+	tests := []struct {
+		name          string
+		size          int64
+		sendArgs      []string
+		recvArgs      []string
+		wantMethod    string
+		wantTransport string
+	}{
+		{"jingle direct socks5", 5<<20 + 3, []string{"--candidate-addr", loop, "--proxy", "none"},
+			[]string{"--candidate-addr", loop, "--proxy", "none"}, "jingle", "s5b-direct"},
+		{"jingle proxy65 only", 8 << 20, []string{"--candidate-addr", "none"},
+			[]string{"--candidate-addr", "none"}, "jingle", "s5b-proxy"},
+		{"jingle ibb only", 300_000, []string{"--transport", "ibb"},
+			[]string{"--candidate-addr", loop}, "jingle", "ibb"},
+		{"jingle fallback to ibb", 100_000, []string{"--candidate-addr", "none", "--proxy", "none"},
+			[]string{"--candidate-addr", "none", "--proxy", "none"}, "jingle", "ibb"},
+		{"legacy si socks5", 2 << 20, []string{"--legacy", "--candidate-addr", loop, "--proxy", "none"},
+			[]string{"--candidate-addr", loop}, "si", "s5b-direct"},
+		{"legacy si proxy65", 1 << 20, []string{"--legacy", "--candidate-addr", "none"},
+			[]string{"--candidate-addr", loop}, "si", "s5b-proxy"},
+		{"legacy si ibb", 200_000, []string{"--legacy", "--transport", "ibb"},
+			[]string{"--candidate-addr", loop}, "si", "ibb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alice, bob := srv.NewUser(t, "jsa"), srv.NewUser(t, "jsb")
+			dir := t.TempDir()
+			recv := start(t, bob, append([]string{"--json", "jingle-receive", "--dir", dir, "--from", srv.JID(alice),
+				"--count", "1", "--auto-accept"}, tt.recvArgs...)...)
+			bobJID := recv.ready(t)
+			file, sum := randomFile(t, "data.bin", tt.size)
+			send := run(t, alice, append(append([]string{"--json", "jingle-send"}, tt.sendArgs...), file, bobJID)...)
+			if send.code != 0 {
+				t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver stderr:\n%s", send.code, send.stderr.buf.String(), recv.stderr.buf.String())
+			}
+			recv.wait(t, time.Minute)
+			if recv.code != 0 {
+				t.Fatalf("jingle-receive exit %d; stderr:\n%s", recv.code, recv.stderr.buf.String())
+			}
+			var s sentJSON
+			if err := json.Unmarshal(send.stdout.Bytes(), &s); err != nil {
+				t.Fatalf("sender JSON %q: %v", send.stdout.String(), err)
+			}
+			var r receivedJSON
+			if err := json.Unmarshal(recv.stdout.Bytes(), &r); err != nil {
+				t.Fatalf("receiver JSON %q: %v", recv.stdout.String(), err)
+			}
+			if s.Method != tt.wantMethod || s.Transport != tt.wantTransport || r.Transport != tt.wantTransport {
+				t.Errorf("method/transport: sender %s/%s, receiver %s, want %s/%s", s.Method, s.Transport, r.Transport, tt.wantMethod, tt.wantTransport)
+			}
+			if r.Path != filepath.Join(dir, "data.bin") || r.Size != tt.size || !r.Verified || !strings.HasPrefix(r.From, srv.JID(alice)+"/") {
+				t.Errorf("receiver reported %+v", r)
+			}
+			if got := fileSum(t, r.Path); got != sum {
+				t.Errorf("saved file differs from the sent one")
+			}
+			if names := dirNames(t, dir); len(names) != 1 {
+				t.Errorf("directory holds %v, want only data.bin", names)
+			}
+		})
+	}
+}
+
+// TestDeclined: a sender that is neither given with --from nor a roster
+// contact is declined, and jingle-send exits 5.
+func TestDeclined(t *testing.T) {
+	alice, bob, carol := srv.NewUser(t, "jda"), srv.NewUser(t, "jdb"), srv.NewUser(t, "jdc")
+	dir := t.TempDir()
+	recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(carol), "--auto-accept", "--candidate-addr", loop)
+	bobJID := recv.ready(t)
+	file, _ := randomFile(t, "x.bin", 1000)
+	send := run(t, alice, "jingle-send", "--candidate-addr", loop, file, bobJID)
+	if send.code != 5 {
+		t.Fatalf("jingle-send exit %d, want 5; stderr:\n%s", send.code, send.stderr.buf.String())
+	}
+	if !strings.Contains(send.stderr.buf.String(), "declined") {
+		t.Errorf("stderr does not say declined:\n%s", send.stderr.buf.String())
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("directory holds %v after a declined offer", names)
+	}
+}
+
+// TestRosterAndBareJID: contacts are accepted by default, and a bare JID
+// finds the receiving resource through presence.
+func TestRosterAndBareJID(t *testing.T) {
+	alice, bob := srv.NewUser(t, "jra"), srv.NewUser(t, "jrb")
+	makeContacts(t, alice, bob)
+	dir := t.TempDir()
+	recv := start(t, bob, "jingle-receive", "--dir", dir, "--count", "1", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
+	recv.ready(t)
+	file, sum := randomFile(t, "report.pdf", 70_000)
+	send := run(t, alice, "-v", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, srv.JID(bob))
+	if send.code != 0 {
+		t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver:\n%s", send.code, send.stderr.buf.String(), recv.stderr.buf.String())
+	}
+	recv.wait(t, time.Minute)
+	path := strings.TrimSpace(recv.stdout.String())
+	if path != filepath.Join(dir, "report.pdf") {
+		t.Fatalf("receiver printed %q", path)
+	}
+	if fileSum(t, path) != sum {
+		t.Error("saved file differs")
+	}
+}
+
+// TestNoOverwrite: a second file of the same name gets a suffix.
+func TestNoOverwrite(t *testing.T) {
+	alice, bob := srv.NewUser(t, "joa"), srv.NewUser(t, "job")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "same.txt"), []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(alice), "--count", "1", "--auto-accept", "--candidate-addr", loop)
+	bobJID := recv.ready(t)
+	file, sum := randomFile(t, "same.txt", 5000)
+	if send := run(t, alice, "jingle-send", "--candidate-addr", loop, file, bobJID); send.code != 0 {
+		t.Fatalf("jingle-send exit %d: %s", send.code, send.stderr.buf.String())
+	}
+	recv.wait(t, time.Minute)
+	if b, _ := os.ReadFile(filepath.Join(dir, "same.txt")); string(b) != "keep me" {
+		t.Errorf("existing file was overwritten")
+	}
+	if got := strings.TrimSpace(recv.stdout.String()); got != filepath.Join(dir, "same (1).txt") || fileSum(t, got) != sum {
+		t.Errorf("saved as %q", got)
+	}
+}

@@ -1,0 +1,219 @@
+package mam_test
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/internal/xmpptest"
+	"github.com/xmppctl/xmppctl/pkg/mam"
+	"github.com/xmppctl/xmppctl/pkg/mam/mamtest"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+
+func walk(t *testing.T, s *xmpptest.Session, q mam.Query, pipe bool) ([]*mam.Result, []mam.Page, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := mam.NewIterator(s, q)
+	if !pipe {
+		it.DisablePipelining()
+	}
+	defer it.Close()
+	var all []*mam.Result
+	var pages []mam.Page
+	for it.Next(ctx) {
+		pages = append(pages, it.Page())
+		all = append(all, it.Page().Results...)
+	}
+	return all, pages, it.Err()
+}
+
+func TestIteratorWalksAllPages(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		n, max, ask    int
+		pipe           bool
+		wantPages      int
+		wantQueriesMin int
+	}{
+		{"pipelined, exact multiple", 100, 25, 25, true, 4, 4},
+		{"pipelined, remainder", 101, 25, 25, true, 5, 5},
+		{"server caps the page", 60, 20, 250, true, 3, 3},
+		{"not pipelined", 60, 25, 25, false, 3, 3},
+		{"empty archive", 0, 25, 25, true, 0, 1},
+		{"one page", 7, 25, 25, true, 1, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := xmpptest.New()
+			a := &mamtest.Archive{MaxPage: tt.max}
+			a.Add(mamtest.Chat(tt.n, "bob@example.org/x", "user@example.org", "m", t0)...)
+			a.Serve(s)
+			got, pages, err := walk(t, s, mam.Query{PageSize: tt.ask}, tt.pipe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.n {
+				t.Fatalf("%d results, want %d", len(got), tt.n)
+			}
+			for i, r := range got {
+				if want := mamtest.Chat(tt.n, "", "", "m", t0)[i].ID; r.ID != want {
+					t.Fatalf("result %d is %s, want %s (order or duplicates)", i, r.ID, want)
+				}
+				if !r.Stamp.Equal(t0.Add(time.Duration(i)*time.Second)) || r.Message.Body == "" || r.Message.To != "user@example.org" {
+					t.Fatalf("result %d: %+v %+v", i, r, r.Message)
+				}
+			}
+			nonEmpty := 0
+			for _, p := range pages {
+				if len(p.Results) > 0 {
+					nonEmpty++
+				}
+			}
+			if nonEmpty != tt.wantPages {
+				t.Errorf("%d pages, want %d", nonEmpty, tt.wantPages)
+			}
+			if q := len(a.Queries()); q < tt.wantQueriesMin || q > tt.wantQueriesMin+1 {
+				t.Errorf("%d queries, want %d (+1 speculative)", q, tt.wantQueriesMin)
+			}
+		})
+	}
+}
+
+func TestIteratorContinuesAfterAndFilters(t *testing.T) {
+	s := xmpptest.New()
+	a := &mamtest.Archive{MaxPage: 10}
+	a.Add(mamtest.Chat(30, "bob@example.org/x", "user@example.org", "m", t0)...)
+	a.Serve(s)
+	got, _, err := walk(t, s, mam.Query{After: "sid-m-19", With: "bob@example.org", Start: t0, PageSize: 10, Timeout: 5 * time.Second}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 || got[0].ID != "sid-m-20" {
+		t.Fatalf("got %d results from %v", len(got), got)
+	}
+	q := a.Queries()[0]
+	if q.After != "sid-m-19" || q.With != "bob@example.org" || q.Start != "2024-05-01T10:00:00Z" || q.Max != 10 {
+		t.Errorf("first query %+v", q)
+	}
+}
+
+func TestIteratorIgnoresForgedResults(t *testing.T) {
+	s := xmpptest.New()
+	a := &mamtest.Archive{MaxPage: 10, Forge: "mallory@example.org"}
+	a.Add(mamtest.Chat(15, "bob@example.org/x", "user@example.org", "m", t0)...)
+	a.Serve(s)
+	ctx := context.Background()
+	it := mam.NewIterator(s, mam.Query{PageSize: 10})
+	defer it.Close()
+	n := 0
+	for it.Next(ctx) {
+		n += len(it.Page().Results)
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 15 || it.Forged == 0 {
+		t.Fatalf("%d results, %d forged; want 15 and some forged seen", n, it.Forged)
+	}
+}
+
+func TestIteratorRoomArchive(t *testing.T) {
+	s := xmpptest.New()
+	room := "dev@conference.example.org"
+	a := &mamtest.Archive{From: room}
+	a.Add(mamtest.Chat(3, room+"/bob", room, "m", t0)...)
+	a.Serve(s)
+	got, _, err := walk(t, s, mam.Query{Archive: room}, true)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d results, %v", len(got), err)
+	}
+	// A result from the room is forged for the account archive.
+	got, _, _ = walk(t, s, mam.Query{}, true)
+	if len(got) != 0 {
+		t.Fatalf("account archive accepted %d results from a room", len(got))
+	}
+}
+
+func TestIteratorItemNotFound(t *testing.T) {
+	s := xmpptest.New()
+	a := &mamtest.Archive{}
+	a.Add(mamtest.Chat(3, "bob@example.org/x", "user@example.org", "m", t0)...)
+	a.Serve(s)
+	_, _, err := walk(t, s, mam.Query{After: "gone"}, true)
+	var me *mam.Error
+	if !errors.As(err, &me) || me.Condition() != "item-not-found" || me.After != "gone" {
+		t.Fatalf("err = %v, want item-not-found for after=gone", err)
+	}
+	var se *stanza.Error
+	if !errors.As(err, &se) {
+		t.Error("the stanza error is not reachable with errors.As")
+	}
+}
+
+func TestQueryGolden(t *testing.T) {
+	s := xmpptest.New()
+	(&mamtest.Archive{}).Serve(s)
+	_, _, err := walk(t, s, mam.Query{Archive: "room@muc.example.org", With: "bob@example.org",
+		Start: t0, End: t0.Add(time.Hour), After: "", PageSize: 100}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := s.Sent()
+	got := []byte(sent[0] + "\n")
+	// The ids are random: normalise them.
+	var iq struct {
+		ID    string `xml:"id,attr"`
+		Query struct {
+			QueryID string `xml:"queryid,attr"`
+		} `xml:"query"`
+	}
+	if err := xml.Unmarshal([]byte(sent[0]), &iq); err != nil {
+		t.Fatal(err)
+	}
+	got = []byte(replaceAll(string(got), iq.ID, "IQID", iq.Query.QueryID, "QUERYID"))
+	golden := filepath.Join("testdata", "query.golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("query:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func replaceAll(s string, pairs ...string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		for {
+			j := indexOf(s, pairs[i])
+			if j < 0 || pairs[i] == "" {
+				break
+			}
+			s = s[:j] + pairs[i+1] + s[j+len(pairs[i]):]
+		}
+	}
+	return s
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}

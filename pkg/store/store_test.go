@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func put(t *testing.T, st *Store, m Message) PutResult {
+	t.Helper()
+	var res PutResult
+	err := st.Update(context.Background(), func(b *Batch) error {
+		var err error
+		res, err = b.Put(&m)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func all(t *testing.T, st *Store, f Filter) []Message {
+	t.Helper()
+	var out []Message
+	if err := st.Messages(context.Background(), f, func(m *Message) error { out = append(out, *m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+
+func msg(sid, origin, from, to, body string, at int) Message {
+	dir, with := In, Bare(from)
+	if Bare(from) == "alice@example.org" {
+		dir, with = Out, Bare(to)
+	}
+	return Message{Account: "alice@example.org", Archive: "alice@example.org", StanzaID: sid, OriginID: origin,
+		MsgID: origin, From: from, To: to, With: with, Direction: dir, Type: "chat",
+		Time: t0.Add(time.Duration(at) * time.Second), Body: body}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 {
+		st, err := Open(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := st.Version(context.Background())
+		if err != nil || v != len(migrations) {
+			t.Fatalf("version %d, %v; want %d", v, err, len(migrations))
+		}
+		st.Close()
+	}
+	var mode string
+	st, _ := Open(context.Background(), dir)
+	defer st.Close()
+	if err := st.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode %q, %v; want wal", mode, err)
+	}
+}
+
+func TestTooNew(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := Open(context.Background(), dir)
+	_, _ = st.db.Exec("PRAGMA user_version = 99")
+	st.Close()
+	if _, err := Open(context.Background(), dir); !errors.Is(err, ErrTooNew) {
+		t.Fatalf("err = %v, want ErrTooNew", err)
+	}
+}
+
+func TestPutDedup(t *testing.T) {
+	tests := []struct {
+		name   string
+		first  Message
+		second Message
+		want   PutResult
+	}{
+		{"same stanza-id", msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0),
+			msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0), Duplicate},
+		{"different stanza-id same origin-id", msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0),
+			msg("s2", "o1", "bob@example.org/a", "alice@example.org", "hi", 1), Inserted},
+		{"sent then archived", msg("", "o1", "alice@example.org/x", "bob@example.org", "hi", 0),
+			msg("s9", "o1", "alice@example.org/x", "bob@example.org", "hi", 2), Merged},
+		{"archived then carbon without id", msg("s9", "o1", "alice@example.org/x", "bob@example.org", "hi", 0),
+			msg("", "o1", "alice@example.org/x", "bob@example.org", "hi", 2), Duplicate},
+		{"live (full to) then archived (bare to)", msg("", "o1", "bob@example.org/a", "alice@example.org/res", "hi", 0),
+			msg("s3", "o1", "bob@example.org/a", "alice@example.org", "hi", 0), Merged},
+		{"same origin-id other sender", msg("", "o1", "bob@example.org/a", "alice@example.org", "hi", 0),
+			msg("s3", "o1", "carol@example.org/a", "alice@example.org", "hi", 0), Inserted},
+		{"same origin-id other recipient", msg("", "o1", "alice@example.org/a", "bob@example.org", "hi", 0),
+			msg("s3", "o1", "alice@example.org/a", "carol@example.org", "hi", 0), Inserted},
+		{"no ids at all", msg("", "", "bob@example.org/a", "alice@example.org", "hi", 0),
+			msg("", "", "bob@example.org/a", "alice@example.org", "hi", 0), Inserted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := open(t)
+			if got := put(t, st, tt.first); got != Inserted {
+				t.Fatalf("first put = %v", got)
+			}
+			if got := put(t, st, tt.second); got != tt.want {
+				t.Fatalf("second put = %v, want %v", got, tt.want)
+			}
+			if tt.want == Merged {
+				got := all(t, st, Filter{})
+				if len(got) != 1 || got[0].StanzaID != tt.second.StanzaID || !got[0].Time.Equal(tt.second.Time) {
+					t.Fatalf("after merge: %+v", got)
+				}
+			}
+		})
+	}
+}
+
+func TestMessagesFilter(t *testing.T) {
+	st := open(t)
+	for i, m := range []Message{
+		msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hello bob", 1),
+		msg("s2", "o2", "alice@example.org/x", "bob@example.org", "100% sure_", 2),
+		msg("s3", "o3", "carol@example.org/a", "alice@example.org", "carol here", 3),
+		msg("s4", "o4", "bob@example.org/a", "alice@example.org", "", 4),
+	} {
+		if i == 3 {
+			m.ReceiptFor = "o2"
+		}
+		put(t, st, m)
+	}
+	bodies := func(ms []Message) (out []string) {
+		for _, m := range ms {
+			out = append(out, m.Body)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"all", Filter{}, []string{"hello bob", "100% sure_", "carol here", ""}},
+		{"content", Filter{Content: true}, []string{"hello bob", "100% sure_", "carol here"}},
+		{"with", Filter{With: []string{"bob@example.org/zzz"}, Content: true}, []string{"hello bob", "100% sure_"}},
+		{"limit keeps newest, oldest first", Filter{Limit: 2, Content: true}, []string{"100% sure_", "carol here"}},
+		{"since/until", Filter{Since: t0.Add(2 * time.Second), Until: t0.Add(3 * time.Second)}, []string{"100% sure_", "carol here"}},
+		{"text is literal", Filter{Text: "0% S"}, []string{"100% sure_"}},
+		{"text wildcard chars escaped", Filter{Text: "_"}, []string{"100% sure_"}},
+		{"account", Filter{Account: "nobody@example.org"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := bodies(all(t, st, tt.f))
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("got %q, want %q", got, tt.want)
+				}
+			}
+		})
+	}
+	if id, err := st.LatestID(context.Background(), "alice@example.org", "alice@example.org"); err != nil || id != "s4" {
+		t.Errorf("LatestID = %q, %v", id, err)
+	}
+}
+
+func TestSyncPointAndReadState(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	if _, ok, err := st.GetSyncPoint(ctx, "a@x", "a@x", ""); ok || err != nil {
+		t.Fatalf("fresh store has a sync point: %v %v", ok, err)
+	}
+	p := SyncPoint{Account: "a@x", Archive: "A@x", LastID: "id1", LastTime: t0, Complete: true, GapAt: t0}
+	if err := st.Update(ctx, func(b *Batch) error { return b.SetSyncPoint(p) }); err != nil {
+		t.Fatal(err)
+	}
+	p.LastID, p.GapAt = "id2", time.Time{}
+	if err := st.Update(ctx, func(b *Batch) error { return b.SetSyncPoint(p) }); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.GetSyncPoint(ctx, "a@x", "a@x", "")
+	if err != nil || !ok || got.LastID != "id2" || !got.Complete || !got.GapAt.Equal(t0) || !got.LastTime.Equal(t0) {
+		t.Fatalf("sync point %+v %v %v (the gap must be remembered)", got, ok, err)
+	}
+	if _, ok, _ := st.GetSyncPoint(ctx, "a@x", "a@x", "with=b@x"); ok {
+		t.Error("a filtered sync shares the unfiltered sync point")
+	}
+	for _, at := range []int{5, 3} { // read state never moves back
+		if err := st.Update(ctx, func(b *Batch) error { return b.MarkRead("a@x", "B@x/r", t0.Add(time.Duration(at)*time.Second), "m") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ts, _, err := st.ReadState(ctx, "a@x", "b@x"); err != nil || !ts.Equal(t0.Add(5*time.Second)) {
+		t.Errorf("read state %v %v", ts, err)
+	}
+}
+
+func TestUpdateRollsBack(t *testing.T) {
+	st := open(t)
+	boom := errors.New("boom")
+	err := st.Update(context.Background(), func(b *Batch) error {
+		m := msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0)
+		if _, err := b.Put(&m); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if n, _ := st.Count(context.Background(), "alice@example.org", "alice@example.org"); n != 0 {
+		t.Fatalf("%d messages survived a failed batch", n)
+	}
+}
+
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	l1, err := Acquire(ctx, dir, "a@x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := false
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := Acquire(cctx, dir, "A@x", func() { waited = true }); !errors.Is(err, ErrLocked) || !waited {
+		t.Fatalf("second lock: %v (waited %v), want ErrLocked", err, waited)
+	}
+	if l, err := Acquire(ctx, dir, "b@x", nil); err != nil {
+		t.Fatalf("another account's lock: %v", err)
+	} else {
+		l.Release()
+	}
+	l1.Release()
+	l2, err := Acquire(ctx, dir, "a@x", nil)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	l2.Release()
+	if filepath.Dir(LockPath(dir, "a@x")) != dir {
+		t.Error("lock outside the data dir")
+	}
+}
