@@ -26,9 +26,9 @@ const maxAvatarInput = 64 << 20
 type avatarOptions struct {
 	f *Factory
 
-	Action string // set, get, remove
-	File   string // set: input; get: -o output
-	JID    string // get
+	Action   string // set, get, remove
+	File     string // set: input; get: -o output
+	JID      string // get
 	Access   string // set
 	Legacy   bool   // set, remove
 	MaxBytes int    // set

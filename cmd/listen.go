@@ -207,4 +207,3 @@ func (r *execRunner) run(m *store.Message) {
 
 // envSafe drops NUL bytes, which an environment variable cannot hold.
 func envSafe(s string) string { return strings.ReplaceAll(s, "\x00", "") }
-

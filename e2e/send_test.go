@@ -280,6 +280,13 @@ func TestSendFailures(t *testing.T) {
 		// The server address is unroutable on purpose: connecting would fail with 6.
 		wantExit(t, run("--server", "127.0.0.1:1", "send", "-m", "x", "bad@@jid"), 2, "invalid JID")
 	})
+	t.Run("stanza over the server's limit", func(t *testing.T) {
+		// 60 KB passes (the SASL2 session has the normal limit), 300 KB
+		// ends the stream: a clear error, status 6.
+		mustOK(t, testserver.Run(t, strings.Repeat("a", 60000), env, append(srv.Flags(), "send", "bob@"+srv.Domain)...))
+		res := testserver.Run(t, strings.Repeat("a", 300000), env, append(srv.Flags(), "send", "bob@"+srv.Domain)...)
+		wantExit(t, res, 6, "too big")
+	})
 	t.Run("timeout", func(t *testing.T) {
 		// A listener that accepts and never speaks.
 		l := silentListener(t)

@@ -23,10 +23,14 @@ func (e *AuthError) Error() string {
 type ConnectError struct {
 	Addr string // host:port tried, if any
 	TLS  bool   // the failure is about TLS or the certificate
+	Lost bool   // an established session ended
 	Err  error
 }
 
 func (e *ConnectError) Error() string {
+	if e.Lost {
+		return fmt.Sprintf("connection to %s lost: %v", e.Addr, e.Err)
+	}
 	what := "connect"
 	if e.TLS {
 		what = "tls"

@@ -86,9 +86,9 @@ func (s *session) fail(err error) {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, "stream error"):
-		s.err = &ConnectError{Addr: s.target.Addr, Err: errors.New(msg)}
+		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Err: errors.New(msg)}
 	default:
-		s.err = &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("connection lost: %w", err)}
+		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Err: err}
 	}
 }
 

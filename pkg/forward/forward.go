@@ -20,10 +20,12 @@ type Forwarded struct {
 	Message *stanza.Message
 }
 
-// wire is the XML form. The inner message is matched by local name only:
-// servers write it in jabber:client, but a forwarded stanza in another
-// content namespace is still a message.
-type wire struct {
+// XML is the wire form of <forwarded/>, for embedding in the types of
+// enclosing elements (carbons, archive results) so that a stanza is
+// decoded in one pass; Parse turns it into a Forwarded. The inner message
+// is matched by local name only: servers write it in jabber:client, but a
+// forwarded stanza in another content namespace is still a message.
+type XML struct {
 	XMLName xml.Name `xml:"urn:xmpp:forward:0 forwarded"`
 	Delay   *delay   `xml:"urn:xmpp:delay delay"`
 	Message *message `xml:"message"`
@@ -59,18 +61,18 @@ func Parse(el stanza.Element) (*Forwarded, error) {
 	if !el.Is(NS, "forwarded") {
 		return nil, fmt.Errorf("not a forwarded element: <%s xmlns=%q>", el.XMLName.Local, el.XMLName.Space)
 	}
-	var w wire
+	var w XML
 	if err := el.Decode(&w); err != nil {
 		return nil, fmt.Errorf("decode forwarded: %w", err)
 	}
-	return fromWire(&w)
+	return w.Parse()
 }
 
 // Find decodes the <forwarded/> child among raw inner XML bytes, as found
 // inside a carbon or an archive result.
 func Find(inner []byte) (*Forwarded, error) {
 	var holder struct {
-		Forwarded *wire `xml:"urn:xmpp:forward:0 forwarded"`
+		Forwarded *XML `xml:"urn:xmpp:forward:0 forwarded"`
 	}
 	b := make([]byte, 0, len(inner)+7)
 	b = append(append(append(b, "<x>"...), inner...), "</x>"...)
@@ -80,10 +82,11 @@ func Find(inner []byte) (*Forwarded, error) {
 	if holder.Forwarded == nil {
 		return nil, errors.New("no forwarded element")
 	}
-	return fromWire(holder.Forwarded)
+	return holder.Forwarded.Parse()
 }
 
-func fromWire(w *wire) (*Forwarded, error) {
+// Parse validates the decoded element and builds the Forwarded.
+func (w *XML) Parse() (*Forwarded, error) {
 	if w.Message == nil {
 		return nil, ErrNoMessage
 	}

@@ -186,10 +186,10 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 	}
 	l.mu.Unlock()
 	if err := l.catchUp(ctx, s, first); err != nil {
-			var me *mam.Error
-			if !errors.As(err, &me) {
-				return err
-			}
+		var me *mam.Error
+		if !errors.As(err, &me) {
+			return err
+		}
 		l.o.Warn("catching up through the archive failed: %v; messages sent while offline may be missing", err)
 	}
 	for {

@@ -50,8 +50,8 @@ type inflight struct {
 	qid     string
 	afterID string
 	done    chan struct{}
-	resp *stanza.IQ
-	err  error
+	resp    *stanza.IQ
+	err     error
 }
 
 // NewIterator prepares a walk; nothing is sent before the first Next.

@@ -91,10 +91,10 @@ type Result struct {
 }
 
 type resultXML struct {
-	XMLName xml.Name `xml:"urn:xmpp:mam:2 result"`
-	QueryID string   `xml:"queryid,attr"`
-	ID      string   `xml:"id,attr"`
-	Inner   []byte   `xml:",innerxml"`
+	XMLName   xml.Name     `xml:"urn:xmpp:mam:2 result"`
+	QueryID   string       `xml:"queryid,attr"`
+	ID        string       `xml:"id,attr"`
+	Forwarded *forward.XML `xml:"urn:xmpp:forward:0 forwarded"`
 }
 
 // ParseResult decodes the <result/> carried by an archive message. ok is
@@ -118,7 +118,10 @@ func ParseResultElement(el stanza.Element) (*Result, error) {
 	if w.ID == "" {
 		return nil, fmt.Errorf("archive result without id")
 	}
-	f, err := forward.Find(w.Inner)
+	if w.Forwarded == nil {
+		return nil, fmt.Errorf("archive result %s: no forwarded element", w.ID)
+	}
+	f, err := w.Forwarded.Parse()
 	if err != nil {
 		return nil, fmt.Errorf("archive result %s: %w", w.ID, err)
 	}

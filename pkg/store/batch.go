@@ -10,9 +10,38 @@ import (
 
 // Batch is one transaction of writes.
 type Batch struct {
-	tx  *sql.Tx
-	ctx context.Context
+	tx    *sql.Tx
+	ctx   context.Context
+	stmts map[string]*sql.Stmt
 }
+
+// stmt prepares q once per batch: preparing costs more than running the
+// statement, and a sync page puts hundreds of messages.
+func (b *Batch) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := b.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := b.tx.PrepareContext(b.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	if b.stmts == nil {
+		b.stmts = map[string]*sql.Stmt{}
+	}
+	b.stmts[q] = st
+	return st, nil
+}
+
+const (
+	qByStanzaID = `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`
+	// The "id_key != ''" term lets SQLite use the partial index (it
+	// cannot prove it from "?").
+	qByIDKey = `SELECT pk, stanza_id, to_jid FROM messages
+		WHERE account=? AND archive=? AND id_key=? AND from_key=? AND id_key != ''`
+	qInsert = `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
+		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
+		marker, marker_for, replace_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+)
 
 // Update runs fn in one transaction: everything fn wrote is committed
 // together, or nothing when fn fails.
@@ -22,7 +51,13 @@ func (s *Store) Update(ctx context.Context, fn func(b *Batch) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Batch{tx: tx, ctx: ctx}); err != nil {
+	b := &Batch{tx: tx, ctx: ctx}
+	defer func() {
+		for _, st := range b.stmts {
+			st.Close()
+		}
+	}()
+	if err := fn(b); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -51,9 +86,12 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 	m := *msg
 	m.Account, m.Archive = Bare(m.Account), Bare(m.Archive)
 	if m.StanzaID != "" {
+		st, err := b.stmt(qByStanzaID)
+		if err != nil {
+			return 0, err
+		}
 		var pk int64
-		err := b.tx.QueryRowContext(b.ctx, `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`,
-			m.Account, m.Archive, m.StanzaID).Scan(&pk)
+		err = st.QueryRowContext(b.ctx, m.Account, m.Archive, m.StanzaID).Scan(&pk)
 		switch {
 		case err == nil:
 			return Duplicate, nil
@@ -71,9 +109,11 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 	if m.StanzaID != "" {
 		sid = m.StanzaID
 	}
-	_, err := b.tx.ExecContext(b.ctx, `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
-		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
-		marker, marker_for, replace_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	ins, err := b.stmt(qInsert)
+	if err != nil {
+		return 0, err
+	}
+	_, err = ins.ExecContext(b.ctx,
 		m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
 		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker,
 		m.MarkerFor, m.Replace, m.Source)
@@ -86,8 +126,11 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 // mergeByID finds a stored copy by the fallback identity. It returns
 // Inserted when there is none (the caller inserts).
 func (b *Batch) mergeByID(m *Message, key string) (PutResult, error) {
-	rows, err := b.tx.QueryContext(b.ctx, `SELECT pk, stanza_id, to_jid FROM messages
-		WHERE account=? AND archive=? AND id_key=? AND from_key=?`, m.Account, m.Archive, key, m.fromKey())
+	st, err := b.stmt(qByIDKey)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := st.QueryContext(b.ctx, m.Account, m.Archive, key, m.fromKey())
 	if err != nil {
 		return 0, fmt.Errorf("store: look up %s: %w", key, err)
 	}

@@ -1,0 +1,39 @@
+package jingle
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// TestBigFile sends 1 GiB over direct SOCKS5 and checks that neither
+// process grows: streaming must keep peak RSS under 30 MiB. Slow-ish
+// (two passes of SHA-256 over 1 GiB plus disk): set XMPPCTL_BIG=1.
+func TestBigFile(t *testing.T) {
+	if os.Getenv("XMPPCTL_BIG") != "1" {
+		t.Skip("set XMPPCTL_BIG=1 for the 1 GiB transfer")
+	}
+	const size = 1 << 30
+	const maxRSSKiB = 30 << 10
+	alice, bob := srv.NewUser(t, "jba"), srv.NewUser(t, "jbb")
+	dir := t.TempDir()
+	recv := start(t, bob, "--json", "jingle-receive", "--dir", dir, "--from", srv.JID(alice), "--count", "1",
+		"--auto-accept", "--candidate-addr", loop, "--proxy", "none")
+	bobJID := recv.ready(t)
+	file, sum := randomFile(t, "big.bin", size)
+	send := run(t, alice, "--json", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, bobJID)
+	if send.code != 0 {
+		t.Fatalf("jingle-send exit %d:\n%s", send.code, send.stderr.buf.String())
+	}
+	recv.wait(t, 5*time.Minute)
+	if recv.code != 0 {
+		t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.buf.String())
+	}
+	if got := fileSum(t, dir+"/big.bin"); got != sum {
+		t.Fatal("received file differs")
+	}
+	t.Logf("peak RSS: sender %d KiB, receiver %d KiB", send.maxRSS, recv.maxRSS)
+	if send.maxRSS > maxRSSKiB || recv.maxRSS > maxRSSKiB {
+		t.Errorf("peak RSS sender %d KiB, receiver %d KiB; want both under %d KiB", send.maxRSS, recv.maxRSS, maxRSSKiB)
+	}
+}

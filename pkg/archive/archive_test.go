@@ -1,0 +1,254 @@
+package archive
+
+import (
+	"context"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/internal/xmpptest"
+	"github.com/xmppctl/xmppctl/pkg/mam/mamtest"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/store"
+)
+
+var (
+	t0   = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	self = Self{Account: "user@example.org", Nick: "me"}
+)
+
+func el(space, local string, attrs ...string) stanza.Element {
+	e := stanza.Element{XMLName: xml.Name{Space: space, Local: local}}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		e.Attrs = append(e.Attrs, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
+	}
+	return e
+}
+
+func TestRecord(t *testing.T) {
+	room := "dev@conference.example.org"
+	tests := []struct {
+		name    string
+		m       stanza.Message
+		archive string
+		ok      bool
+		check   func(*store.Message) string
+	}{
+		{"incoming chat with stanza-id by us", stanza.Message{From: "bob@example.org/x", To: "user@example.org/r", Type: "chat", Body: "hi",
+			Ext: []stanza.Element{el(stanza.NSSID, "stanza-id", "id", "s1", "by", "user@example.org"), el(stanza.NSSID, "origin-id", "id", "o1")}},
+			"user@example.org", true, func(r *store.Message) string {
+				if r.Direction != store.In || r.With != "bob@example.org" || r.StanzaID != "s1" || r.OriginID != "o1" {
+					return "wrong identity/direction"
+				}
+				return ""
+			}},
+		{"stanza-id by someone else is not trusted", stanza.Message{From: "bob@example.org/x", Body: "hi",
+			Ext: []stanza.Element{el(stanza.NSSID, "stanza-id", "id", "evil", "by", "bob@example.org")}},
+			"user@example.org", true, func(r *store.Message) string {
+				if r.StanzaID != "" {
+					return "took a stanza-id not by the archive"
+				}
+				return ""
+			}},
+		{"outgoing", stanza.Message{From: "user@example.org/phone", To: "bob@example.org", Type: "chat", Body: "yo"},
+			"user@example.org", true, func(r *store.Message) string {
+				if r.Direction != store.Out || r.With != "bob@example.org" {
+					return "not outgoing to bob"
+				}
+				return ""
+			}},
+		{"receipt, marker, correction, oob", stanza.Message{From: "bob@example.org/x", Type: "chat",
+			Body: "fixed", Ext: []stanza.Element{
+				el("urn:xmpp:receipts", "received", "id", "r1"), el("urn:xmpp:chat-markers:0", "displayed", "id", "m1"),
+				el(NSCorrect, "replace", "id", "old"),
+				{XMLName: xml.Name{Space: stanza.NSOOB, Local: "x"}, Inner: []byte("<url> https://x/y </url>")}}},
+			"user@example.org", true, func(r *store.Message) string {
+				if r.ReceiptFor != "r1" || r.Marker != "displayed" || r.MarkerFor != "m1" || r.Replace != "old" || r.OOB != "https://x/y" {
+					return "references lost"
+				}
+				return ""
+			}},
+		{"chat state only", stanza.Message{From: "bob@example.org/x", Type: "chat",
+			Ext: []stanza.Element{el("http://jabber.org/protocol/chatstates", "composing")}}, "user@example.org", false, nil},
+		{"error", stanza.Message{From: "bob@example.org/x", Type: "error", Body: "x"}, "user@example.org", false, nil},
+		{"room message from our nick", stanza.Message{From: room + "/me", Type: "groupchat", Body: "hey"}, room, true,
+			func(r *store.Message) string {
+				if r.Direction != store.Out || r.With != room || r.Archive != room {
+					return "own room message not outgoing"
+				}
+				return ""
+			}},
+		{"room message with our real JID", stanza.Message{From: room + "/someone", Type: "groupchat", Body: "hey",
+			Ext: []stanza.Element{{XMLName: xml.Name{Space: stanza.NSMUCUser, Local: "x"}, Inner: []byte(`<item jid='user@example.org/r'/>`)}}},
+			room, true, func(r *store.Message) string {
+				if r.Direction != store.Out {
+					return "real JID not recognised"
+				}
+				return ""
+			}},
+		{"room message from another", stanza.Message{From: room + "/bob", Type: "groupchat", Body: "hey"}, room, true,
+			func(r *store.Message) string {
+				if r.Direction != store.In {
+					return "other's room message outgoing"
+				}
+				return ""
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.m
+			r, ok := Record(&m, self, tt.archive, "", time.Time{}, SourceLive)
+			if ok != tt.ok {
+				t.Fatalf("ok = %v, want %v", ok, tt.ok)
+			}
+			if ok {
+				if r.Time.IsZero() || r.Type == "" {
+					t.Errorf("no time or type: %+v", r)
+				}
+				if msg := tt.check(r); msg != "" {
+					t.Errorf("%s: %+v", msg, r)
+				}
+			}
+		})
+	}
+}
+
+func TestIncomingCarbons(t *testing.T) {
+	sent := &stanza.Message{From: "user@example.org", Ext: []stanza.Element{{XMLName: xml.Name{Space: "urn:xmpp:carbons:2", Local: "sent"},
+		Inner: []byte(`<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='user@example.org/phone' to='bob@example.org' type='chat' id='m1'><body>from phone</body></message></forwarded>`)}}}
+	r, kind, inner := Incoming(sent, self)
+	if kind != KindCarbonSent || r == nil || r.Direction != store.Out || r.Source != SourceCarbon || inner.To != "bob@example.org" {
+		t.Fatalf("sent carbon: %v %+v", kind, r)
+	}
+	forged := *sent
+	forged.From = "bob@example.org"
+	if r, kind, _ := Incoming(&forged, self); kind != KindForged || r != nil {
+		t.Fatalf("forged carbon accepted: %v %+v", kind, r)
+	}
+	res := mamtest.Result("", "user@example.org/r", "q", mamtest.Chat(1, "bob@example.org/x", "user@example.org", "m", t0)[0])
+	if r, kind, _ := Incoming(res, self); kind != KindIgnored || r != nil {
+		t.Fatalf("archive result taken as live: %v", kind)
+	}
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func bodies(t *testing.T, st *store.Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	err := st.Messages(context.Background(), store.Filter{Account: self.Account}, func(m *store.Message) error {
+		out[m.Body]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSyncDeduplicatesLiveAndResumes(t *testing.T) {
+	s := xmpptest.New()
+	s.Full = "user@example.org/sync"
+	a := &mamtest.Archive{MaxPage: 10}
+	items := mamtest.Chat(25, "bob@example.org/x", "user@example.org", "m", t0)
+	a.Add(items...)
+	a.Serve(s)
+	st := openStore(t)
+	live := s.Subscribe()
+	// m-3 also arrived live (with the archive's stanza-id), m-20 as a carbon
+	// without one: both must be stored once.
+	liveMsg := items[3].Message
+	liveMsg.Ext = append(liveMsg.Ext, el(stanza.NSSID, "stanza-id", "id", items[3].ID, "by", "user@example.org"))
+	s.Deliver(&liveMsg)
+	s.Deliver(&stanza.Message{From: "user@example.org", Ext: []stanza.Element{{XMLName: xml.Name{Space: "urn:xmpp:carbons:2", Local: "received"},
+		Inner: []byte(`<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='bob@example.org/x' to='user@example.org' type='chat' id='m-20'><body>body-m-20</body></message></forwarded>`)}}})
+	ctx := context.Background()
+	o := Options{Self: self, PageSize: 10, Live: live}
+	sum, err := Sync(ctx, s, st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.New != 25 || sum.Duplicates != 2 || sum.Total != 25 || sum.LastID != "sid-m-24" {
+		t.Fatalf("summary %+v", sum)
+	}
+	for b, n := range bodies(t, st) {
+		if n != 1 {
+			t.Errorf("%q stored %d times", b, n)
+		}
+	}
+	// More arrives; the next sync asks only after the last id.
+	a.Add(mamtest.Chat(3, "carol@example.org/x", "user@example.org", "c", t0.Add(time.Hour))...)
+	sum, err = Sync(ctx, s, st, o)
+	if err != nil || sum.New != 3 || sum.Duplicates != 0 || sum.Total != 28 {
+		t.Fatalf("second sync %+v %v", sum, err)
+	}
+	qs := a.Queries()
+	if last := qs[len(qs)-1]; !strings.HasPrefix(last.After, "sid-") {
+		t.Errorf("second sync did not resume: %+v", last)
+	}
+	p, ok, _ := st.GetSyncPoint(ctx, self.Account, self.Account, "")
+	if !ok || p.LastID != "sid-c-2" || !p.Complete {
+		t.Errorf("sync point %+v", p)
+	}
+}
+
+func TestSyncStaleIDGap(t *testing.T) {
+	s := xmpptest.New()
+	s.Full = "user@example.org/sync"
+	a := &mamtest.Archive{}
+	a.Add(mamtest.Chat(5, "bob@example.org/x", "user@example.org", "m", t0)...)
+	a.Serve(s)
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.Update(ctx, func(b *store.Batch) error {
+		return b.SetSyncPoint(store.SyncPoint{Account: self.Account, Archive: self.Account, LastID: "expired"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var warned string
+	sum, err := Sync(ctx, s, st, Options{Self: self, Warn: func(f string, a ...any) { warned = f }})
+	if err != nil || !sum.Gap || sum.New != 5 || warned == "" {
+		t.Fatalf("summary %+v, err %v, warned %q", sum, err, warned)
+	}
+	p, _, _ := st.GetSyncPoint(ctx, self.Account, self.Account, "")
+	if p.GapAt.IsZero() {
+		t.Error("gap not recorded in the sync point")
+	}
+}
+
+func TestSyncMatchesOwnSentMessages(t *testing.T) {
+	s := xmpptest.New()
+	s.Full = "user@example.org/sync"
+	st := openStore(t)
+	ctx := context.Background()
+	// What "send" recorded, without a stanza-id.
+	sent := &store.Message{Account: self.Account, Archive: self.Account, OriginID: "o-1", MsgID: "o-1",
+		From: "user@example.org/cli", To: "bob@example.org", With: "bob@example.org", Direction: store.Out,
+		Type: "chat", Time: t0, Body: "sent by the cli", Source: SourceSent}
+	if err := st.Update(ctx, func(b *store.Batch) error { _, err := b.Put(sent); return err }); err != nil {
+		t.Fatal(err)
+	}
+	a := &mamtest.Archive{}
+	a.Add(mamtest.Item{ID: "sid-9", Stamp: t0.Add(time.Second), Message: stanza.Message{ID: "o-1", From: "user@example.org/cli",
+		To: "bob@example.org", Type: "chat", Body: "sent by the cli",
+		Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-1")}}})
+	a.Serve(s)
+	sum, err := Sync(ctx, s, st, Options{Self: self})
+	if err != nil || sum.New != 0 || sum.Duplicates != 1 || sum.Total != 1 {
+		t.Fatalf("summary %+v %v", sum, err)
+	}
+	var got []store.Message
+	_ = st.Messages(ctx, store.Filter{}, func(m *store.Message) error { got = append(got, *m); return nil })
+	if len(got) != 1 || got[0].StanzaID != "sid-9" {
+		t.Fatalf("own message not matched to its archived copy: %+v", got)
+	}
+}
