@@ -48,23 +48,24 @@ pager() { run slixmpp /usr/bin/python3 "$ROOT/bench/mam_pager.py" "alice@$XMPP_D
 
 xsync warmup; pager; rm -f "$SRV_DIR/warmup" "$SRV_DIR/slixmpp"   # warm caches, SASL memory
 for _ in $(seq 1 "$RUNS"); do
-  xsync xmppctl
+  xsync pipelined
   xsync nopipe --no-pipeline
   pager
 done
-got=$(sed -n 's/.*"new":\([0-9]*\).*/\1/p' "$SRV_DIR/xmppctl.stdout")
+got=$(sed -n 's/.*"new":\([0-9]*\).*/\1/p' "$SRV_DIR/pipelined.stdout")
 pgot=$(cat "$SRV_DIR/slixmpp.stdout")
 [ "$got" = "$have" ] && [ "$pgot" = "$have" ] || { echo "count mismatch: xmppctl $got, slixmpp $pgot, archive $have" >&2; exit 1; }
 
 col() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-28s %8s %10s %8s %12s\n' "median of $RUNS" "wall s" "client CPU" "CPU/wall" "server CPU s"
-for name in xmppctl nopipe slixmpp; do
+for name in pipelined nopipe slixmpp; do
   w=$(col 1 "$name"); c=$(col 2 "$name"); sc=$(col 3 "$name")
   label=$name
-  [ "$name" = xmppctl ] && label="xmppctl archive sync"
+  [ "$name" = pipelined ] && label="xmppctl archive sync"
   [ "$name" = nopipe ] && label="xmppctl --no-pipeline"
   [ "$name" = slixmpp ] && label="slixmpp pager (no storage)"
   printf '%-28s %8.3f %10.3f %7.0f%% %12.3f\n' "$label" "$w" "$c" "$(awk -v c="$c" -v w="$w" 'BEGIN{print 100*c/w}')" "$sc"
 done
-echo "ratio wall xmppctl/slixmpp: $(ratio "$(col 1 xmppctl)" "$(col 1 slixmpp)")   pipelined/not: $(ratio "$(col 1 xmppctl)" "$(col 1 nopipe)")"
+echo "ratio wall xmppctl/slixmpp: $(ratio "$(col 1 pipelined)" "$(col 1 slixmpp)")   pipelined/not: $(ratio "$(col 1 pipelined)" "$(col 1 nopipe)")"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; other work on the machine inflates every wall time)"
 echo "all $have messages fetched by every run; each xmppctl run stored them all (new=$got)"

@@ -6,7 +6,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 
@@ -167,5 +166,3 @@ func humanSize(n int64) string {
 	}
 	return iecSize(float64(n))
 }
-
-var _ = fmt.Sprintf

@@ -213,6 +213,10 @@ func (r *receiver) decide(o offerView) string {
 		f.Warnf("declined %s from %s: not an allowed sender (see --from)", name, who)
 		return "not-allowed"
 	}
+	if r.maxSize >= 0 && o.size < 0 {
+		f.Warnf("declined %s from %s: no size given, and --max-size is set", name, who)
+		return "too-large"
+	}
 	if r.maxSize >= 0 && o.size > r.maxSize {
 		f.Warnf("declined %s from %s: %s is over --max-size", name, who, humanSize(o.size))
 		return "too-large"

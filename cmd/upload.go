@@ -60,7 +60,10 @@ a file over the limit is refused before anything is sent. Files are streamed
 (--jobs), each with a progress bar on standard error when it is a terminal.
 A failed transfer (connection drop, server error) is retried on a fresh slot
 (--retries). Plain-http upload URLs are refused unless they point to the
-local machine or --allow-http is given. HTTPS_PROXY and NO_PROXY are honoured.
+local machine or --allow-http is given. HTTPS_PROXY and NO_PROXY are honoured,
+and the account's ca_file (--ca-file) is trusted for the upload host too. A
+transfer that makes no progress for --timeout is abandoned (and retried). A
+file that grows while it is uploaded is sent as it was when it was checked.
 
 FILE "-" reads standard input; give it a name with --name. Its size must be
 known before the upload, so it is first copied to a temporary file, unless
@@ -113,11 +116,6 @@ type uploadItem struct {
 
 func runUpload(ctx context.Context, opts *uploadOptions) error {
 	f := opts.f
-	items, cleanup, err := prepareUploads(f, opts)
-	defer cleanup()
-	if err != nil {
-		return err
-	}
 	to, err := parseJIDs(opts.To, false)
 	if err != nil {
 		return err
@@ -130,6 +128,11 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 		return usageErrorf("--caption needs --to or --muc")
 	}
 	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	items, cleanup, err := prepareUploads(f, opts) // last: it may spool standard input
+	defer cleanup()
 	if err != nil {
 		return err
 	}
@@ -353,8 +356,11 @@ func stdinFile(f *Factory, opts *uploadOptions) (upload.File, string, error) {
 					return nil, errors.New("standard input cannot be read again for a retry (spool it: leave out --size)")
 				}
 				used = true
-				return io.NopCloser(br), nil
+				return io.NopCloser(&exactReader{r: br, left: opts.Size}), nil
 			}}, "", nil
+	}
+	if f.IO.InTTY {
+		fmt.Fprintln(f.IO.ErrOut, "xmppctl: reading the file from standard input (end with Ctrl-D)")
 	}
 	tmp, err := os.CreateTemp("", "xmppctl-upload-*")
 	if err != nil {
@@ -374,6 +380,24 @@ func stdinFile(f *Factory, opts *uploadOptions) (upload.File, string, error) {
 	}
 	file.Size = n
 	return file, spool, nil
+}
+
+// exactReader reports standard input that ends before --size bytes as
+// bad input (exit status 2), not as a changed file.
+type exactReader struct {
+	r    io.Reader
+	left int64
+	n    int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		return n, &UsageError{Err: fmt.Errorf("standard input ended after %d of the %d bytes given by --size", e.n, e.n+e.left)}
+	}
+	return n, err
 }
 
 // peekReader reads the first bytes ahead (for type detection) and then

@@ -267,3 +267,63 @@ func TestUploadSingleFileTooLargeIsRemote(t *testing.T) {
 		t.Fatalf("exit %d, want %d: %s", code, ExitRemote, f.IO.ErrOut)
 	}
 }
+
+func TestUploadProgressOnlyOnTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		tty, quiet bool
+		wantBars   bool
+	}{
+		{"pipe", false, false, false},
+		{"terminal", true, false, true},
+		{"terminal, --quiet", true, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, sess := testFactory(t, nil)
+			fu := newFakeUploadServer(t, sess, "100000")
+			f.HTTPClient = fu.http.Client
+			f.IO.ErrTTY = tt.tty
+			p := writeFiles(t, map[string]string{"a.txt": strings.Repeat("a", 5000), "b.txt": "b"})
+			args := []string{"upload", p["a.txt"], p["b.txt"]}
+			if tt.quiet {
+				args = append([]string{"--quiet"}, args...)
+			}
+			if code := Run(context.Background(), f, args); code != 0 {
+				t.Fatalf("exit %d: %s", code, f.IO.ErrOut)
+			}
+			stderr := f.IO.ErrOut.(interface{ String() string }).String()
+			if got := strings.Contains(stderr, "a.txt") && strings.Contains(stderr, "done: 4.9 KiB"); got != tt.wantBars {
+				t.Errorf("bars shown %v, want %v; stderr %q", got, tt.wantBars, stderr)
+			}
+			if !tt.wantBars && stderr != "" {
+				t.Errorf("stderr %q, want nothing", stderr)
+			}
+			if out := f.IO.Out.(interface{ String() string }).String(); strings.Count(out, "\n") != 2 || strings.Contains(out, "\x1b") {
+				t.Errorf("stdout %q: want two URLs and nothing else", out)
+			}
+		})
+	}
+}
+
+func TestBarStackKeepsFinishedLinesAbove(t *testing.T) {
+	var buf strings.Builder
+	st := newBarStack(&buf)
+	a := st.Add("first.bin", 1000)
+	b := st.Add("second.bin", 1000)
+	a.Set(500)
+	b.Set(1000)
+	b.Done("done")
+	st.Println("a message")
+	a.Set(0) // a retry starts over
+	a.Set(1000)
+	a.Done("done")
+	out := buf.String()
+	for _, want := range []string{"second.bin                   done\n", "a message\n", "first.bin                    done\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%q", want, out)
+		}
+	}
+	if st.drawn != 0 || len(st.active) != 0 {
+		t.Errorf("%d lines drawn, %d active after all finished", st.drawn, len(st.active))
+	}
+}

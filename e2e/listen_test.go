@@ -337,3 +337,28 @@ func TestListenReconnect(t *testing.T) {
 	}
 	p.interrupt(t)
 }
+
+// TestListenInactive: --inactive puts the session in the background state
+// on the server (XEP-0352), as the server itself reports.
+func TestListenInactive(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := srv.NewUser(t, "alice")
+	p := startListen(t, alice, t.TempDir(), "--inactive")
+	out, err := exec.Command("prosodyctl", "--config", filepath.Join(srv.Dir, "prosody.cfg.lua"), "shell", "c2s:show()").CombinedOutput()
+	if err != nil {
+		t.Fatalf("c2s:show: %v %s", err, out)
+	}
+	found := false
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, alice+"@") {
+			found = true
+			if !strings.Contains(line, "inactive") {
+				t.Errorf("session not inactive: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no session of %s in:\n%s", alice, out)
+	}
+	p.interrupt(t)
+}

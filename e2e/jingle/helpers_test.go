@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
+	"github.com/xmppctl/xmppctl/pkg/jingle"
+	"github.com/xmppctl/xmppctl/pkg/online"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -211,4 +213,18 @@ func makeContacts(t *testing.T, a, b string) {
 	step(sa, "subscribed", b)
 	sa.Close()
 	sb.Close()
+}
+
+// silentPeer logs user in as a client that advertises Jingle file
+// transfer, acknowledges every Jingle request and never answers one.
+func silentPeer(t *testing.T, user string) string {
+	t.Helper()
+	s := srv.Dial(t, user)
+	resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Register(s)
+	s.HandleIQ(jingle.NS, "jingle", func(context.Context, *stanza.IQ) (any, error) { return nil, nil })
+	return s.JID()
 }

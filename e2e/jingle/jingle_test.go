@@ -55,6 +55,8 @@ func TestTransfers(t *testing.T) {
 			[]string{"--candidate-addr", loop}, "si", "s5b-proxy"},
 		{"legacy si ibb", 200_000, []string{"--legacy", "--transport", "ibb"},
 			[]string{"--candidate-addr", loop}, "si", "ibb"},
+		{"si chosen from the peer's features", 100_000, []string{"--candidate-addr", loop, "--proxy", "none"},
+			[]string{"--legacy"}, "si", "s5b-direct"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,5 +160,17 @@ func TestNoOverwrite(t *testing.T) {
 	}
 	if got := strings.TrimSpace(recv.stdout.String()); got != filepath.Join(dir, "same (1).txt") || fileSum(t, got) != sum {
 		t.Errorf("saved as %q", got)
+	}
+}
+
+// TestTimeout: a peer that acknowledges the offer but never answers makes
+// jingle-send exit 7 after --timeout.
+func TestTimeout(t *testing.T) {
+	alice, bob := srv.NewUser(t, "jta"), srv.NewUser(t, "jtb")
+	peer := silentPeer(t, bob)
+	file, _ := randomFile(t, "x.bin", 1000)
+	send := run(t, alice, "--timeout", "2s", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, peer)
+	if send.code != 7 {
+		t.Fatalf("jingle-send exit %d, want 7; stderr:\n%s", send.code, send.stderr.buf.String())
 	}
 }

@@ -1,7 +1,6 @@
 package jingle
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -262,5 +261,3 @@ func testserverRequire(t *testing.T) {
 		t.Skip("integration test: set XMPPCTL_INTEGRATION=1")
 	}
 }
-
-var _ = bufio.NewScanner

@@ -291,3 +291,21 @@ func (b *sub) Next(ctx context.Context) (stanza.Stanza, error) {
 		}
 	}
 }
+
+// SendIQAsync implements conn.AsyncIQSender: the request is handed to
+// the peer's handler at once (in its own goroutine, so that handlers of
+// several requests run concurrently as with the real session).
+func (s *Session) SendIQAsync(ctx context.Context, iq stanza.IQ) (<-chan *stanza.IQ, error) {
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	out := make(chan *stanza.IQ, 1)
+	go func() {
+		defer close(out)
+		resp, _ := s.SendIQ(ctx, iq)
+		if resp != nil {
+			out <- resp
+		}
+	}()
+	return out, nil
+}

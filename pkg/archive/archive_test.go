@@ -252,3 +252,26 @@ func TestSyncMatchesOwnSentMessages(t *testing.T) {
 		t.Fatalf("own message not matched to its archived copy: %+v", got)
 	}
 }
+
+func TestSentThenArchived(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	type originID struct {
+		XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
+		ID      string   `xml:"id,attr"`
+	}
+	m := stanza.Message{ID: "o-7", To: "bob@example.org", Type: "chat", Body: "hello", Payload: []any{originID{ID: "o-7"}}}
+	if err := Sent(ctx, st, self, "user@example.org/cli", m, t0); err != nil {
+		t.Fatal(err)
+	}
+	s := xmpptest.New()
+	s.Full = "user@example.org/sync"
+	a := &mamtest.Archive{}
+	a.Add(mamtest.Item{ID: "sid-7", Stamp: t0, Message: stanza.Message{ID: "o-7", From: "user@example.org/cli", To: "bob@example.org",
+		Type: "chat", Body: "hello", Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-7")}}})
+	a.Serve(s)
+	sum, err := Sync(ctx, s, st, Options{Self: self})
+	if err != nil || sum.New != 0 || sum.Total != 1 {
+		t.Fatalf("summary %+v %v", sum, err)
+	}
+}

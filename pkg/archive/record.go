@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"encoding/xml"
 	"strings"
 	"time"
@@ -180,4 +181,51 @@ func archiveOf(m *stanza.Message, self Self) string {
 // FromResult turns an archive result into a record of archiveJID.
 func FromResult(r *mam.Result, self Self, archiveJID string) (*store.Message, bool) {
 	return Record(r.Message, self, archiveJID, r.ID, r.Stamp, SourceMAM)
+}
+
+// Sent records a message this client has just sent (session full JID
+// from), so that its archived copy, which comes back from the server with
+// a stanza-id, adopts this record instead of being stored twice (matched
+// by origin-id, sender and recipient). Commands that send call it after
+// the server acknowledged the message.
+func Sent(ctx context.Context, st *store.Store, self Self, from string, m stanza.Message, at time.Time) error {
+	m.From = from
+	archiveJID := self.Account
+	if m.Type == "groupchat" {
+		archiveJID = store.Bare(m.To)
+	}
+	rec, ok := Record(&m, self, archiveJID, "", at, SourceSent)
+	if !ok {
+		return nil
+	}
+	if rec.OriginID == "" {
+		rec.OriginID = originID(m)
+	}
+	rec.Direction = store.Out
+	if m.Type == "groupchat" {
+		rec.With = archiveJID
+	}
+	return st.Update(ctx, func(b *store.Batch) error {
+		_, err := b.Put(rec)
+		return err
+	})
+}
+
+// originID finds the origin-id among typed payloads of an outgoing
+// message (outbox.OriginID marshals to <origin-id xmlns='urn:xmpp:sid:0'/>).
+func originID(m stanza.Message) string {
+	for _, p := range m.Payload {
+		b, err := xml.Marshal(p)
+		if err != nil {
+			continue
+		}
+		var o struct {
+			XMLName xml.Name
+			ID      string `xml:"id,attr"`
+		}
+		if xml.Unmarshal(b, &o) == nil && o.XMLName.Space == stanza.NSSID && o.XMLName.Local == "origin-id" {
+			return o.ID
+		}
+	}
+	return ""
 }

@@ -2,13 +2,13 @@ package hashes
 
 import (
 	"bytes"
-	"encoding/hex"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha3"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"hash"

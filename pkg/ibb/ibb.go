@@ -229,8 +229,9 @@ type Conn struct {
 	done    chan struct{}
 	once    sync.Once
 
-	wseq    uint16
-	wclosed bool
+	wseq     uint16
+	wclosed  bool
+	inflight []inflight
 }
 
 // BlockSize is the negotiated block size.
@@ -323,20 +324,96 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// WriteContext sends p in blocks, each acknowledged before the next.
+// sendWindow is how many data blocks may await their acknowledgement
+// when the session can pipeline IQs (conn.AsyncIQSender): one round trip
+// per block would cap throughput at block size / RTT.
+const sendWindow = 8
+
+type inflight struct {
+	seq uint16
+	ch  <-chan *stanza.IQ
+}
+
+// WriteContext sends p in blocks. With a pipelining session up to
+// sendWindow blocks are in flight, so a failure may be reported by a later
+// write or by CloseContext; otherwise each block is acknowledged before
+// the next.
 func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
+	as, pipelined := c.m.s.(conn.AsyncIQSender)
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), c.blockSize)
-		d := Data{Seq: c.wseq, SID: c.sid, Payload: base64.StdEncoding.EncodeToString(p[:k])}
-		if _, err := c.m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: c.peer, Payload: d}); err != nil {
-			return n, fmt.Errorf("send in-band block %d: %w", c.wseq, err)
+		iq := stanza.IQ{Type: "set", To: c.peer,
+			Payload: Data{Seq: c.wseq, SID: c.sid, Payload: base64.StdEncoding.EncodeToString(p[:k])}}
+		if !pipelined {
+			if _, err := c.m.s.SendIQ(ctx, iq); err != nil {
+				return n, fmt.Errorf("send in-band block %d: %w", c.wseq, err)
+			}
+		} else {
+			for len(c.inflight) >= sendWindow {
+				if err := c.reap(ctx, true); err != nil {
+					return n, err
+				}
+			}
+			ch, err := as.SendIQAsync(ctx, iq)
+			if err != nil {
+				return n, fmt.Errorf("send in-band block %d: %w", c.wseq, err)
+			}
+			c.inflight = append(c.inflight, inflight{c.wseq, ch})
+			if err := c.reap(ctx, false); err != nil {
+				return n, err
+			}
 		}
 		c.wseq++
 		n += k
 		p = p[k:]
 	}
 	return n, nil
+}
+
+// reap collects acknowledgements of blocks in flight, oldest first; with
+// wait it waits for at least the oldest.
+func (c *Conn) reap(ctx context.Context, wait bool) error {
+	for len(c.inflight) > 0 {
+		f := c.inflight[0]
+		var resp *stanza.IQ
+		var ok bool
+		if wait {
+			select {
+			case resp, ok = <-f.ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wait = false
+		} else {
+			select {
+			case resp, ok = <-f.ch:
+			default:
+				return nil
+			}
+		}
+		c.inflight = c.inflight[1:]
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("send in-band block %d: %w", f.seq, conn.ErrClosed)
+		}
+		if resp.Type == "error" {
+			return fmt.Errorf("send in-band block %d: %w", f.seq, resp.Error)
+		}
+	}
+	return nil
+}
+
+// flush waits until every block in flight was acknowledged.
+func (c *Conn) flush(ctx context.Context) error {
+	for len(c.inflight) > 0 {
+		if err := c.reap(ctx, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Write sends p (see WriteContext); it is bounded by the session only.
@@ -354,6 +431,9 @@ func (c *Conn) CloseContext(ctx context.Context) error {
 	c.once.Do(func() { close(c.done) })
 	if eof || already {
 		return nil
+	}
+	if err := c.flush(ctx); err != nil {
+		return err
 	}
 	_, err := c.m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: c.peer, Payload: Close{SID: c.sid}})
 	var se *stanza.Error

@@ -29,7 +29,7 @@ func TestStream(t *testing.T) {
 		{"one byte", 1, 4096},
 		{"exact blocks", 3 * 1024, 1024},
 		{"partial last block", 10_000, 4096},
-		{"wraps sequence numbers", 70_000, 1},
+		{"wraps sequence numbers", 65_600, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

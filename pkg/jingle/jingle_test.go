@@ -45,9 +45,10 @@ func transfer(t *testing.T, data []byte, fi FileInfo, sendOpts, recvOpts Options
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "out")
 	rc := make(chan outcome, 1)
+	incoming := b.m.Incoming()
 	go func() {
 		select {
-		case sess := <-b.m.Incoming():
+		case sess := <-incoming:
 			if recv == nil {
 				recv = func(ctx context.Context, sess *Session, path string) (*Result, error) {
 					f, err := os.Create(path + ".part")
@@ -143,5 +144,17 @@ func TestHashMismatch(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("file was committed despite the mismatch (stat: %v)", err)
+	}
+}
+
+// TestNotReceiving: a process that never asked for offers (a sender)
+// declines them at once instead of leaving the peer waiting.
+func TestNotReceiving(t *testing.T) {
+	a, _ := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := a.m.SendFile(ctx, bob, FileInfo{Name: "x", Size: 1}, bytes.NewReader([]byte("x")), Options{Transport: "ibb"})
+	if !errors.Is(err, ErrDeclined) {
+		t.Errorf("SendFile error = %v, want ErrDeclined", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
@@ -19,9 +20,10 @@ type Manager struct {
 	s   conn.Session
 	ibb *ibb.Manager
 
-	mu       sync.Mutex
-	sessions map[skey]*Session
-	incoming chan *Session
+	mu        sync.Mutex
+	sessions  map[skey]*Session
+	incoming  chan *Session
+	accepting atomic.Bool
 }
 
 type skey struct{ peer, sid string }
@@ -36,8 +38,12 @@ func NewManager(s conn.Session, ib *ibb.Manager) *Manager {
 
 // Incoming delivers the file offers peers send (session-initiate with a
 // file-transfer description). Offers that do not fit are terminated by
-// the manager itself.
-func (m *Manager) Incoming() <-chan *Session { return m.incoming }
+// the manager itself, and so is every offer until Incoming was called
+// once: a sending-only process must not leave peers waiting.
+func (m *Manager) Incoming() <-chan *Session {
+	m.accepting.Store(true)
+	return m.incoming
+}
 
 // ErrUnknownSession answers actions for sessions we do not know.
 var errUnknownSession = &stanza.Error{Type: "cancel", Condition: "item-not-found", Text: "unknown-session"}
@@ -82,6 +88,9 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 	sess.initiatorJID = initiator
 	offer, reason := parseOffer(j)
 	sess.offer = offer
+	if reason == nil && !m.accepting.Load() {
+		reason = &Reason{Condition: ReasonDecline, Text: "not receiving files"}
+	}
 	if reason != nil {
 		// Not something we can take: the initiate is acknowledged and the
 		// session ended at once (XEP-0166 §6.3.2 allows either).
@@ -147,7 +156,8 @@ var ErrDeclined = errors.New("the peer declined the file")
 // sender's hash.
 var ErrHashMismatch = errors.New("hash mismatch: the received file is not what was sent")
 
-// declined maps a terminate reason to ErrDeclined where it means a refusal.
+// declined maps a terminate reason to ErrDeclined where it means a
+// refusal, and to ErrHashMismatch where the receiver rejected the data.
 func declined(err error) error {
 	var te *TerminatedError
 	if errors.As(err, &te) && te.Reason != nil {
@@ -158,6 +168,7 @@ func declined(err error) error {
 			if te.Reason.App != nil && te.Reason.App.XMLName.Local == "file-too-large" {
 				return fmt.Errorf("%w: %s", ErrDeclined, te.Reason)
 			}
+			return fmt.Errorf("the receiver rejected the data (%s): %w", te.Reason, ErrHashMismatch)
 		}
 	}
 	return err

@@ -195,7 +195,6 @@ func algoNames(hs []hashes.Hash) []string {
 	return out
 }
 
-
 // waitChecksum waits for a checksum session-info with a hash we support.
 func (s *Session) waitChecksum(ctx context.Context, d time.Duration) (hashes.Hash, bool) {
 	wctx, cancel := context.WithTimeout(ctx, d)

@@ -210,9 +210,6 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 				res.Verified = true
 				return res, nil
 			}
-			if errors.As(perr, &te) && te.Reason.Condition == ReasonMediaError {
-				return nil, fmt.Errorf("%s rejected the data: %s: %w", peer, te.Reason, ErrHashMismatch)
-			}
 			return nil, declined(perr)
 		case <-sess.notify:
 		case <-wctx.Done():

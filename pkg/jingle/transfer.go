@@ -25,52 +25,99 @@ type Result struct {
 }
 
 // copyBuf is the chunk size of the copy loops: large enough for loopback
-// speed, small enough for constant memory.
-const copyBuf = 256 << 10
+// speed, small enough for constant memory (copyBufs of them in flight).
+const (
+	copyBuf  = 256 << 10
+	copyBufs = 4
+)
+
+type chunk struct {
+	b   []byte
+	err error // the read error after b (io.EOF at the end)
+}
 
 // pump copies src to dst, hashing what passes into hs and reporting
-// progress. It stops early when ctx ends or abort is closed.
+// progress; limit < 0 copies until EOF. Reading and hashing run in one
+// goroutine and writing in another, so that on a multi-core machine the
+// hash costs no wall time. It stops early when ctx ends or abort closes.
 func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []hash.Hash, progress func(int64), abort <-chan struct{}) (int64, error) {
-	buf := make([]byte, copyBuf)
+	free := make(chan []byte, copyBufs)
+	for range copyBufs {
+		free <- make([]byte, copyBuf)
+	}
+	full := make(chan chunk, copyBufs)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		var n int64
+		for limit < 0 || n < limit {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			want := len(buf)
+			if limit >= 0 && limit-n < int64(want) {
+				want = int(limit - n)
+			}
+			k, err := io.ReadAtLeast(src, buf[:want], 1)
+			if err == io.ErrUnexpectedEOF {
+				err = nil
+			}
+			for _, h := range hs {
+				h.Write(buf[:k])
+			}
+			n += int64(k)
+			select {
+			case full <- chunk{buf[:k], err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	var n int64
 	last := time.Now()
-	for limit < 0 || n < limit {
+	defer func() {
+		if progress != nil {
+			progress(n)
+		}
+	}()
+	for {
+		var c chunk
+		var ok bool
 		select {
+		case c, ok = <-full:
 		case <-ctx.Done():
 			return n, ctx.Err()
 		case <-abort:
 			return n, errAborted
-		default:
 		}
-		want := len(buf)
-		if limit >= 0 && limit-n < int64(want) {
-			want = int(limit - n)
+		if !ok {
+			return n, nil
 		}
-		k, rerr := src.Read(buf[:want])
-		if k > 0 {
-			for _, h := range hs {
-				h.Write(buf[:k])
-			}
-			if _, err := dst.Write(buf[:k]); err != nil {
+		if len(c.b) > 0 {
+			if _, err := dst.Write(c.b); err != nil {
 				return n, err
 			}
-			n += int64(k)
+			n += int64(len(c.b))
 			if progress != nil && time.Since(last) > 100*time.Millisecond {
 				progress(n)
 				last = time.Now()
 			}
 		}
-		if rerr == io.EOF {
-			break
+		free <- c.b[:cap(c.b)]
+		if c.err == io.EOF {
+			return n, nil
 		}
-		if rerr != nil {
-			return n, rerr
+		if c.err != nil {
+			return n, c.err
 		}
 	}
-	if progress != nil {
-		progress(n)
-	}
-	return n, nil
 }
 
 var errAborted = errors.New("transfer aborted")

@@ -44,9 +44,9 @@ func start(t *testing.T, a *mamtest.Archive, prefill func(*store.Store)) *harnes
 		prefill(st)
 	}
 	h.l = New(Options{Self: archive.Self{Account: "user@example.org"}, Store: st, QuietPeriod: time.Minute,
-		Now: func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now },
+		Now:     func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now },
 		OnEvent: func(ev Event) { h.mu.Lock(); h.events = append(h.events, ev); h.mu.Unlock() },
-		Warn: func(f string, args ...any) { h.mu.Lock(); h.warns = append(h.warns, f); h.mu.Unlock() }})
+		Warn:    func(f string, args ...any) { h.mu.Lock(); h.warns = append(h.warns, f); h.mu.Unlock() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	ready := make(chan struct{})

@@ -57,6 +57,9 @@ func (m *Manager) handleSI(ctx context.Context, iq *stanza.IQ) (any, error) {
 	if s.Profile != NSProfile || s.File == nil {
 		return nil, &stanza.Error{Type: "modify", Condition: "bad-request", Text: "unknown profile"}
 	}
+	if !m.accepting.Load() {
+		return nil, &stanza.Error{Type: "cancel", Condition: "forbidden", Text: "Offer Declined"}
+	}
 	o := &Offer{m: m, Peer: iq.From, SID: s.ID, Name: s.File.Name, Size: s.File.Size, MediaType: s.MimeType,
 		Desc: s.File.Desc, Date: s.File.Date, MD5: strings.ToLower(s.File.Hash), methods: s.methods(),
 		answer: make(chan answer, 1), stream: make(chan streamReady, 1)}

@@ -10,8 +10,8 @@ import (
 	"hash"
 	"io"
 	"net"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -69,9 +69,10 @@ type Manager struct {
 	s   conn.Session
 	ibb *ibb.Manager
 
-	mu       sync.Mutex
-	offers   map[key]*Offer
-	incoming chan *Offer
+	mu        sync.Mutex
+	offers    map[key]*Offer
+	incoming  chan *Offer
+	accepting atomic.Bool
 }
 
 type key struct{ peer, sid string }
@@ -85,8 +86,12 @@ func NewManager(s conn.Session, ib *ibb.Manager) *Manager {
 }
 
 // Incoming delivers file offers; each must be accepted or declined
-// promptly (the offer's IQ waits for the answer).
-func (m *Manager) Incoming() <-chan *Offer { return m.incoming }
+// promptly (the offer's IQ waits for the answer). Until Incoming was
+// called once, every offer is refused at once.
+func (m *Manager) Incoming() <-chan *Offer {
+	m.accepting.Store(true)
+	return m.incoming
+}
 
 func newSID() string {
 	b := make([]byte, 12)
@@ -305,9 +310,4 @@ func MD5(r io.Reader) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func bare(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return b
 }

@@ -3,11 +3,14 @@ package socks5
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 func TestDstAddr(t *testing.T) {
@@ -214,4 +217,25 @@ func TestDialContextCancel(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Dial error = %v, want deadline exceeded", err)
 	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	f.Add([]byte(`<query xmlns='http://jabber.org/protocol/bytestreams' sid='s' mode='tcp'><streamhost jid='a@b/c' host='127.0.0.1' port='5086'/></query>`))
+	f.Add([]byte(`<query xmlns='http://jabber.org/protocol/bytestreams' sid='s'><streamhost-used jid='proxy.example.org'/></query>`))
+	f.Add([]byte(`<query xmlns='http://jabber.org/protocol/bytestreams'><streamhost jid='p' host='h' port='99999'/></query>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var el stanza.Element
+		if xml.Unmarshal(b, &el) != nil {
+			return
+		}
+		q, err := ParseQuery(el)
+		if err != nil {
+			return
+		}
+		for _, h := range q.StreamHosts {
+			if h.Port < 0 || h.Port > 65535 {
+				t.Fatalf("port %d accepted", h.Port)
+			}
+		}
+	})
 }

@@ -13,6 +13,11 @@ type Batch struct {
 	tx    *sql.Tx
 	ctx   context.Context
 	stmts map[string]*sql.Stmt
+	// unidentified caches, per archive, whether rows without stanza-id
+	// exist: when none do, an archived message can only match by its
+	// stanza-id, and the fallback lookup is skipped (the common case of a
+	// sync, and most of its cost).
+	unidentified map[string]bool
 }
 
 // stmt prepares q once per batch: preparing costs more than running the
@@ -33,7 +38,8 @@ func (b *Batch) stmt(q string) (*sql.Stmt, error) {
 }
 
 const (
-	qByStanzaID = `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`
+	qUnidentified = `SELECT EXISTS (SELECT 1 FROM messages WHERE account=? AND archive=? AND stanza_id IS NULL)`
+	qByStanzaID   = `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`
 	// The "id_key != ''" term lets SQLite use the partial index (it
 	// cannot prove it from "?").
 	qByIDKey = `SELECT pk, stanza_id, to_jid FROM messages
@@ -100,9 +106,18 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 		}
 	}
 	if key := m.IDKey(); key != "" {
-		res, err := b.mergeByID(&m, key)
-		if err != nil || res != Inserted {
-			return res, err
+		need := m.StanzaID == ""
+		if !need {
+			var err error
+			if need, err = b.hasUnidentified(m.Account, m.Archive); err != nil {
+				return 0, err
+			}
+		}
+		if need {
+			res, err := b.mergeByID(&m, key)
+			if err != nil || res != Inserted {
+				return res, err
+			}
 		}
 	}
 	var sid any
@@ -120,7 +135,30 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}
+	if m.StanzaID == "" && b.unidentified != nil {
+		b.unidentified[m.Account+" "+m.Archive] = true
+	}
 	return Inserted, nil
+}
+
+func (b *Batch) hasUnidentified(account, archive string) (bool, error) {
+	k := account + " " + archive
+	if v, ok := b.unidentified[k]; ok {
+		return v, nil
+	}
+	st, err := b.stmt(qUnidentified)
+	if err != nil {
+		return false, err
+	}
+	var v bool
+	if err := st.QueryRowContext(b.ctx, account, archive).Scan(&v); err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	if b.unidentified == nil {
+		b.unidentified = map[string]bool{}
+	}
+	b.unidentified[k] = v
+	return v, nil
 }
 
 // mergeByID finds a stored copy by the fallback identity. It returns

@@ -91,7 +91,7 @@ func (e *HTTPError) Retryable() bool {
 	return true
 }
 
-// errStalled cancels a PUT that made no progress within the idle bound.
+// stallError cancels a PUT that made no progress within the idle bound.
 type stallError struct{ idle time.Duration }
 
 func (e *stallError) Error() string {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Peer-to-peer file transfer throughput on loopback: xmppctl jingle-send →
+# jingle-receive over a direct SOCKS5 bytestream (XEP-0260), compared with a
+# raw TCP copy by socat of the same file into the same directory; and the
+# in-band fallback (XEP-0261/XEP-0047 through the server) on a smaller file.
+# Median of RUNS runs each; xmppctl times are the sender's whole process
+# (login, offer, negotiation, data, SHA-256 on both sides, the receiver's
+# fsync and confirmation), socat's from start to the listener's exit.
+# Received files go to BENCH_DIR (default /dev/shm: the transfer path, not
+# the disk, is measured; set BENCH_DIR=/tmp/x to include the disk).
+# Only loopback is used: --candidate-addr 127.0.0.1, --proxy none.
+# Usage: bench/jingle.sh [RUNS] [SIZE_MiB] [IBB_MiB]   (defaults 3 1024 16)
+source "$(dirname "$0")/lib.sh"
+RUNS="${1:-3}"; SIZE_MB="${2:-1024}"; IBB_MB="${3:-16}"
+command -v socat >/dev/null || { echo "needs socat (apt-get install socat)" >&2; exit 1; }
+start_server ${XMPP_NAGLE:+XMPP_NAGLE=$XMPP_NAGLE}
+build_xmppctl
+OUT="${BENCH_DIR:-/dev/shm}/xmppctl-bench-jingle.$$"
+mkdir -p "$OUT"
+trap 'rm -rf "$OUT"; stop_server' EXIT
+DATA="$SRV_DIR/data.bin"; IBBDATA="$SRV_DIR/ibb.bin"
+head -c $((SIZE_MB << 20)) /dev/urandom > "$DATA"
+head -c $((IBB_MB << 20)) "$DATA" > "$IBBDATA"
+X=("$XMPPCTL" --server "$XMPP_HOST:$XMPP_C2S_PORT" --tls starttls --ca-file "$XMPP_CA_FILE" --timeout 120s)
+A=(env XMPPCTL_JID="alice@$XMPP_DOMAIN" XMPPCTL_PASSWORD=alicepass XDG_DATA_HOME="$SRV_DIR/a")
+B=(env XMPPCTL_JID="bob@$XMPP_DOMAIN" XMPPCTL_PASSWORD=bobpass XDG_DATA_HOME="$SRV_DIR/b")
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+now() { date +%s.%N; }
+
+# raw FILE NAME: socat copy over loopback TCP into $OUT; appends "wall" to $SRV_DIR/NAME.
+raw() {
+  rm -f "$OUT"/*
+  socat -u TCP-LISTEN:"$PORT",bind=127.0.0.1,reuseaddr OPEN:"$OUT/raw.bin",creat,trunc &
+  local l=$! t0
+  sleep 0.3
+  t0=$(now)
+  socat -u OPEN:"$1" TCP:127.0.0.1:"$PORT"
+  wait "$l"
+  awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f\n", b-a}' >> "$SRV_DIR/$2"
+  cmp -s "$1" "$OUT/raw.bin" || { echo "socat copy differs" >&2; exit 1; }
+}
+
+# xfer FILE NAME ARGS...: one jingle transfer; appends "wall send_rss recv_rss".
+xfer() {
+  local file="$1" name="$2"; shift 2
+  rm -f "$OUT"/* "$OUT"/.x* 2>/dev/null || true
+  /usr/bin/time -o "$SRV_DIR/recv.time" -f '%e %M' "${B[@]}" "${X[@]}" jingle-receive --dir "$OUT" \
+    --from "alice@$XMPP_DOMAIN" --count 1 --auto-accept --candidate-addr 127.0.0.1 --proxy none "$@" \
+    > "$SRV_DIR/recv.out" 2> "$SRV_DIR/recv.err" &
+  local r=$! jid=""
+  for _ in $(seq 1 100); do
+    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err")
+    [ -n "$jid" ] && break
+    sleep 0.1
+  done
+  [ -n "$jid" ] || { echo "receiver not ready:"; cat "$SRV_DIR/recv.err"; exit 1; }
+  /usr/bin/time -o "$SRV_DIR/send.time" -f '%e %M' "${A[@]}" "${X[@]}" jingle-send \
+    --candidate-addr 127.0.0.1 --proxy none "$@" "$file" "$jid" > /dev/null 2> "$SRV_DIR/send.err" \
+    || { echo "$name: jingle-send failed:"; cat "$SRV_DIR/send.err" "$SRV_DIR/recv.err"; exit 1; }
+  wait "$r" || { echo "$name: jingle-receive failed:"; cat "$SRV_DIR/recv.err"; exit 1; }
+  cmp -s "$file" "$OUT/$(basename "$file")" || { echo "$name: received file differs" >&2; exit 1; }
+  read -r w srss < <(tail -1 "$SRV_DIR/send.time")
+  read -r _ rrss < <(tail -1 "$SRV_DIR/recv.time")
+  echo "$w $srss $rrss" >> "$SRV_DIR/$name"
+}
+
+xfer "$IBBDATA" warmup; rm -f "$SRV_DIR/warmup"   # page cache, SASL memory
+for _ in $(seq 1 "$RUNS"); do
+  raw "$DATA" raw
+  xfer "$DATA" s5b
+  raw "$IBBDATA" rawsmall
+  xfer "$IBBDATA" ibb --transport ibb
+done
+
+col() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mbps() { awk -v mb="$1" -v s="$2" 'BEGIN{printf "%.0f", mb * 1.048576 / s}'; }
+rw=$(col 1 raw); sw=$(col 1 s5b); rsw=$(col 1 rawsmall); iw=$(col 1 ibb)
+printf '%-40s %8s %8s %14s %14s\n' "median of $RUNS" "wall s" "MB/s" "send RSS KiB" "recv RSS KiB"
+printf '%-40s %8.3f %8s\n' "socat raw TCP, $SIZE_MB MiB" "$rw" "$(mbps "$SIZE_MB" "$rw")"
+printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl SOCKS5 direct, $SIZE_MB MiB" "$sw" "$(mbps "$SIZE_MB" "$sw")" "$(col 2 s5b)" "$(col 3 s5b)"
+printf '%-40s %8.3f %8s\n' "socat raw TCP, $IBB_MB MiB" "$rsw" "$(mbps "$IBB_MB" "$rsw")"
+printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl IBB (4096-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)"
+echo "SOCKS5 throughput / raw TCP: $(ratio "$rw" "$sw")   (goal ≥ 0.80)"
+echo "IBB throughput / raw TCP (same size): $(ratio "$rsw" "$iw")"
+echo "output dir: ${BENCH_DIR:-/dev/shm}; load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"
