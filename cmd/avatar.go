@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,12 +101,7 @@ server already converts PEP avatars itself (XEP-0398).`,
 		Example: `  xmppctl avatar get bob@example.org -o bob.png
   xmppctl avatar get > me.img`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				get.JID = args[0]
-			}
-			return runAvatar(c.Context(), get)
-		},
+		RunE: optionalArg(get, &get.JID, runAvatar),
 	}
 	getCmd.Flags().StringVarP(&get.File, "output", "o", "", "write the image to FILE (default: standard output)")
 
@@ -125,16 +119,6 @@ server already converts PEP avatars itself (XEP-0398).`,
 
 	c.AddCommand(setCmd, getCmd, rmCmd)
 	return c
-}
-
-// exactArgs is cobra.ExactArgs with our own message (exit status 2).
-func exactArgs(n int, msg string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("%s", msg)
-		}
-		return nil
-	}
 }
 
 func runAvatar(ctx context.Context, opts *avatarOptions) error {
@@ -169,6 +153,8 @@ func runAvatarSet(ctx context.Context, opts *avatarOptions) error {
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("%s: %w", opts.File, err)}
 	}
+	// Account and Connect apart (not f.Session): the note on what scaling
+	// did comes once the account is known good, before any login output.
 	acct, err := f.Account()
 	if err != nil {
 		return err
@@ -187,7 +173,7 @@ func runAvatarSet(ctx context.Context, opts *avatarOptions) error {
 	if err != nil {
 		return err
 	}
-	model, err := chooseAccess(wctx, s, flagModel, avatar.NSMetadata, avatar.NSData, nick.NS)
+	model, err := chooseAccess(wctx, s, flagModel, avatarGroup...)
 	if err != nil {
 		return err
 	}
@@ -214,14 +200,8 @@ func runAvatarSet(ctx context.Context, opts *avatarOptions) error {
 	}
 	res := avatarResult{ID: published.ID, Type: published.Type, Bytes: published.Bytes,
 		Width: published.Width, Height: published.Height, Access: model, Scaled: img.Reencoded, Legacy: legacy}
-	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(res)
-	}
-	if !f.Global.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "published avatar %s (%dx%d %s, %d bytes), visible to %s (access %s)\n",
-			res.ID, res.Width, res.Height, res.Type, res.Bytes, describeAccess(model), model)
-	}
-	return nil
+	return f.Done(res, "published avatar %s (%dx%d %s, %d bytes), visible to %s (access %s)",
+		res.ID, res.Width, res.Height, res.Type, res.Bytes, describeAccess(model), model)
 }
 
 // legacyPhoto mirrors the avatar into vcard-temp with the XEP-0153 hash
@@ -271,11 +251,7 @@ func readInput(f *Factory, name string) ([]byte, error) {
 
 func runAvatarGet(ctx context.Context, opts *avatarOptions) error {
 	f := opts.f
-	var args []string
-	if opts.JID != "" {
-		args = []string{opts.JID}
-	}
-	jid, err := peerJID(args)
+	jid, err := peerJID(opts.JID)
 	if err != nil {
 		return err
 	}
@@ -287,26 +263,9 @@ func runAvatarGet(ctx context.Context, opts *avatarOptions) error {
 	if toStdout && f.Global.JSON {
 		return usageErrorf("--json describes the image written with -o FILE; give -o")
 	}
-	acct, err := f.Account()
+	av, jid, err := getPeer(ctx, f, jid, "avatar", avatar.ErrNone, avatar.Get)
 	if err != nil {
 		return err
-	}
-	if jid == "" {
-		jid = acct.JID
-	}
-	s, err := f.Connect(ctx, acct, false)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	av, err := avatar.Get(wctx, s, jid)
-	if errors.Is(err, avatar.ErrNone) {
-		return &RemoteError{Err: fmt.Errorf("%s: %w", jid, err)}
-	}
-	if err != nil {
-		return peerRefusal(err, jid, "avatar")
 	}
 	if toStdout {
 		_, err := f.IO.Out.Write(av.Data)
@@ -317,14 +276,8 @@ func runAvatarGet(ctx context.Context, opts *avatarOptions) error {
 	}
 	res := avatarResult{JID: jid, ID: av.Info.ID, Type: av.Info.Type, Bytes: len(av.Data),
 		Width: av.Info.Width, Height: av.Info.Height, File: opts.File}
-	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(res)
-	}
-	if !f.Global.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "saved %s's avatar (%s, %d bytes, sha1 verified) to %s\n",
-			jid, av.Info.Type, len(av.Data), opts.File)
-	}
-	return nil
+	return f.Done(res, "saved %s's avatar (%s, %d bytes, sha1 verified) to %s",
+		jid, av.Info.Type, len(av.Data), opts.File)
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames
@@ -350,11 +303,7 @@ func writeFileAtomic(path string, data []byte) error {
 
 func runAvatarRemove(ctx context.Context, opts *avatarOptions) error {
 	f := opts.f
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, acct, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -374,18 +323,12 @@ func runAvatarRemove(ctx context.Context, opts *avatarOptions) error {
 			return err
 		}
 	}
-	if f.Global.JSON {
-		if removed == nil {
-			removed = []string{}
-		}
-		return json.NewEncoder(f.IO.Out).Encode(map[string][]string{"removed": removed})
+	msg := "avatar removed"
+	if len(removed) == 0 {
+		msg = "no avatar was published; published an empty one so contacts show none"
 	}
-	if !f.Global.Quiet {
-		if len(removed) == 0 {
-			fmt.Fprintln(f.IO.ErrOut, "no avatar was published; published an empty one so contacts show none")
-		} else {
-			fmt.Fprintln(f.IO.ErrOut, "avatar removed")
-		}
+	if removed == nil {
+		removed = []string{}
 	}
-	return nil
+	return f.Done(map[string][]string{"removed": removed}, "%s", msg)
 }

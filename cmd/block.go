@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -81,11 +80,7 @@ func runBlock(ctx context.Context, opts *blockOptions) error {
 	if err != nil {
 		return err
 	}
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, _, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -111,24 +106,12 @@ func runBlock(ctx context.Context, opts *blockOptions) error {
 	var res blockResult
 	switch opts.Action {
 	case "add":
-		for _, j := range dedupe(jids) {
-			if blocked[j] {
-				res.AlreadyBlocked = append(res.AlreadyBlocked, j)
-			} else {
-				res.Blocked = append(res.Blocked, j)
-			}
-		}
+		res.AlreadyBlocked, res.Blocked = partitionJIDs(dedupe(jids), blocked)
 		if len(res.Blocked) > 0 {
 			err = blocking.Block(wctx, s, res.Blocked...)
 		}
 	case "remove":
-		for _, j := range dedupe(jids) {
-			if blocked[j] {
-				res.Unblocked = append(res.Unblocked, j)
-			} else {
-				res.NotBlocked = append(res.NotBlocked, j)
-			}
-		}
+		res.Unblocked, res.NotBlocked = partitionJIDs(dedupe(jids), blocked)
 		if len(res.Unblocked) > 0 {
 			err = blocking.Unblock(wctx, s, res.Unblocked...)
 		}
@@ -162,7 +145,7 @@ func printBlocklist(f *Factory, jids []string) error {
 		if jids == nil {
 			jids = []string{}
 		}
-		return json.NewEncoder(f.IO.Out).Encode(jids)
+		return f.PrintJSON(jids)
 	}
 	for _, j := range jids {
 		fmt.Fprintln(f.IO.Out, term.Sanitize(j, false))
@@ -172,7 +155,7 @@ func printBlocklist(f *Factory, jids []string) error {
 
 func renderBlockResult(f *Factory, res blockResult, action string) {
 	if f.Global.JSON {
-		_ = json.NewEncoder(f.IO.Out).Encode(res)
+		_ = f.PrintJSON(res)
 		return
 	}
 	if f.Global.Quiet {
@@ -194,6 +177,18 @@ func renderBlockResult(f *Factory, res blockResult, action string) {
 	if action == "clear" && len(res.Unblocked) == 0 {
 		fmt.Fprintln(w, "the blocklist was already empty")
 	}
+}
+
+// partitionJIDs sorts jids, in order, into those in set and the others.
+func partitionJIDs(jids []string, set map[string]bool) (in, out []string) {
+	for _, j := range jids {
+		if set[j] {
+			in = append(in, j)
+		} else {
+			out = append(out, j)
+		}
+	}
+	return in, out
 }
 
 func dedupe(in []string) []string {

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -50,12 +49,7 @@ The exit status is 0 whenever the check could run, whatever it found; use
   xmppctl check example.org
   xmppctl check --json | jq -r '.results[] | select(.status=="missing") | .feature'`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				opts.Domain = args[0]
-			}
-			return runCheck(c.Context(), opts)
-		},
+		RunE: optionalArg(opts, &opts.Domain, runCheck),
 	}
 }
 
@@ -68,11 +62,7 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		}
 		opts.Domain = j.Domainpart()
 	}
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, acct, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -94,7 +84,7 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 	}
 	rep := compliance.Evaluate(facts)
 	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(rep)
+		return f.PrintJSON(rep)
 	}
 	renderCheck(f, rep)
 	return nil

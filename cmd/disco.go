@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -72,12 +71,7 @@ remote-server-not-found, ...) exits with status 5 and names the condition.`,
   xmppctl disco query bob@example.org/phone
   xmppctl disco query --json conference.example.org | jq -r '.features[]'`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				opts.JID = args[0]
-			}
-			return runDiscoQuery(c.Context(), opts)
-		},
+		RunE: optionalArg(opts, &opts.JID, runDiscoQuery),
 	}
 	c.Flags().StringVar(&opts.Node, "node", "", "query this node of the entity")
 	c.Flags().BoolVar(&opts.Items, "items", false, "list the entity's items (disco#items) instead")
@@ -114,11 +108,7 @@ func runDiscoQuery(ctx context.Context, opts *discoOptions) error {
 		}
 		opts.JID = j.String()
 	}
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, _, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -209,7 +199,7 @@ func discoJSON(info *disco.Info) discoInfoJSON {
 
 func renderDiscoInfo(f *Factory, info *disco.Info) error {
 	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(discoJSON(info))
+		return f.PrintJSON(discoJSON(info))
 	}
 	w := f.IO.Out
 	clean := func(s string) string { return term.Sanitize(s, false) }
@@ -269,7 +259,7 @@ func renderDiscoItems(f *Factory, res discoItemsJSON) error {
 		res.Items = []disco.Item{}
 	}
 	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(res)
+		return f.PrintJSON(res)
 	}
 	if len(res.Items) == 0 {
 		if !f.Global.Quiet {

@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"mellium.im/xmpp/jid"
 
 	"github.com/xmppctl/xmppctl/internal/config"
@@ -153,6 +155,37 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, enableSM boo
 	return s, nil
 }
 
+// Session resolves the account and logs it in: what every command does
+// once its own input is valid. The caller closes the session; the account
+// comes back for its defaults (own JID, TLS policy, legacy settings).
+func (f *Factory) Session(ctx context.Context, enableSM bool) (conn.Session, config.Account, error) {
+	acct, err := f.Account()
+	if err != nil {
+		return nil, acct, err
+	}
+	s, err := f.Connect(ctx, acct, enableSM)
+	return s, acct, err
+}
+
+// PrintJSON writes v to stdout as one line of JSON (a JSON Lines record
+// when called once per item).
+func (f *Factory) PrintJSON(v any) error {
+	return json.NewEncoder(f.IO.Out).Encode(v)
+}
+
+// Done reports a finished change. The change itself is the result, so
+// people get a sentence on stderr (unless --quiet) and scripts get v as
+// JSON on stdout with --json.
+func (f *Factory) Done(v any, format string, args ...any) error {
+	if f.Global.JSON {
+		return f.PrintJSON(v)
+	}
+	if !f.Global.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+	}
+	return nil
+}
+
 // WithTimeout bounds one wait for a server or peer response by --timeout.
 func (f *Factory) WithTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.Global.Timeout)
@@ -172,4 +205,26 @@ func parseJIDs(args []string, bareOnly bool) ([]string, error) {
 		out = append(out, j.String())
 	}
 	return out, nil
+}
+
+// exactArgs is cobra.ExactArgs with our own message (exit status 2).
+func exactArgs(n int, msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s", msg)
+		}
+		return nil
+	}
+}
+
+// optionalArg is the RunE of a command with cobra.MaximumNArgs(1): the
+// argument, when given, goes to *dst ("" means the command's default), then
+// run gets opts.
+func optionalArg[O any](opts *O, dst *string, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			*dst = args[0]
+		}
+		return run(c.Context(), opts)
+	}
 }

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,12 +57,7 @@ is none yet); set with --access changes the avatar nodes to it as well.`,
 		Short:   "Print a nickname (default: the account's own)",
 		Example: "  xmppctl nick get bob@example.org",
 		Args:    cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				get.JID = args[0]
-			}
-			return runNick(c.Context(), get)
-		},
+		RunE:    optionalArg(get, &get.JID, runNick),
 	}
 	c.AddCommand(setCmd, getCmd)
 	return c
@@ -81,11 +75,7 @@ func runNick(ctx context.Context, opts *nickOptions) error {
 	if strings.TrimSpace(opts.Name) == "" {
 		return usageErrorf("empty nickname")
 	}
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, _, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -96,7 +86,7 @@ func runNick(ctx context.Context, opts *nickOptions) error {
 	if err != nil {
 		return err
 	}
-	model, err := chooseAccess(wctx, s, flagModel, avatar.NSMetadata, avatar.NSData, nick.NS)
+	model, err := chooseAccess(wctx, s, flagModel, avatarGroup...)
 	if err != nil {
 		return err
 	}
@@ -106,48 +96,22 @@ func runNick(ctx context.Context, opts *nickOptions) error {
 	if err := alignAccess(wctx, s, model, avatar.NSData, avatar.NSMetadata); err != nil {
 		return err
 	}
-	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(map[string]string{"nick": opts.Name, "access": string(model)})
-	}
-	if !f.Global.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "published nickname, visible to %s (access %s)\n", describeAccess(model), model)
-	}
-	return nil
+	return f.Done(map[string]string{"nick": opts.Name, "access": string(model)},
+		"published nickname, visible to %s (access %s)", describeAccess(model), model)
 }
 
 func runNickGet(ctx context.Context, opts *nickOptions) error {
 	f := opts.f
-	var args []string
-	if opts.JID != "" {
-		args = []string{opts.JID}
-	}
-	jid, err := peerJID(args)
+	jid, err := peerJID(opts.JID)
 	if err != nil {
 		return err
 	}
-	acct, err := f.Account()
+	name, jid, err := getPeer(ctx, f, jid, "nickname", nick.ErrNone, nick.Get)
 	if err != nil {
 		return err
-	}
-	if jid == "" {
-		jid = acct.JID
-	}
-	s, err := f.Connect(ctx, acct, false)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	name, err := nick.Get(wctx, s, jid)
-	if errors.Is(err, nick.ErrNone) {
-		return &RemoteError{Err: fmt.Errorf("%s: %w", jid, err)}
-	}
-	if err != nil {
-		return peerRefusal(err, jid, "nickname")
 	}
 	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(map[string]string{"jid": jid, "nick": name})
+		return f.PrintJSON(map[string]string{"jid": jid, "nick": name})
 	}
 	fmt.Fprintln(f.IO.Out, term.Sanitize(name, false))
 	return nil

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,8 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/pkg/avatar"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
+	"github.com/xmppctl/xmppctl/pkg/nick"
 	"github.com/xmppctl/xmppctl/pkg/pep"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/term"
@@ -100,12 +101,7 @@ Without an argument it prints the current setting.`,
 		Short:   "Print a vCard4 profile (default: the account's own)",
 		Example: "  xmppctl profile get bob@example.org",
 		Args:    cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				get.JID = args[0]
-			}
-			return runProfile(c.Context(), get)
-		},
+		RunE:    optionalArg(get, &get.JID, runProfile),
 	}
 
 	vis := &profileOptions{f: f, Action: "visibility"}
@@ -115,12 +111,7 @@ Without an argument it prints the current setting.`,
 		Example: `  xmppctl profile visibility
   xmppctl profile visibility public`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				vis.Visibility = args[0]
-			}
-			return runProfile(c.Context(), vis)
-		},
+		RunE: optionalArg(vis, &vis.Visibility, runProfile),
 	}
 	c.AddCommand(setCmd, getCmd, visCmd)
 	return c
@@ -174,11 +165,7 @@ func runProfileSet(ctx context.Context, opts *profileOptions) error {
 	if err := checkProfileFields(opts.Fields); err != nil {
 		return err
 	}
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, acct, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -208,55 +195,28 @@ func runProfileSet(ctx context.Context, opts *profileOptions) error {
 	if err := vcard.Publish(wctx, s, card, pepOptions(info, model)); err != nil {
 		return err
 	}
-	if f.Global.JSON {
-		p := card.Profile()
-		p.JID = acct.JID
-		return json.NewEncoder(f.IO.Out).Encode(struct {
-			vcard.Profile
-			Access string `json:"access"`
-		}{p, string(model)})
-	}
-	if !f.Global.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "published profile, visible to %s (access %s)\n", describeAccess(model), model)
-	}
-	return nil
+	p := card.Profile()
+	p.JID = acct.JID
+	return f.Done(struct {
+		vcard.Profile
+		Access string `json:"access"`
+	}{p, string(model)}, "published profile, visible to %s (access %s)", describeAccess(model), model)
 }
 
 func runProfileGet(ctx context.Context, opts *profileOptions) error {
 	f := opts.f
-	var args []string
-	if opts.JID != "" {
-		args = []string{opts.JID}
-	}
-	jid, err := peerJID(args)
+	jid, err := peerJID(opts.JID)
 	if err != nil {
 		return err
 	}
-	acct, err := f.Account()
+	card, jid, err := getPeer(ctx, f, jid, "profile", vcard.ErrNone, vcard.Get)
 	if err != nil {
 		return err
-	}
-	if jid == "" {
-		jid = acct.JID
-	}
-	s, err := f.Connect(ctx, acct, false)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	card, err := vcard.Get(wctx, s, jid)
-	if errors.Is(err, vcard.ErrNone) {
-		return &RemoteError{Err: fmt.Errorf("%s: %w", jid, err)}
-	}
-	if err != nil {
-		return peerRefusal(err, jid, "profile")
 	}
 	p := card.Profile()
 	p.JID = jid
 	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(p)
+		return f.PrintJSON(p)
 	}
 	printProfile(f, p)
 	return nil
@@ -296,11 +256,7 @@ func runProfileVisibility(ctx context.Context, opts *profileOptions) error {
 		}
 		want = v
 	}
-	acct, err := f.Account()
-	if err != nil {
-		return err
-	}
-	s, err := f.Connect(ctx, acct, false)
+	s, _, err := f.Session(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -326,19 +282,17 @@ func runProfileVisibility(ctx context.Context, opts *profileOptions) error {
 	if name == "" {
 		name = "custom"
 	}
-	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(struct {
-			Visibility string             `json:"visibility"`
-			Nodes      []vcard.NodeAccess `json:"nodes"`
-		}{name, nodes})
-	}
+	res := struct {
+		Visibility string             `json:"visibility"`
+		Nodes      []vcard.NodeAccess `json:"nodes"`
+	}{name, nodes}
 	if want != "" {
-		if !f.Global.Quiet {
-			an, prof := want.Models()
-			fmt.Fprintf(f.IO.ErrOut, "visibility set to %s: avatar and nickname visible to %s, profile to %s\n",
-				want, describeAccess(an), describeAccess(prof))
-		}
-		return nil
+		an, prof := want.Models()
+		return f.Done(res, "visibility set to %s: avatar and nickname visible to %s, profile to %s",
+			want, describeAccess(an), describeAccess(prof))
+	}
+	if f.Global.JSON {
+		return f.PrintJSON(res)
 	}
 	fmt.Fprintln(f.IO.Out, name)
 	for _, n := range nodes {
@@ -352,6 +306,10 @@ func runProfileVisibility(ctx context.Context, opts *profileOptions) error {
 
 const accessFlagHelp = "who may see it: open (anyone), presence (contacts), roster or whitelist (only you) " +
 	"(default: keep the node's current model; presence for a new one)"
+
+// avatarGroup is the nodes that always share one access model, in the
+// order chooseAccess consults them (the avatar's before the nickname's).
+var avatarGroup = []string{avatar.NSMetadata, avatar.NSData, nick.NS}
 
 // pepService checks that the account has a PEP service and returns the
 // account's disco#info (for publish-options and XEP-0398 checks).
@@ -444,16 +402,43 @@ func peerRefusal(err error, jid, what string) error {
 
 // peerJID validates an optional JID argument naming whose PEP node to
 // read: a bare JID; "" means the account itself.
-func peerJID(args []string) (string, error) {
-	if len(args) == 0 {
+func peerJID(arg string) (string, error) {
+	if arg == "" {
 		return "", nil
 	}
-	js, err := parseJIDs(args[:1], false)
+	js, err := parseJIDs([]string{arg}, false)
 	if err != nil {
 		return "", err
 	}
 	if strings.Contains(js[0], "/") {
-		return "", usageErrorf("invalid JID %q: want a bare JID (user@domain)", args[0])
+		return "", usageErrorf("invalid JID %q: want a bare JID (user@domain)", arg)
 	}
 	return js[0], nil
+}
+
+// getPeer logs in and reads what someone (jid, validated by peerJID; ""
+// means the account itself) published, with get. It returns the JID it
+// read from. Nothing published is a remote error naming the JID, and a
+// refusal gets peerRefusal's hint about what.
+func getPeer[T any](ctx context.Context, f *Factory, jid, what string, none error,
+	get func(context.Context, conn.Session, string) (T, error)) (T, string, error) {
+	var zero T
+	s, acct, err := f.Session(ctx, false)
+	if err != nil {
+		return zero, jid, err
+	}
+	defer s.Close()
+	if jid == "" {
+		jid = acct.JID
+	}
+	wctx, cancel := f.WithTimeout(ctx)
+	defer cancel()
+	v, err := get(wctx, s, jid)
+	if errors.Is(err, none) {
+		return zero, jid, &RemoteError{Err: fmt.Errorf("%s: %w", jid, err)}
+	}
+	if err != nil {
+		return zero, jid, peerRefusal(err, jid, what)
+	}
+	return v, jid, nil
 }

@@ -23,11 +23,11 @@ func TestBigFile(t *testing.T) {
 	file, sum := randomFile(t, "big.bin", size)
 	send := run(t, alice, "--json", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, bobJID)
 	if send.code != 0 {
-		t.Fatalf("jingle-send exit %d:\n%s", send.code, send.stderr.buf.String())
+		t.Fatalf("jingle-send exit %d:\n%s", send.code, send.stderr.String())
 	}
 	recv.wait(t, 5*time.Minute)
 	if recv.code != 0 {
-		t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.buf.String())
+		t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.String())
 	}
 	if got := fileSum(t, dir+"/big.bin"); got != sum {
 		t.Fatal("received file differs")

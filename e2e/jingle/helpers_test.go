@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,13 +33,22 @@ type proc struct {
 }
 
 type lineBuffer struct {
-	buf   bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
 	lines chan string
 }
 
 func (l *lineBuffer) Write(p []byte) (int, error) {
-	l.buf.Write(p)
-	return len(p), nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *lineBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func env(user string) []string {
@@ -61,7 +71,9 @@ func start(t *testing.T, user string, args ...string) *proc {
 	p.cmd.Stdout = &p.stdout
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -78,6 +90,7 @@ func start(t *testing.T, user string, args ...string) *proc {
 	go func() {
 		err := p.cmd.Wait()
 		pw.Close()
+		<-scanned
 		if ee, ok := err.(*exec.ExitError); ok {
 			p.code = ee.ExitCode()
 		} else if err != nil {
@@ -118,7 +131,7 @@ func (p *proc) wait(t *testing.T, d time.Duration) {
 	case <-time.After(d):
 		_ = p.cmd.Process.Kill()
 		<-p.done
-		t.Fatalf("xmppctl %v did not finish in %s; stderr:\n%s", p.cmd.Args[1:], d, p.stderr.buf.String())
+		t.Fatalf("xmppctl %v did not finish in %s; stderr:\n%s", p.cmd.Args[1:], d, p.stderr.String())
 	}
 }
 
@@ -133,9 +146,9 @@ func (p *proc) ready(t *testing.T) string {
 				return strings.TrimSpace(jid)
 			}
 		case <-p.done:
-			t.Fatalf("jingle-receive exited with %d before it was ready; stderr:\n%s", p.code, p.stderr.buf.String())
+			t.Fatalf("jingle-receive exited with %d before it was ready; stderr:\n%s", p.code, p.stderr.String())
 		case <-deadline:
-			t.Fatalf("jingle-receive not ready; stderr:\n%s", p.stderr.buf.String())
+			t.Fatalf("jingle-receive not ready; stderr:\n%s", p.stderr.String())
 		}
 	}
 }

@@ -68,11 +68,11 @@ func TestTransfers(t *testing.T) {
 			file, sum := randomFile(t, "data.bin", tt.size)
 			send := run(t, alice, append(append([]string{"--json", "jingle-send"}, tt.sendArgs...), file, bobJID)...)
 			if send.code != 0 {
-				t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver stderr:\n%s", send.code, send.stderr.buf.String(), recv.stderr.buf.String())
+				t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver stderr:\n%s", send.code, send.stderr.String(), recv.stderr.String())
 			}
 			recv.wait(t, time.Minute)
 			if recv.code != 0 {
-				t.Fatalf("jingle-receive exit %d; stderr:\n%s", recv.code, recv.stderr.buf.String())
+				t.Fatalf("jingle-receive exit %d; stderr:\n%s", recv.code, recv.stderr.String())
 			}
 			var s sentJSON
 			if err := json.Unmarshal(send.stdout.Bytes(), &s); err != nil {
@@ -108,10 +108,10 @@ func TestDeclined(t *testing.T) {
 	file, _ := randomFile(t, "x.bin", 1000)
 	send := run(t, alice, "jingle-send", "--candidate-addr", loop, file, bobJID)
 	if send.code != 5 {
-		t.Fatalf("jingle-send exit %d, want 5; stderr:\n%s", send.code, send.stderr.buf.String())
+		t.Fatalf("jingle-send exit %d, want 5; stderr:\n%s", send.code, send.stderr.String())
 	}
-	if !strings.Contains(send.stderr.buf.String(), "declined") {
-		t.Errorf("stderr does not say declined:\n%s", send.stderr.buf.String())
+	if !strings.Contains(send.stderr.String(), "declined") {
+		t.Errorf("stderr does not say declined:\n%s", send.stderr.String())
 	}
 	if names := dirNames(t, dir); len(names) != 0 {
 		t.Errorf("directory holds %v after a declined offer", names)
@@ -129,7 +129,7 @@ func TestRosterAndBareJID(t *testing.T) {
 	file, sum := randomFile(t, "report.pdf", 70_000)
 	send := run(t, alice, "-v", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, srv.JID(bob))
 	if send.code != 0 {
-		t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver:\n%s", send.code, send.stderr.buf.String(), recv.stderr.buf.String())
+		t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver:\n%s", send.code, send.stderr.String(), recv.stderr.String())
 	}
 	recv.wait(t, time.Minute)
 	path := strings.TrimSpace(recv.stdout.String())
@@ -152,7 +152,7 @@ func TestNoOverwrite(t *testing.T) {
 	bobJID := recv.ready(t)
 	file, sum := randomFile(t, "same.txt", 5000)
 	if send := run(t, alice, "jingle-send", "--candidate-addr", loop, file, bobJID); send.code != 0 {
-		t.Fatalf("jingle-send exit %d: %s", send.code, send.stderr.buf.String())
+		t.Fatalf("jingle-send exit %d: %s", send.code, send.stderr.String())
 	}
 	recv.wait(t, time.Minute)
 	if b, _ := os.ReadFile(filepath.Join(dir, "same.txt")); string(b) != "keep me" {
@@ -171,6 +171,6 @@ func TestTimeout(t *testing.T) {
 	file, _ := randomFile(t, "x.bin", 1000)
 	send := run(t, alice, "--timeout", "2s", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, peer)
 	if send.code != 7 {
-		t.Fatalf("jingle-send exit %d, want 7; stderr:\n%s", send.code, send.stderr.buf.String())
+		t.Fatalf("jingle-send exit %d, want 7; stderr:\n%s", send.code, send.stderr.String())
 	}
 }

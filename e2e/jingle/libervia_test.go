@@ -184,10 +184,10 @@ func TestLibervia(t *testing.T) {
 			out, err := lib.run(t, "file", "send", "-p", carol, file, aliceJID)
 			recv.wait(t, time.Minute)
 			if err != nil {
-				t.Fatalf("libervia-cli file send: %v\n%s\njingle-receive stderr:\n%s", err, out, recv.stderr.buf.String())
+				t.Fatalf("libervia-cli file send: %v\n%s\njingle-receive stderr:\n%s", err, out, recv.stderr.String())
 			}
 			if recv.code != 0 {
-				t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.buf.String())
+				t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.String())
 			}
 			if err := json.Unmarshal(recv.stdout.Bytes(), &r); err != nil {
 				t.Fatalf("receiver JSON %q: %v", recv.stdout.String(), err)
@@ -237,7 +237,7 @@ func TestLibervia(t *testing.T) {
 			}
 			send := run(t, alice, args...)
 			if send.code != 0 {
-				t.Fatalf("jingle-send exit %d:\n%s", send.code, send.stderr.buf.String())
+				t.Fatalf("jingle-send exit %d:\n%s", send.code, send.stderr.String())
 			}
 			var s sentJSON
 			if err := json.Unmarshal(send.stdout.Bytes(), &s); err != nil {

@@ -48,8 +48,8 @@ func TestHashMismatch(t *testing.T) {
 	if recv.code == 0 {
 		t.Errorf("jingle-receive exited 0 after a hash mismatch")
 	}
-	if !strings.Contains(recv.stderr.buf.String(), "hash mismatch") {
-		t.Errorf("receiver stderr does not mention the mismatch:\n%s", recv.stderr.buf.String())
+	if !strings.Contains(recv.stderr.String(), "hash mismatch") {
+		t.Errorf("receiver stderr does not mention the mismatch:\n%s", recv.stderr.String())
 	}
 	if names := dirNames(t, dir); len(names) != 0 {
 		t.Errorf("directory holds %v after a hash mismatch, want nothing", names)
@@ -74,7 +74,7 @@ func TestHostileNames(t *testing.T) {
 	}
 	recv.wait(t, time.Minute)
 	if recv.code != 0 {
-		t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.buf.String())
+		t.Fatalf("jingle-receive exit %d:\n%s", recv.code, recv.stderr.String())
 	}
 	if got := dirNames(t, parent); len(got) != 1 || got[0] != "in" {
 		t.Errorf("files escaped --dir: parent holds %v", got)

@@ -8,20 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/pep"
 	"github.com/xmppctl/xmppctl/pkg/pep/peptest"
 )
 
-func fake() (*xmpptest.Session, *peptest.Server) {
-	srv := peptest.New()
-	s := xmpptest.New()
-	s.OnIQ = srv.OnIQ
-	return s, srv
-}
-
 func TestPublishThenGet(t *testing.T) {
-	s, srv := fake()
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	p, err := Prepare(pngBytes(t, gradient(40, 30, 255)), DefaultLimits)
 	if err != nil {
@@ -50,7 +42,7 @@ func TestPublishThenGet(t *testing.T) {
 }
 
 func TestGetVerifiesHash(t *testing.T) {
-	s, srv := fake()
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	p, _ := Prepare(pngBytes(t, gradient(8, 8, 255)), DefaultLimits)
 	if _, err := Publish(ctx, s, p, pep.Options{}); err != nil {
@@ -67,7 +59,7 @@ func TestGetVerifiesHash(t *testing.T) {
 }
 
 func TestGetNone(t *testing.T) {
-	s, srv := fake()
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	if _, err := Get(ctx, s, ""); !errors.Is(err, ErrNone) {
 		t.Fatalf("no node: %v", err)
@@ -84,7 +76,7 @@ func TestGetNone(t *testing.T) {
 }
 
 func TestDisable(t *testing.T) {
-	s, srv := fake()
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	p, _ := Prepare(pngBytes(t, gradient(8, 8, 255)), DefaultLimits)
 	info, _ := Publish(ctx, s, p, pep.Options{Access: pep.Open})
@@ -118,7 +110,7 @@ func FuzzDecodeMetadata(f *testing.F) {
 	f.Add([]byte(`<info bytes="x"/>`))
 	f.Add([]byte(`<pointer><x xmlns="y"/></pointer>`))
 	f.Fuzz(func(t *testing.T, inner []byte) {
-		s, srv := fake()
+		s, srv := peptest.NewSession()
 		srv.Nodes[NSMetadata] = &peptest.Node{Items: []peptest.Item{{ID: "1",
 			Payload: append(append([]byte(`<metadata xmlns="urn:xmpp:avatar:metadata">`), inner...), "</metadata>"...)}}}
 		_, _ = Get(context.Background(), s, "")

@@ -13,9 +13,7 @@ import (
 )
 
 func TestListBlockUnblock(t *testing.T) {
-	srv := peptest.New()
-	s := xmpptest.New()
-	s.OnIQ = srv.OnIQ
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	if ok, err := Supported(ctx, s); !ok || err != nil {
 		t.Fatalf("Supported = %v %v", ok, err)

@@ -173,14 +173,7 @@ func TestElementsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "presence.golden.xml")
-	if *update {
-		_ = os.WriteFile(path, out, 0o644)
-	}
-	want, _ := os.ReadFile(path)
-	if !bytes.Equal(out, want) {
-		t.Errorf("got %s\nwant %s", out, want)
-	}
+	xmpptest.Golden(t, "presence.golden.xml", out, *update)
 	var back stanza.Presence
 	if err := xml.Unmarshal(out, &back); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -24,23 +23,6 @@ func element(t testing.TB, raw []byte) stanza.Element {
 		t.Fatal(err)
 	}
 	return el
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s:\n got %s\nwant %s", name, got, want)
-	}
 }
 
 func TestParseInfoRoundTrip(t *testing.T) {
@@ -66,7 +48,7 @@ func TestParseInfoRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "upload-info.golden.xml", out)
+	xmpptest.Golden(t, "upload-info.golden.xml", out, *update)
 	again, err := ParseInfo("upload.example.org", element(t, out))
 	if err != nil {
 		t.Fatal(err)

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/pep"
 	"github.com/xmppctl/xmppctl/pkg/pep/peptest"
 )
 
 func TestPublishGet(t *testing.T) {
-	srv := peptest.New()
-	s := xmpptest.New()
-	s.OnIQ = srv.OnIQ
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	if _, err := Get(ctx, s, ""); !errors.Is(err, ErrNone) {
 		t.Fatalf("no node: %v", err)

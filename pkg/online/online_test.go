@@ -1,13 +1,10 @@
 package online
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -161,14 +158,7 @@ func TestPresenceGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []byte(s.Sent()[0])
-	path := filepath.Join("testdata", "presence.golden.xml")
-	if *update {
-		_ = os.WriteFile(path, got, 0o644)
-	}
-	want, _ := os.ReadFile(path)
-	if !bytes.Equal(got, want) {
-		t.Errorf("presence:\n got %s\nwant %s", got, want)
-	}
+	xmpptest.Golden(t, "presence.golden.xml", got, *update)
 	var p stanza.Presence
 	if err := xml.Unmarshal(got, &p); err != nil {
 		t.Fatal(err)

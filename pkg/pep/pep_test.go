@@ -5,8 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -26,13 +24,6 @@ var update = flag.Bool("update", false, "rewrite golden files")
 type note struct {
 	XMLName xml.Name `xml:"urn:example:note note"`
 	Text    string   `xml:",chardata"`
-}
-
-func fake() (*xmpptest.Session, *peptest.Server) {
-	srv := peptest.New()
-	s := xmpptest.New()
-	s.OnIQ = srv.OnIQ
-	return s, srv
 }
 
 func TestParseAccessModel(t *testing.T) {
@@ -76,7 +67,7 @@ func TestPublishAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, srv := fake()
+			s, srv := peptest.NewSession()
 			srv.BareConflict, srv.NoPublishOptions = tt.bare, tt.noOpts
 			if tt.existing != "" {
 				srv.Nodes["n"] = &peptest.Node{Access: tt.existing}
@@ -116,7 +107,7 @@ func TestPublishFailsWhenReconfigureIsRefused(t *testing.T) {
 }
 
 func TestItemsAndAccess(t *testing.T) {
-	s, srv := fake()
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	if _, err := pep.Access(ctx, s, "n"); !pep.IsNotFound(err) {
 		t.Fatalf("Access of a missing node: %v", err)
@@ -151,7 +142,7 @@ func TestItemsAndAccess(t *testing.T) {
 // TestWireGolden pins the XML of the requests (publish with options,
 // items by id, configure, create, retract).
 func TestWireGolden(t *testing.T) {
-	s, _ := fake()
+	s, _ := peptest.NewSession()
 	ctx := context.Background()
 	_ = pep.Publish(ctx, s, "urn:example:note", "x&y", note{Text: "a <b>"}, pep.Options{Access: pep.Open})
 	_, _ = pep.Items(ctx, s, "bob@example.org", "urn:example:note", 0, "x&y")
@@ -164,27 +155,7 @@ func TestWireGolden(t *testing.T) {
 		got = append(got, stanzaID.ReplaceAllString(x, "$1")...)
 		got = append(got, '\n')
 	}
-	golden(t, "requests.golden.xml", got)
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\ngot\n%s\nwant\n%s", name, got, want)
-	}
+	xmpptest.Golden(t, "requests.golden.xml", got, *update)
 }
 
 func FuzzParseItems(f *testing.F) {

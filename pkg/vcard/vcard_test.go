@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +55,7 @@ func TestCardEditKeepsTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "edited.golden.xml", got)
+	xmpptest.Golden(t, "edited.golden.xml", got, *update)
 	again := parse(t, string(got))
 	p = again.Profile()
 	if p.FN != "Juliet <&> C" || p.Note != "hi" || len(p.Tels) != 0 || !slices.Equal(p.Emails, []string{"a@x", "b@y"}) {
@@ -77,10 +75,8 @@ func TestTelURI(t *testing.T) {
 }
 
 func TestTempPhotoKeepsFields(t *testing.T) {
-	srv := peptest.New()
+	s, srv := peptest.NewSession()
 	srv.VCardTemp = []byte(`<FN>Old Name</FN><PHOTO><TYPE>image/gif</TYPE><BINVAL>AAAA</BINVAL></PHOTO><NICKNAME>o</NICKNAME>`)
-	s := xmpptest.New()
-	s.OnIQ = srv.OnIQ
 	ctx := context.Background()
 	tmp, err := GetTemp(ctx, s)
 	if err != nil {
@@ -118,9 +114,7 @@ func TestVisibility(t *testing.T) {
 	if _, err := ParseVisibility("friends"); err == nil {
 		t.Error("accepted friends")
 	}
-	srv := peptest.New()
-	s := xmpptest.New()
-	s.OnIQ = srv.OnIQ
+	s, srv := peptest.NewSession()
 	ctx := context.Background()
 	if v, _, err := GetVisibility(ctx, s); v != Contacts || err != nil {
 		t.Fatalf("fresh account: %q %v", v, err)
@@ -135,24 +129,6 @@ func TestVisibility(t *testing.T) {
 	srv.Nodes[AvatarNickNodes[2]].Access = "presence"
 	if v, _, _ := GetVisibility(ctx, s); v != "" {
 		t.Fatalf("disagreeing nodes classified as %q", v)
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		_ = os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\ngot  %s\nwant %s", name, got, want)
 	}
 }
 

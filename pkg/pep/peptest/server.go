@@ -3,7 +3,7 @@
 // the IQs of XEP-0060/0163 (publish with publish-options, items, retract,
 // node configuration), XEP-0030 disco#info, XEP-0054 vcard-temp and
 // XEP-0191 blocking the way Prosody 0.12 does, and records every request.
-// Plug Server.OnIQ into an xmpptest.Session.
+// NewSession plugs one into an xmpptest.Session.
 package peptest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -48,6 +49,15 @@ type Node struct {
 type Item struct {
 	ID      string
 	Payload []byte // the payload element's XML
+}
+
+// NewSession returns an in-memory session whose IQs a new Server answers:
+// the setup of nearly every test of a PEP user.
+func NewSession() (*xmpptest.Session, *Server) {
+	srv := New()
+	s := xmpptest.New()
+	s.OnIQ = srv.OnIQ
+	return s, srv
 }
 
 // New returns a server for user@example.org with Prosody 0.12's features.
