@@ -21,7 +21,7 @@ B=(env XMPPCTL_JID="bob@$XMPP_DOMAIN" XMPPCTL_PASSWORD=bobpass)
 # so that nothing piles up in offline storage to be flushed into later logins.
 "${A[@]}" "${X[@]}" --data-dir "$SRV_DIR/listen" listen >/dev/null 2>&1 &
 LPID=$!
-trap 'kill $LPID 2>/dev/null; stop_server' EXIT
+trap 'kill $LPID 2>/dev/null || true; stop_server' EXIT
 sleep 1
 seq -f 'archived message %05g' 1 "$N" | "${B[@]}" "${X[@]}" --data-dir "$SRV_DIR/bob" send --lines "alice@$XMPP_DOMAIN"
 kill -INT $LPID; wait $LPID 2>/dev/null || true

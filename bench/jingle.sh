@@ -10,8 +10,9 @@
 # the disk, is measured; set BENCH_DIR=/tmp/x to include the disk).
 # Only loopback is used: --candidate-addr 127.0.0.1, --proxy none.
 # Usage: bench/jingle.sh [RUNS] [SIZE_MiB] [IBB_MiB]   (defaults 3 1024 16)
+# IBB_BLOCK=16384 bench/jingle.sh ... sets the in-band block size on both sides.
 source "$(dirname "$0")/lib.sh"
-RUNS="${1:-3}"; SIZE_MB="${2:-1024}"; IBB_MB="${3:-16}"
+RUNS="${1:-3}"; SIZE_MB="${2:-1024}"; IBB_MB="${3:-16}"; IBB_BLOCK="${IBB_BLOCK:-4096}"
 command -v socat >/dev/null || { echo "needs socat (apt-get install socat)" >&2; exit 1; }
 start_server ${XMPP_NAGLE:+XMPP_NAGLE=$XMPP_NAGLE}
 build_xmppctl
@@ -69,7 +70,7 @@ for _ in $(seq 1 "$RUNS"); do
   raw "$DATA" raw
   xfer "$DATA" s5b
   raw "$IBBDATA" rawsmall
-  xfer "$IBBDATA" ibb --transport ibb
+  xfer "$IBBDATA" ibb --transport ibb --block-size "$IBB_BLOCK"
 done
 
 col() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -79,7 +80,7 @@ printf '%-40s %8s %8s %14s %14s\n' "median of $RUNS" "wall s" "MB/s" "send RSS K
 printf '%-40s %8.3f %8s\n' "socat raw TCP, $SIZE_MB MiB" "$rw" "$(mbps "$SIZE_MB" "$rw")"
 printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl SOCKS5 direct, $SIZE_MB MiB" "$sw" "$(mbps "$SIZE_MB" "$sw")" "$(col 2 s5b)" "$(col 3 s5b)"
 printf '%-40s %8.3f %8s\n' "socat raw TCP, $IBB_MB MiB" "$rsw" "$(mbps "$IBB_MB" "$rsw")"
-printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl IBB (4096-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)"
+printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl IBB ($IBB_BLOCK-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)"
 echo "SOCKS5 throughput / raw TCP: $(ratio "$rw" "$sw")   (goal ≥ 0.80)"
 echo "IBB throughput / raw TCP (same size): $(ratio "$rsw" "$iw")"
 echo "output dir: ${BENCH_DIR:-/dev/shm}; load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"

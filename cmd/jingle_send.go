@@ -48,8 +48,12 @@ or when the peer advertises only SI, it is XEP-0096 SI file transfer.
 
 The file is streamed (constant memory). xmppctl exits 0 only after the
 receiver confirmed the file: it checks the SHA-256 sent after the data and
-ends the session with success. A declined offer exits 5, a peer that does not
-answer within --timeout exits 7.
+ends the session with success. XEP-0096 SI has no such confirmation: there
+xmppctl exits 0 once the receiver has read everything (it closed the SOCKS5
+stream, or acknowledged every in-band block) and puts the file's MD5 in the
+offer for the receiver to check. A declined offer exits 5, a peer that does
+not answer within --timeout exits 7; a receiver that reports a hash mismatch
+makes it exit 1.
 
 Given a bare JID, the online resource that supports file transfer is used
 (the account must see its presence, i.e. be subscribed to it). Direct

@@ -194,3 +194,40 @@ func (p *cutProxy) cut() {
 		c.Close()
 	}
 }
+
+// TestFirstSubscriberGetsEarlyStanzas: messages that arrive right after
+// login (offline storage is flushed then) reach the first subscriber.
+func TestFirstSubscriberGetsEarlyStanzas(t *testing.T) {
+	testserver.Require(t, srv)
+	carol := srv.Dial(t, "carol")
+	if err := srv.AddUser("early", "earlypw"); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"one", "two"} {
+		if err := carol.Send(ctx(t), stanza.Message{To: srv.JID("early"), Type: "chat", Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := carol.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	s := srv.Dial(t, "early")
+	if err := s.Flush(ctx(t)); err != nil { // the offline flush has arrived
+		t.Fatal(err)
+	}
+	sub := s.Subscribe()
+	defer sub.Close()
+	var got []string
+	for len(got) < 2 {
+		st, err := sub.Next(ctx(t))
+		if err != nil {
+			t.Fatalf("got %v: %v", got, err)
+		}
+		if m, ok := st.(*stanza.Message); ok && m.Body != "" {
+			got = append(got, m.Body)
+		}
+	}
+	if got[0] != "one" || got[1] != "two" {
+		t.Errorf("got %v", got)
+	}
+}

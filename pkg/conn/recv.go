@@ -128,12 +128,23 @@ func (s *session) dispatch(st stanza.Stanza) {
 		go s.answer(v, h)
 	default:
 		s.mu.Lock()
+		if !s.subscribed {
+			// Nobody has subscribed yet (e.g. offline messages flushed right
+			// after login): keep them for the first subscriber.
+			if len(s.early) < maxEarly {
+				s.early = append(s.early, st)
+			}
+		}
 		for sub := range s.subs {
 			sub.push(st)
 		}
 		s.mu.Unlock()
 	}
 }
+
+// maxEarly bounds the backlog kept for a first subscriber that never comes
+// (send-only commands subscribe late or not at all).
+const maxEarly = 10000
 
 // answer runs an IQ handler; without one the request gets
 // service-unavailable, never silence (RFC 6120 §8.4).

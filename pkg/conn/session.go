@@ -96,12 +96,14 @@ type session struct {
 	wmu    sync.Mutex // serializes writes: go-xmpp's are not
 	closed bool       // guarded by wmu: no more writes
 
-	mu       sync.Mutex
-	pending  map[string]chan *stanza.IQ
-	handlers map[xml.Name]IQHandler
-	subs     map[*subscription]struct{}
-	acks     []chan struct{}
-	enabled  chan struct{} // closed when SM <enabled/> or <failed/> arrived
+	mu         sync.Mutex
+	pending    map[string]chan *stanza.IQ
+	handlers   map[xml.Name]IQHandler
+	subs       map[*subscription]struct{}
+	subscribed bool            // a subscription was ever made
+	early      []stanza.Stanza // stanzas that arrived before the first subscription
+	acks       []chan struct{}
+	enabled    chan struct{} // closed when SM <enabled/> or <failed/> arrived
 
 	sm      atomic.Bool
 	handled atomic.Uint32

@@ -30,10 +30,16 @@ type subscription struct {
 	done  bool
 }
 
-// Subscribe starts delivering incoming messages and presences.
+// Subscribe starts delivering incoming messages and presences. The first
+// subscription of a session also receives those that arrived before it.
 func (s *session) Subscribe() Subscription {
 	sub := &subscription{s: s, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
+	if !s.subscribed {
+		// The first subscriber also gets what arrived before it.
+		s.subscribed = true
+		sub.queue, s.early = s.early, nil
+	}
 	select {
 	case <-s.done:
 		sub.done = true

@@ -406,6 +406,10 @@ func (c *Conn) reap(ctx context.Context, wait bool) error {
 	return nil
 }
 
+// Flush waits until every block in flight was acknowledged: the peer has
+// then received everything written.
+func (c *Conn) Flush(ctx context.Context) error { return c.flush(ctx) }
+
 // flush waits until every block in flight was acknowledged.
 func (c *Conn) flush(ctx context.Context) error {
 	for len(c.inflight) > 0 {
@@ -441,6 +445,29 @@ func (c *Conn) CloseContext(ctx context.Context) error {
 		return nil // the peer had already forgotten the stream
 	}
 	return err
+}
+
+// WaitClosed waits until the peer closed the stream (true) or ctx ended.
+// A receiver that has all the data waits for the sender's close this way
+// instead of racing it with a close of its own.
+func (c *Conn) WaitClosed(ctx context.Context) bool {
+	select {
+	case <-c.done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.eof
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Forget drops the stream without telling the peer.
+func (c *Conn) Forget() {
+	c.m.remove(c)
+	c.mu.Lock()
+	c.wclosed = true
+	c.mu.Unlock()
+	c.once.Do(func() { close(c.done) })
 }
 
 // Close closes the stream with a bounded wait for the peer's answer.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/hashes"
+	"github.com/xmppctl/xmppctl/pkg/ibb"
 )
 
 // Sink is where received data goes: written once, read back only when the
@@ -149,6 +150,14 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 		return nil, errTransfer("receive data", err)
 	}
 	res.Size = n
+	if c, ok := stream.(*ibb.Conn); ok {
+		// The sender closes after its last acknowledged block; a close of
+		// ours would race it.
+		wctx, cancel := context.WithTimeout(ctx, closeWait)
+		c.WaitClosed(wctx)
+		cancel()
+		c.Forget()
+	}
 
 	want, ok := hashes.Pick(o.Hashes)
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/hashes"
+	"github.com/xmppctl/xmppctl/pkg/ibb"
 )
 
 // FileInfo describes a file to offer.
@@ -169,6 +170,23 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	res.HashText = res.Hash.String()
 	closeWrite(stream)
 	defer stream.Close()
+	if c, ok := stream.(*ibb.Conn); ok {
+		// All blocks acknowledged, then a close that need not be answered:
+		// the receiver may end the session and leave at once.
+		fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		err := c.Flush(fctx)
+		cancel()
+		if err != nil {
+			if perr := sess.peerEnded(); perr != nil {
+				return nil, declined(perr)
+			}
+			terminate(ReasonFailedTransport, "")
+			return nil, errTransfer("send data", err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, closeWait)
+		_ = c.CloseContext(cctx)
+		cancel()
+	}
 
 	// The checksum follows the data; the receiver verifies and ends the
 	// session. Its terminate may overtake our checksum (a receiver that had
@@ -183,13 +201,6 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 			return nil, ctx.Err()
 		}
 		// A peer that does not understand the checksum may still confirm.
-	}
-	if kind == "ibb" {
-		cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		if c, ok := stream.(interface{ CloseContext(context.Context) error }); ok {
-			_ = c.CloseContext(cctx)
-		}
-		cancel()
 	}
 	wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()

@@ -122,6 +122,10 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []h
 
 var errAborted = errors.New("transfer aborted")
 
+// closeWait bounds the polite end of an in-band stream whose data has all
+// been acknowledged.
+const closeWait = 5 * time.Second
+
 // closeWrite half-closes a TCP stream so that the reader sees the end.
 func closeWrite(s io.ReadWriteCloser) {
 	if tc, ok := s.(*net.TCPConn); ok {

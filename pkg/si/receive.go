@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
 	"github.com/xmppctl/xmppctl/pkg/socks5"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -214,9 +215,17 @@ func (o *Offer) Receive(ctx context.Context, w io.Writer, commit func() error, o
 	if err := commit(); err != nil {
 		return nil, err
 	}
-	// Closing tells a SOCKS5 sender that everything arrived.
-	if c, ok := stream.(net.Conn); ok {
+	switch c := stream.(type) {
+	case net.Conn:
+		// Closing tells a SOCKS5 sender that everything arrived.
 		c.Close()
+	case *ibb.Conn:
+		// The sender closes once its last block is acknowledged; a close
+		// of ours would race it (and it may not wait for our answer).
+		wctx, cancel := context.WithTimeout(ctx, closeWait)
+		c.WaitClosed(wctx)
+		cancel()
+		c.Forget()
 	}
 	return res, nil
 }

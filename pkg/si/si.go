@@ -21,6 +21,10 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
+// closeWait bounds the polite end of an in-band stream whose data has all
+// been acknowledged.
+const closeWait = 5 * time.Second
+
 // ErrDeclined is wrapped when the peer refused the offer.
 var ErrDeclined = errors.New("the peer declined the file")
 
@@ -177,12 +181,17 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	res.HashText = "md5:" + hex.EncodeToString(h.Sum(nil))
 	switch c := stream.(type) {
 	case *ibb.Conn:
+		// Every block acknowledged means the receiver has everything; the
+		// close only ends the stream (the receiver may be gone already).
 		cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		err = c.CloseContext(cctx)
+		err = c.Flush(cctx)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("close in-band stream: %w", err)
+			return nil, fmt.Errorf("send data: %w", err)
 		}
+		cctx, cancel = context.WithTimeout(ctx, closeWait)
+		_ = c.CloseContext(cctx)
+		cancel()
 	case net.Conn:
 		// The receiver closes once it has everything: wait for that.
 		if tc, ok := c.(*net.TCPConn); ok {
@@ -193,7 +202,9 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 			return nil, fmt.Errorf("wait for %s to finish reading: %w", peer, err)
 		}
 	}
-	res.Verified = fi.MD5 != ""
+	// XEP-0096 has no confirmation: the receiver checks the MD5 (when the
+	// offer carried one) but cannot tell us, so nothing is "verified" here.
+	res.Verified = false
 	return res, nil
 }
 
