@@ -45,7 +45,7 @@ raw() {
 xfer() {
   local file="$1" name="$2"; shift 2
   rm -f "$OUT"/* "$OUT"/.x* 2>/dev/null || true
-  /usr/bin/time -o "$SRV_DIR/recv.time" -f '%e %M' "${B[@]}" "${X[@]}" jingle-receive --dir "$OUT" \
+  /usr/bin/time -o "$SRV_DIR/recv.time" -f '%e %M %U %S' "${B[@]}" "${X[@]}" jingle-receive --dir "$OUT" \
     --from "alice@$XMPP_DOMAIN" --count 1 --auto-accept --candidate-addr 127.0.0.1 --proxy none "$@" \
     > "$SRV_DIR/recv.out" 2> "$SRV_DIR/recv.err" &
   local r=$! jid=""
@@ -55,14 +55,14 @@ xfer() {
     sleep 0.1
   done
   [ -n "$jid" ] || { echo "receiver not ready:"; cat "$SRV_DIR/recv.err"; exit 1; }
-  /usr/bin/time -o "$SRV_DIR/send.time" -f '%e %M' "${A[@]}" "${X[@]}" jingle-send \
+  /usr/bin/time -o "$SRV_DIR/send.time" -f '%e %M %U %S' "${A[@]}" "${X[@]}" jingle-send \
     --candidate-addr 127.0.0.1 --proxy none "$@" "$file" "$jid" > /dev/null 2> "$SRV_DIR/send.err" \
     || { echo "$name: jingle-send failed:"; cat "$SRV_DIR/send.err" "$SRV_DIR/recv.err"; exit 1; }
   wait "$r" || { echo "$name: jingle-receive failed:"; cat "$SRV_DIR/recv.err"; exit 1; }
   cmp -s "$file" "$OUT/$(basename "$file")" || { echo "$name: received file differs" >&2; exit 1; }
-  read -r w srss < <(tail -1 "$SRV_DIR/send.time")
-  read -r _ rrss < <(tail -1 "$SRV_DIR/recv.time")
-  echo "$w $srss $rrss" >> "$SRV_DIR/$name"
+  read -r w srss su ss < <(tail -1 "$SRV_DIR/send.time")
+  read -r _ rrss ru rs < <(tail -1 "$SRV_DIR/recv.time")
+  echo "$w $srss $rrss $(awk -v a="$su" -v b="$ss" 'BEGIN{print a+b}') $(awk -v a="$ru" -v b="$rs" 'BEGIN{print a+b}')" >> "$SRV_DIR/$name"
 }
 
 xfer "$IBBDATA" warmup; rm -f "$SRV_DIR/warmup"   # page cache, SASL memory
@@ -76,11 +76,11 @@ done
 col() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v mb="$1" -v s="$2" 'BEGIN{printf "%.0f", mb * 1.048576 / s}'; }
 rw=$(col 1 raw); sw=$(col 1 s5b); rsw=$(col 1 rawsmall); iw=$(col 1 ibb)
-printf '%-40s %8s %8s %14s %14s\n' "median of $RUNS" "wall s" "MB/s" "send RSS KiB" "recv RSS KiB"
+printf '%-40s %8s %8s %14s %14s %10s %10s\n' "median of $RUNS" "wall s" "MB/s" "send RSS KiB" "recv RSS KiB" "send CPU" "recv CPU"
 printf '%-40s %8.3f %8s\n' "socat raw TCP, $SIZE_MB MiB" "$rw" "$(mbps "$SIZE_MB" "$rw")"
-printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl SOCKS5 direct, $SIZE_MB MiB" "$sw" "$(mbps "$SIZE_MB" "$sw")" "$(col 2 s5b)" "$(col 3 s5b)"
+printf '%-40s %8.3f %8s %14s %14s %10s %10s\n' "xmppctl SOCKS5 direct, $SIZE_MB MiB" "$sw" "$(mbps "$SIZE_MB" "$sw")" "$(col 2 s5b)" "$(col 3 s5b)" "$(col 4 s5b)" "$(col 5 s5b)"
 printf '%-40s %8.3f %8s\n' "socat raw TCP, $IBB_MB MiB" "$rsw" "$(mbps "$IBB_MB" "$rsw")"
-printf '%-40s %8.3f %8s %14s %14s\n' "xmppctl IBB ($IBB_BLOCK-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)"
+printf '%-40s %8.3f %8s %14s %14s %10s %10s\n' "xmppctl IBB ($IBB_BLOCK-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)" "$(col 4 ibb)" "$(col 5 ibb)"
 echo "SOCKS5 throughput / raw TCP: $(ratio "$rw" "$sw")   (goal ≥ 0.80)"
 echo "IBB throughput / raw TCP (same size): $(ratio "$rsw" "$iw")"
 echo "output dir: ${BENCH_DIR:-/dev/shm}; load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"

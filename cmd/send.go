@@ -6,11 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/store"
 	"github.com/xmppctl/xmppctl/pkg/term"
 )
 
@@ -123,8 +129,11 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	defer s.Close()
 
+	report := newSendReport(ctx, f, acct.JID, s.JID())
+	defer report.close()
 	ob := outbox.New(s, opts.Receipt)
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
+	ob.OnSettled = report.settled
 	targets := recipients
 	var joinErrs []error
 	if opts.MUC {
@@ -145,12 +154,10 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	defer cancel()
 	rctx, rcancel := f.WithTimeout(ctx)
 	defer rcancel()
-	results, err := ob.Finish(fctx, rctx)
-	renderSendResults(f, results)
-	if err != nil {
+	if _, err := ob.Finish(fctx, rctx); err != nil {
 		return err
 	}
-	return sendOutcome(f, results, joinErrs, len(recipients))
+	return report.outcome(joinErrs, len(recipients))
 }
 
 // sendLines sends each non-empty line as it arrives.
@@ -176,34 +183,50 @@ func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []str
 	return nil
 }
 
-func renderSendResults(f *Factory, results []outbox.Result) {
+// sendReport receives each result as the outbox settles it: it prints it
+// (JSON Lines with --json, a line with -v), remembers the first failure per
+// recipient for the exit status, and records what was sent in the local
+// archive so that the copy coming back from the server archive is matched,
+// not stored twice. It never holds more than one batch of messages.
+type sendReport struct {
+	ctx      context.Context
+	f        *Factory
+	enc      *json.Encoder
+	failures []error
+	failed   map[string]bool
+	rec      *sentRecorder
+}
+
+func newSendReport(ctx context.Context, f *Factory, account, full string) *sendReport {
+	r := &sendReport{ctx: ctx, f: f, failed: map[string]bool{}, rec: openSentRecorder(ctx, f, account, full)}
 	if f.Global.JSON {
-		enc := json.NewEncoder(f.IO.Out)
-		for _, r := range results {
-			_ = enc.Encode(r)
+		r.enc = json.NewEncoder(f.IO.Out)
+	}
+	return r
+}
+
+func (r *sendReport) settled(res outbox.Result) {
+	if r.enc != nil {
+		_ = r.enc.Encode(res)
+	}
+	if res.Status == "failed" {
+		if !r.failed[res.To] {
+			r.failed[res.To] = true
+			r.failures = append(r.failures, fmt.Errorf("%s: %w", res.To, res.Err))
 		}
 		return
 	}
-	for _, r := range results {
-		if r.Status != "failed" {
-			f.Infof("%s %s (id %s)", r.Status, r.To, r.ID)
-		}
-	}
+	r.f.Infof("%s %s (id %s)", res.Status, res.To, res.ID)
+	r.rec.add(res.Message)
 }
 
-// sendOutcome turns per-recipient results into the command's error. With
-// one failure among one recipient the error itself is the report; with
-// several, each failure gets its line and the error summarises.
-func sendOutcome(f *Factory, results []outbox.Result, joinErrs []error, recipients int) error {
-	var failures []error
-	seen := map[string]bool{}
-	failures = append(failures, joinErrs...)
-	for _, r := range results {
-		if r.Status == "failed" && !seen[r.To] {
-			seen[r.To] = true
-			failures = append(failures, fmt.Errorf("%s: %w", r.To, r.Err))
-		}
-	}
+func (r *sendReport) close() { r.rec.close() }
+
+// outcome turns the failures into the command's error. With one failure
+// among one recipient the error itself is the report; with several, each
+// failure gets its line and the error summarises.
+func (r *sendReport) outcome(joinErrs []error, recipients int) error {
+	failures := append(append([]error(nil), joinErrs...), r.failures...)
 	switch {
 	case len(failures) == 0:
 		return nil
@@ -211,7 +234,61 @@ func sendOutcome(f *Factory, results []outbox.Result, joinErrs []error, recipien
 		return failures[0]
 	}
 	for _, e := range failures {
-		fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
+		fmt.Fprintln(r.f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
 	}
 	return &PartialError{Failed: len(failures), Total: recipients, First: failures[0]}
+}
+
+// sentRecorder writes sent messages to the local archive, but only when
+// the user keeps one (the store file exists): a plain notification sender
+// should not pay for opening a database.
+type sentRecorder struct {
+	ctx     context.Context
+	f       *Factory
+	st      *store.Store
+	self    archive.Self
+	full    string
+	pending []stanza.Message
+}
+
+func openSentRecorder(ctx context.Context, f *Factory, account, full string) *sentRecorder {
+	r := &sentRecorder{ctx: ctx, f: f, self: archive.Self{Account: account}, full: full}
+	if _, err := os.Stat(filepath.Join(f.DataDir(), store.FileName)); err != nil {
+		return r
+	}
+	st, err := store.Open(ctx, f.DataDir())
+	if err != nil {
+		f.Warnf("local archive not updated: %v", err)
+		return r
+	}
+	r.st = st
+	return r
+}
+
+func (r *sentRecorder) add(m stanza.Message) {
+	if r.st == nil {
+		return
+	}
+	r.pending = append(r.pending, m)
+	if len(r.pending) >= 200 {
+		r.flush()
+	}
+}
+
+func (r *sentRecorder) flush() {
+	if len(r.pending) == 0 {
+		return
+	}
+	if err := archive.Sent(r.ctx, r.st, r.self, r.full, time.Now(), r.pending...); err != nil {
+		r.f.Warnf("local archive not updated: %v", err)
+	}
+	r.pending = r.pending[:0]
+}
+
+func (r *sentRecorder) close() {
+	if r.st == nil {
+		return
+	}
+	r.flush()
+	r.st.Close()
 }

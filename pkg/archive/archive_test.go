@@ -261,7 +261,7 @@ func TestSentThenArchived(t *testing.T) {
 		ID      string   `xml:"id,attr"`
 	}
 	m := stanza.Message{ID: "o-7", To: "bob@example.org", Type: "chat", Body: "hello", Payload: []any{originID{ID: "o-7"}}}
-	if err := Sent(ctx, st, self, "user@example.org/cli", m, t0); err != nil {
+	if err := Sent(ctx, st, self, "user@example.org/cli", t0, m); err != nil {
 		t.Fatal(err)
 	}
 	s := xmpptest.New()

@@ -183,31 +183,42 @@ func FromResult(r *mam.Result, self Self, archiveJID string) (*store.Message, bo
 	return Record(r.Message, self, archiveJID, r.ID, r.Stamp, SourceMAM)
 }
 
-// Sent records a message this client has just sent (session full JID
-// from), so that its archived copy, which comes back from the server with
-// a stanza-id, adopts this record instead of being stored twice (matched
-// by origin-id, sender and recipient). Commands that send call it after
-// the server acknowledged the message.
-func Sent(ctx context.Context, st *store.Store, self Self, from string, m stanza.Message, at time.Time) error {
-	m.From = from
-	archiveJID := self.Account
-	if m.Type == "groupchat" {
-		archiveJID = store.Bare(m.To)
+// Sent records messages this client has just sent (session full JID
+// from), so that their archived copies, which come back from the server
+// with a stanza-id, adopt these records instead of being stored twice
+// (matched by origin-id, sender and recipient). Commands that send call it
+// after the server acknowledged the messages; all go in one transaction.
+func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.Time, msgs ...stanza.Message) error {
+	var recs []*store.Message
+	for _, m := range msgs {
+		m.From = from
+		archiveJID := self.Account
+		if m.Type == "groupchat" {
+			archiveJID = store.Bare(m.To)
+		}
+		rec, ok := Record(&m, self, archiveJID, "", at, SourceSent)
+		if !ok {
+			continue
+		}
+		if rec.OriginID == "" {
+			rec.OriginID = originID(m)
+		}
+		rec.Direction = store.Out
+		if m.Type == "groupchat" {
+			rec.With = archiveJID
+		}
+		recs = append(recs, rec)
 	}
-	rec, ok := Record(&m, self, archiveJID, "", at, SourceSent)
-	if !ok {
+	if len(recs) == 0 {
 		return nil
 	}
-	if rec.OriginID == "" {
-		rec.OriginID = originID(m)
-	}
-	rec.Direction = store.Out
-	if m.Type == "groupchat" {
-		rec.With = archiveJID
-	}
 	return st.Update(ctx, func(b *store.Batch) error {
-		_, err := b.Put(rec)
-		return err
+		for _, rec := range recs {
+			if _, err := b.Put(rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

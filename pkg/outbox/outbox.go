@@ -28,11 +28,12 @@ type Content struct {
 
 // Result is the fate of one message.
 type Result struct {
-	To        string `json:"to"`
-	ID        string `json:"id"`
-	Status    string `json:"status"` // sent, delivered, failed
-	Err       error  `json:"-"`
-	ErrorText string `json:"error,omitempty"`
+	To        string         `json:"to"`
+	ID        string         `json:"id"`
+	Status    string         `json:"status"` // sent, delivered, failed
+	Err       error          `json:"-"`
+	ErrorText string         `json:"error,omitempty"`
+	Message   stanza.Message `json:"-"` // what was sent
 }
 
 // Outbox tracks the messages of one session.
@@ -43,6 +44,10 @@ type Outbox struct {
 	// unbounded barrier and bounces surface early.
 	BatchSize    int
 	BatchTimeout time.Duration
+	// OnSettled, when set, receives every result as soon as it is final
+	// (after each batch acknowledgement), which then is forgotten: a
+	// never-ending --lines stream keeps constant memory.
+	OnSettled func(Result)
 
 	s       conn.Session
 	sub     conn.Subscription
@@ -89,7 +94,7 @@ func Build(id, to string, c Content, requestReceipt bool) stanza.Message {
 func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error) {
 	id := conn.NewID()
 	m := Build(id, to, c, o.receipt)
-	r := &Result{To: to, ID: id, Status: "sending"}
+	r := &Result{To: to, ID: id, Status: "sending", Message: m}
 	o.order = append(o.order, r)
 	o.byID[id] = r
 	if err := o.s.Send(ctx, m); err != nil {
@@ -116,7 +121,43 @@ func (o *Outbox) flush(ctx context.Context) error {
 		return fmt.Errorf("wait for server acknowledgement: %w", err)
 	}
 	o.unacked = 0
+	o.drain()
+	o.markSent()
+	o.settle()
 	return nil
+}
+
+// markSent marks everything sent before the last acknowledgement as sent.
+func (o *Outbox) markSent() {
+	for _, r := range o.order {
+		if r.Status == "sending" {
+			r.Status = "sent"
+		}
+	}
+}
+
+// settle hands final results to OnSettled and forgets them.
+func (o *Outbox) settle() {
+	if o.OnSettled == nil {
+		return
+	}
+	keep := o.order[:0]
+	for _, r := range o.order {
+		if r.Status == "failed" || r.Status == "delivered" || (r.Status == "sent" && !o.receipt) {
+			res := *r
+			if r.Err != nil {
+				res.ErrorText = r.Err.Error()
+			}
+			o.OnSettled(res)
+			delete(o.byID, r.ID)
+			continue
+		}
+		keep = append(keep, r)
+	}
+	for i := len(keep); i < len(o.order); i++ {
+		o.order[i] = nil
+	}
+	o.order = keep
 }
 
 // drain applies what has arrived so far without waiting.
@@ -158,29 +199,40 @@ func sameBare(a, b string) bool {
 
 // Finish waits for the server's acknowledgement of everything sent and,
 // with receipts, for every receipt until ctx ends. It returns the results
-// in sending order; err is non-nil only when the session itself failed or
-// (with receipts) ctx ended first.
+// not yet settled, in sending order (with OnSettled set, they have also
+// been handed to it); err is non-nil only when the session itself failed
+// or (with receipts) ctx ended first.
 func (o *Outbox) Finish(flushCtx, receiptCtx context.Context) ([]Result, error) {
 	defer o.sub.Close()
 	if err := o.s.Flush(flushCtx); err != nil {
 		return o.results(), fmt.Errorf("wait for server acknowledgement: %w", err)
 	}
 	o.drain()
-	for _, r := range o.order {
-		if r.Status == "sending" {
-			r.Status = "sent"
-		}
-	}
+	o.markSent()
 	if o.receipt {
 		for o.missingReceipts() > 0 {
 			st, err := o.sub.Next(receiptCtx)
 			if err != nil {
-				return o.results(), &ReceiptTimeout{Missing: o.missing(), Err: err}
+				res := o.results()
+				o.settleAll()
+				return res, &ReceiptTimeout{Missing: o.missing(), Err: err}
 			}
 			o.apply(st)
 		}
 	}
-	return o.results(), nil
+	res := o.results()
+	o.settleAll()
+	return res, nil
+}
+
+// settleAll hands every remaining result to OnSettled, final or not.
+func (o *Outbox) settleAll() {
+	if o.OnSettled == nil {
+		return
+	}
+	for _, r := range o.results() {
+		o.OnSettled(r)
+	}
 }
 
 func (o *Outbox) missingReceipts() int { return len(o.missing()) }
