@@ -175,10 +175,37 @@ func FuzzDecodeData(f *testing.F) {
 		if err := xmlUnmarshal(b, &el); err != nil {
 			return
 		}
-		var d Data
-		if el.Decode(&d) != nil {
+		d, err := parseData(el)
+		if err != nil {
 			return
 		}
 		_, _ = base64.StdEncoding.DecodeString(d.Payload)
 	})
+}
+
+func TestParseData(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Data
+		wantErr bool
+	}{
+		{`<data xmlns='http://jabber.org/protocol/ibb' seq='7' sid='s'>aGVsbG8=</data>`, Data{Seq: 7, SID: "s", Payload: "aGVsbG8="}, false},
+		{`<data xmlns='http://jabber.org/protocol/ibb' seq='65535' sid='s'>aGVs&#x62;G8=</data>`, Data{Seq: 65535, SID: "s", Payload: "aGVsbG8="}, false},
+		{`<data xmlns='http://jabber.org/protocol/ibb' seq='65536' sid='s'>aGVsbG8=</data>`, Data{}, true},
+		{`<data xmlns='http://jabber.org/protocol/ibb' seq='x' sid='s'>aGVsbG8=</data>`, Data{}, true},
+	}
+	for _, tt := range tests {
+		var el stanza.Element
+		if err := xmlUnmarshal([]byte(tt.in), &el); err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseData(el)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: error %v", tt.in, err)
+			continue
+		}
+		if err == nil && (got.Seq != tt.want.Seq || got.SID != tt.want.SID || got.Payload != tt.want.Payload) {
+			t.Errorf("%s: got %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
 }
