@@ -4,12 +4,15 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/xmppctl/xmppctl/internal/testserver"
 )
 
 // TestBigFile sends 1 GiB over direct SOCKS5 and checks that neither
 // process grows: streaming must keep peak RSS under 30 MiB. Slow-ish
 // (two passes of SHA-256 over 1 GiB plus disk): set XMPPCTL_BIG=1.
 func TestBigFile(t *testing.T) {
+	testserver.Require(t, srv)
 	if os.Getenv("XMPPCTL_BIG") != "1" {
 		t.Skip("set XMPPCTL_BIG=1 for the 1 GiB transfer")
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmppctl/xmppctl/internal/testserver"
 )
 
 type sentJSON struct {
@@ -33,6 +35,7 @@ const loop = "127.0.0.1"
 // TestTransfers sends a file xmppctl → xmppctl over every transport and
 // method and checks what the receiving process saved.
 func TestTransfers(t *testing.T) {
+	testserver.Require(t, srv)
 	tests := []struct {
 		name          string
 		size          int64
@@ -101,6 +104,7 @@ func TestTransfers(t *testing.T) {
 // TestDeclined: a sender that is neither given with --from nor a roster
 // contact is declined, and jingle-send exits 5.
 func TestDeclined(t *testing.T) {
+	testserver.Require(t, srv)
 	alice, bob, carol := srv.NewUser(t, "jda"), srv.NewUser(t, "jdb"), srv.NewUser(t, "jdc")
 	dir := t.TempDir()
 	recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(carol), "--auto-accept", "--candidate-addr", loop)
@@ -121,6 +125,7 @@ func TestDeclined(t *testing.T) {
 // TestRosterAndBareJID: contacts are accepted by default, and a bare JID
 // finds the receiving resource through presence.
 func TestRosterAndBareJID(t *testing.T) {
+	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "jra"), srv.NewUser(t, "jrb")
 	makeContacts(t, alice, bob)
 	dir := t.TempDir()
@@ -143,6 +148,7 @@ func TestRosterAndBareJID(t *testing.T) {
 
 // TestNoOverwrite: a second file of the same name gets a suffix.
 func TestNoOverwrite(t *testing.T) {
+	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "joa"), srv.NewUser(t, "job")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "same.txt"), []byte("keep me"), 0o644); err != nil {
@@ -166,6 +172,7 @@ func TestNoOverwrite(t *testing.T) {
 // TestTimeout: a peer that acknowledges the offer but never answers makes
 // jingle-send exit 7 after --timeout.
 func TestTimeout(t *testing.T) {
+	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "jta"), srv.NewUser(t, "jtb")
 	peer := silentPeer(t, bob)
 	file, _ := randomFile(t, "x.bin", 1000)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xmppctl/xmppctl/internal/testserver"
 )
 
 // libervia is a running libervia 0.9 backend (Debian libervia-backend)
@@ -164,7 +166,7 @@ func waitForFile(t *testing.T, path string, size int64, d time.Duration) {
 // TestLibervia exchanges files with libervia in both directions, with
 // Jingle File Transfer and with legacy SI.
 func TestLibervia(t *testing.T) {
-	testserverRequire(t)
+	testserver.Require(t, srv)
 	alice, carol := srv.NewUser(t, "lia"), srv.NewUser(t, "lic")
 	lib := startLibervia(t, carol)
 	const size = 300_000
@@ -252,12 +254,5 @@ func TestLibervia(t *testing.T) {
 				t.Errorf("file at libervia differs")
 			}
 		})
-	}
-}
-
-func testserverRequire(t *testing.T) {
-	t.Helper()
-	if srv == nil {
-		t.Skip("integration test: set XMPPCTL_INTEGRATION=1")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xmppctl/xmppctl/internal/testserver"
 	"github.com/xmppctl/xmppctl/pkg/hashes"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
@@ -33,6 +34,7 @@ func sendInProcess(t *testing.T, user, to string, fi jingle.FileInfo, data []byt
 // the receiver must fail, keep nothing (not even the temporary file) and
 // tell the sender.
 func TestHashMismatch(t *testing.T) {
+	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "jha"), srv.NewUser(t, "jhb")
 	dir := t.TempDir()
 	recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(alice), "--count", "1", "--auto-accept", "--candidate-addr", loop)
@@ -58,6 +60,7 @@ func TestHashMismatch(t *testing.T) {
 
 // TestHostileNames: names that try to leave --dir land inside it.
 func TestHostileNames(t *testing.T) {
+	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "jpa"), srv.NewUser(t, "jpb")
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "in")
