@@ -11,6 +11,10 @@
 # Only loopback is used: --candidate-addr 127.0.0.1, --proxy none.
 # Usage: bench/jingle.sh [RUNS] [SIZE_MiB] [IBB_MiB]   (defaults 3 1024 16)
 # IBB_BLOCK=16384 bench/jingle.sh ... sets the in-band block size on both sides.
+# BENCH_STRACE=1 runs both xmppctl sides under strace -f -c and prints the
+# syscall summary of the last SOCKS5 transfer (times are then not meaningful).
+# BENCH_WRAP_SEND / BENCH_WRAP_RECV: a command prefix for either side (e.g.
+# "perf record -o /tmp/%n.recv.perf", %n = s5b or ibb), split on spaces.
 source "$(dirname "$0")/lib.sh"
 RUNS="${1:-3}"; SIZE_MB="${2:-1024}"; IBB_MB="${3:-16}"; IBB_BLOCK="${IBB_BLOCK:-4096}"
 command -v socat >/dev/null || { echo "needs socat (apt-get install socat)" >&2; exit 1; }
@@ -43,19 +47,19 @@ raw() {
 
 # xfer FILE NAME ARGS...: one jingle transfer; appends "wall send_rss recv_rss".
 xfer() {
-  local file="$1" name="$2"; shift 2
-  rm -f "$OUT"/* "$OUT"/.x* 2>/dev/null || true
-  /usr/bin/time -o "$SRV_DIR/recv.time" -f '%e %M %U %S' "${B[@]}" "${X[@]}" jingle-receive --dir "$OUT" \
+  local file="$1" name="$2" wrap_recv="${BENCH_WRAP_RECV:-}" wrap_send="${BENCH_WRAP_SEND:-}"; shift 2
+  rm -f "$OUT"/* "$OUT"/.x* "$SRV_DIR/recv.err" 2>/dev/null || true   # no stale "ready" line
+  /usr/bin/time -o "$SRV_DIR/recv.time" -f '%e %M %U %S' "${B[@]}" ${BENCH_STRACE:+strace -f -c -o "$SRV_DIR/$name.recv.strace"} ${wrap_recv//%n/$name} "${X[@]}" jingle-receive --dir "$OUT" \
     --from "alice@$XMPP_DOMAIN" --count 1 --auto-accept --candidate-addr 127.0.0.1 --proxy none "$@" \
     > "$SRV_DIR/recv.out" 2> "$SRV_DIR/recv.err" &
   local r=$! jid=""
   for _ in $(seq 1 100); do
-    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err")
+    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err" 2>/dev/null)
     [ -n "$jid" ] && break
     sleep 0.1
   done
   [ -n "$jid" ] || { echo "receiver not ready:"; cat "$SRV_DIR/recv.err"; exit 1; }
-  /usr/bin/time -o "$SRV_DIR/send.time" -f '%e %M %U %S' "${A[@]}" "${X[@]}" jingle-send \
+  /usr/bin/time -o "$SRV_DIR/send.time" -f '%e %M %U %S' "${A[@]}" ${BENCH_STRACE:+strace -f -c -o "$SRV_DIR/$name.send.strace"} ${wrap_send//%n/$name} "${X[@]}" jingle-send \
     --candidate-addr 127.0.0.1 --proxy none "$@" "$file" "$jid" > /dev/null 2> "$SRV_DIR/send.err" \
     || { echo "$name: jingle-send failed:"; cat "$SRV_DIR/send.err" "$SRV_DIR/recv.err"; exit 1; }
   wait "$r" || { echo "$name: jingle-receive failed:"; cat "$SRV_DIR/recv.err"; exit 1; }
@@ -83,4 +87,5 @@ printf '%-40s %8.3f %8s\n' "socat raw TCP, $IBB_MB MiB" "$rsw" "$(mbps "$IBB_MB"
 printf '%-40s %8.3f %8s %14s %14s %10s %10s\n' "xmppctl IBB ($IBB_BLOCK-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)" "$(col 4 ibb)" "$(col 5 ibb)"
 echo "SOCKS5 throughput / raw TCP: $(ratio "$rw" "$sw")   (goal ≥ 0.80)"
 echo "IBB throughput / raw TCP (same size): $(ratio "$rsw" "$iw")"
+[ -n "${BENCH_STRACE:-}" ] && for s in send recv; do echo "== strace -f -c $s (last run)"; head -12 "$SRV_DIR/s5b.$s.strace"; done
 echo "output dir: ${BENCH_DIR:-/dev/shm}; load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"

@@ -133,7 +133,12 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 		hs = append(hs, h)
 	}
 	stop := s.watch(stream)
-	n, err := pump(ctx, sink, stream, o.Size, hs, opts.Progress, s.ended)
+	var n int64
+	if f, conn, ok := kernelPath(sink, stream); ok && o.Size >= 0 {
+		n, err = recvKernel(ctx, f, conn, o.Size, hs, opts.Progress, s.ended)
+	} else {
+		n, err = pump(ctx, sink, stream, o.Size, hs, opts.Progress, s.ended)
+	}
 	stop()
 	if err == nil && o.Size >= 0 && n < o.Size {
 		err = fmt.Errorf("stream ended after %d of %d bytes", n, o.Size)

@@ -149,7 +149,12 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 
 	h, _ := hashes.New(hashes.Preferred)
 	stop := sess.watch(stream)
-	n, err := pump(ctx, stream, r, fi.Size, []hash.Hash{h}, opts.Progress, sess.ended)
+	var n int64
+	if f, conn, ok := kernelPath(r, stream); ok && fi.Size >= 0 {
+		n, err = sendKernel(ctx, conn, f, fi.Size, []hash.Hash{h}, opts.Progress, sess.ended)
+	} else {
+		n, err = pump(ctx, stream, r, fi.Size, []hash.Hash{h}, opts.Progress, sess.ended)
+	}
 	stop()
 	if err == nil && n != fi.Size {
 		err = fmt.Errorf("file changed while sending: read %d of %d bytes", n, fi.Size)
