@@ -26,7 +26,7 @@ type Session struct {
 
 	mu       sync.Mutex
 	handlers map[xml.Name]conn.IQHandler
-	subs     []*sub
+	subs     []*conn.Queue
 	sent     []any
 	done     chan struct{}
 	closed   bool
@@ -209,7 +209,7 @@ func (s *Session) Close() error {
 		s.cancel()
 		close(s.done)
 		for _, sb := range s.subs {
-			sb.close()
+			sb.Shut()
 		}
 	}
 	return nil
@@ -217,78 +217,18 @@ func (s *Session) Close() error {
 
 // Subscribe implements conn.Session.
 func (s *Session) Subscribe() conn.Subscription {
-	sb := &sub{wake: make(chan struct{}, 1)}
+	q := conn.NewQueue(nil, nil)
 	s.mu.Lock()
-	s.subs = append(s.subs, sb)
+	s.subs = append(s.subs, q)
 	s.mu.Unlock()
-	return sb
+	return q
 }
 
 func (s *Session) push(st stanza.Stanza) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, sb := range s.subs {
-		sb.push(st)
-	}
-}
-
-type sub struct {
-	mu    sync.Mutex
-	queue []stanza.Stanza
-	wake  chan struct{}
-	done  bool
-}
-
-func (b *sub) push(st stanza.Stanza) {
-	b.mu.Lock()
-	b.queue = append(b.queue, st)
-	b.mu.Unlock()
-	b.signal()
-}
-
-func (b *sub) signal() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (b *sub) close() {
-	b.mu.Lock()
-	b.done = true
-	b.mu.Unlock()
-	b.signal()
-}
-
-func (b *sub) Close() { b.close() }
-
-func (b *sub) Poll() (stanza.Stanza, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.queue) == 0 {
-		return nil, false
-	}
-	st := b.queue[0]
-	b.queue = b.queue[1:]
-	return st, true
-}
-
-func (b *sub) Next(ctx context.Context) (stanza.Stanza, error) {
-	for {
-		if st, ok := b.Poll(); ok {
-			return st, nil
-		}
-		b.mu.Lock()
-		done := b.done
-		b.mu.Unlock()
-		if done {
-			return nil, conn.ErrClosed
-		}
-		select {
-		case <-b.wake:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	for _, q := range s.subs {
+		q.Push(st)
 	}
 }
 

@@ -27,7 +27,7 @@ type Session struct {
 
 	mu       sync.Mutex
 	sent     []any
-	subs     []*sub
+	subs     []*conn.Queue
 	handlers map[xml.Name]conn.IQHandler
 	flushes  int
 	done     chan struct{}
@@ -131,7 +131,7 @@ func (s *Session) Close() error {
 		s.closed = true
 		close(s.done)
 		for _, sb := range s.subs {
-			sb.close()
+			sb.Shut()
 		}
 	}
 	return nil
@@ -140,79 +140,20 @@ func (s *Session) Close() error {
 // Deliver hands an incoming stanza to every subscriber.
 func (s *Session) Deliver(st stanza.Stanza) {
 	s.mu.Lock()
-	subs := append([]*sub(nil), s.subs...)
+	subs := append([]*conn.Queue(nil), s.subs...)
 	s.mu.Unlock()
 	for _, sb := range subs {
-		sb.push(st)
+		sb.Push(st)
 	}
 }
 
 func (s *Session) Subscribe() conn.Subscription {
-	sb := &sub{wake: make(chan struct{}, 1)}
+	q := conn.NewQueue(nil, nil)
 	s.mu.Lock()
-	s.subs = append(s.subs, sb)
+	s.subs = append(s.subs, q)
 	if s.closed {
-		sb.done = true
+		q.Shut()
 	}
 	s.mu.Unlock()
-	return sb
-}
-
-type sub struct {
-	mu    sync.Mutex
-	queue []stanza.Stanza
-	done  bool
-	wake  chan struct{}
-}
-
-func (b *sub) push(st stanza.Stanza) {
-	b.mu.Lock()
-	b.queue = append(b.queue, st)
-	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (b *sub) close() {
-	b.mu.Lock()
-	b.done = true
-	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (b *sub) Close() { b.close() }
-
-func (b *sub) Poll() (stanza.Stanza, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.queue) == 0 {
-		return nil, false
-	}
-	st := b.queue[0]
-	b.queue = b.queue[1:]
-	return st, true
-}
-
-func (b *sub) Next(ctx context.Context) (stanza.Stanza, error) {
-	for {
-		if st, ok := b.Poll(); ok {
-			return st, nil
-		}
-		b.mu.Lock()
-		done := b.done
-		b.mu.Unlock()
-		if done {
-			return nil, conn.ErrClosed
-		}
-		select {
-		case <-b.wake:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return q
 }

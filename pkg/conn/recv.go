@@ -99,9 +99,9 @@ func (s *session) finish() {
 	s.wmu.Unlock()
 	s.mu.Lock()
 	for sub := range s.subs {
-		sub.close()
+		sub.Shut()
 	}
-	s.subs = map[*subscription]struct{}{}
+	s.subs = map[*Queue]struct{}{}
 	s.mu.Unlock()
 	s.cancel()
 	close(s.done)
@@ -136,7 +136,7 @@ func (s *session) dispatch(st stanza.Stanza) {
 			}
 		}
 		for sub := range s.subs {
-			sub.push(st)
+			sub.Push(st)
 		}
 		s.mu.Unlock()
 	}

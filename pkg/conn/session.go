@@ -99,7 +99,7 @@ type session struct {
 	mu         sync.Mutex
 	pending    map[string]chan *stanza.IQ
 	handlers   map[xml.Name]IQHandler
-	subs       map[*subscription]struct{}
+	subs       map[*Queue]struct{}
 	subscribed bool            // a subscription was ever made
 	early      []stanza.Stanza // stanzas that arrived before the first subscription
 	acks       []chan struct{}
@@ -147,7 +147,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		c: c, tap: t, jid: c.JID(), domain: domain, target: tg,
 		pending:  map[string]chan *stanza.IQ{},
 		handlers: map[xml.Name]IQHandler{},
-		subs:     map[*subscription]struct{}{},
+		subs:     map[*Queue]struct{}{},
 		enabled:  make(chan struct{}),
 		ctx:      sctx, cancel: cancel,
 		done: make(chan struct{}),
