@@ -79,7 +79,8 @@ type Session interface {
 	// HandleIQ registers the handler for incoming IQs whose child has the
 	// given namespace and local name.
 	HandleIQ(space, local string, h IQHandler)
-	// Done is closed when the stream has ended; Err then says why.
+	// Done is closed when the stream has ended; Err then says why (nil
+	// while it runs or after a clean Close).
 	Done() <-chan struct{}
 	Err() error
 	// Close ends the stream politely.
@@ -166,7 +167,17 @@ func (s *session) JID() string           { return s.jid }
 func (s *session) Domain() string        { return s.domain }
 func (s *session) Done() <-chan struct{} { return s.done }
 func (s *session) Target() Target        { return s.target }
-func (s *session) Err() error            { <-s.done; return s.err }
+
+// Err says why the stream ended; nil while it runs or after a clean Close.
+func (s *session) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
 func (s *session) HandleIQ(space, local string, h IQHandler) {
 	s.mu.Lock()
 	s.handlers[xml.Name{Space: space, Local: local}] = h
