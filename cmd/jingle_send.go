@@ -205,7 +205,7 @@ func sendFileError(peer string, err error) error {
 
 // fileCaps is what a peer's disco#info says about file transfer.
 type fileCaps struct {
-	jingle, si, s5b, ibb, siS5B, siIBB bool
+	jingle, si, s5b, ibb bool
 }
 
 func fileCapsOf(info *disco.Info) fileCaps {

@@ -44,14 +44,6 @@ func attr(local, value string) xml.Attr {
 	return xml.Attr{Name: xml.Name{Local: local}, Value: value}
 }
 
-func element(space, local string, payload any) stanza.Element {
-	var inner []byte
-	if payload != nil {
-		inner, _ = xml.Marshal(payload)
-	}
-	return stanza.Element{XMLName: xml.Name{Space: space, Local: local}, Inner: inner}
-}
-
 func convertChat(c xmpp.Chat, self string) *stanza.Message {
 	m := &stanza.Message{ID: c.ID, From: c.Remote, To: self, Type: c.Type, Lang: c.Lang,
 		Subject: c.Subject, Body: c.Text, Thread: c.Thread}

@@ -138,9 +138,3 @@ func (t *tap) endLogin() {
 	t.fbuf = nil
 	t.mu.Unlock()
 }
-
-func (t *tap) forwarding() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.out != nil
-}

@@ -27,7 +27,7 @@ func ParsePin(pin string) ([]byte, error) {
 	}
 	b, err := hex.DecodeString(strings.ReplaceAll(h, ":", ""))
 	if err != nil || len(b) != sha256.Size {
-		return nil, fmt.Errorf("invalid pin %q: want 64 hex digits after sha256:", pin)
+		return nil, fmt.Errorf("invalid pin %q: want sha256: followed by 64 hex digits", pin)
 	}
 	return b, nil
 }

@@ -36,7 +36,6 @@ type Jingle struct {
 
 // MarshalXML writes the element with its outgoing payloads.
 func (j Jingle) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
-	type plain Jingle
 	start = xml.StartElement{Name: xml.Name{Space: NS, Local: "jingle"}}
 	for _, a := range [][2]string{{"action", j.Action}, {"initiator", j.Initiator}, {"responder", j.Responder}, {"sid", j.SID}} {
 		if a[1] != "" {

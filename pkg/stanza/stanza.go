@@ -92,8 +92,8 @@ func encodeAll(enc *xml.Encoder, payload []any, ext []Element, e *Error) error {
 }
 
 // MarshalXML writes the message with its payloads in order.
-func (m Message) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
-	start = xml.StartElement{Name: xml.Name{Space: NSClient, Local: "message"},
+func (m Message) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
+	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: "message"},
 		Attr: attrs("id", m.ID, "from", m.From, "to", m.To, "type", m.Type)}
 	if m.Lang != "" {
 		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xml:lang"}, Value: m.Lang})
@@ -113,8 +113,8 @@ func (m Message) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
 }
 
 // MarshalXML writes the presence with its payloads in order.
-func (p Presence) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
-	start = xml.StartElement{Name: xml.Name{Space: NSClient, Local: "presence"},
+func (p Presence) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
+	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: "presence"},
 		Attr: attrs("id", p.ID, "from", p.From, "to", p.To, "type", p.Type)}
 	if err := enc.EncodeToken(start); err != nil {
 		return err
@@ -131,8 +131,8 @@ func (p Presence) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
 }
 
 // MarshalXML writes the IQ with its payload.
-func (iq IQ) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
-	start = xml.StartElement{Name: xml.Name{Space: NSClient, Local: "iq"},
+func (iq IQ) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
+	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: "iq"},
 		Attr: attrs("id", iq.ID, "from", iq.From, "to", iq.To, "type", iq.Type)}
 	if err := enc.EncodeToken(start); err != nil {
 		return err

@@ -35,11 +35,10 @@ type fakeService struct {
 	puts     []*http.Request
 	bodies   [][]byte
 	// onPut decides the fate of the n-th PUT (0-based); nil stores it.
-	onPut    func(n int, w http.ResponseWriter, r *http.Request) bool
-	slotErr  *stanza.Error
-	putURL   string // overrides the slot's PUT URL
-	headers  []Header
-	attempts int
+	onPut   func(n int, w http.ResponseWriter, r *http.Request) bool
+	slotErr *stanza.Error
+	putURL  string // overrides the slot's PUT URL
+	headers []Header
 }
 
 func newFakeService(t *testing.T) *fakeService {
