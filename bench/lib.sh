@@ -17,7 +17,7 @@ stop_server() { "$ROOT/scripts/test-server" stop "$SRV_DIR" --purge >/dev/null 2
 
 build_xmppctl() {
   XMPPCTL="$SRV_DIR/xmppctl"
-  (cd "$ROOT" && go build -trimpath -o "$XMPPCTL" .)
+  (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$XMPPCTL" .)
 }
 
 # measure N CMD...: runs CMD N times; prints "median_wall_s median_rss_kib".

@@ -33,7 +33,9 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "xmppctl")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		// Built as shipped: static, pure-Go resolver (see README).
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Dir = Root()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
