@@ -51,8 +51,8 @@ func (l *lineBuffer) String() string {
 	return l.b.String()
 }
 
-func env(user string) []string {
-	home, _ := os.MkdirTemp("", "xmppctl-home-*")
+func env(t *testing.T, user string) []string {
+	home := t.TempDir()
 	return append([]string{
 		"HOME=" + home,
 		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
@@ -67,7 +67,7 @@ func start(t *testing.T, user string, args ...string) *proc {
 	testserver.Require(t, srv)
 	p := &proc{done: make(chan struct{}), stderr: &lineBuffer{lines: make(chan string, 100)}}
 	p.cmd = exec.Command(testserver.Binary(t), append(srv.Flags(), args...)...)
-	p.cmd.Env = env(user)
+	p.cmd.Env = env(t, user)
 	p.cmd.Stdout = &p.stdout
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw

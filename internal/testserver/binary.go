@@ -47,6 +47,14 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// removeBinary deletes the binary built by Binary, if any (called by Main
+// when the package's tests are done).
+func removeBinary() {
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
 // Result is what a run of the binary produced.
 type Result struct {
 	Stdout, Stderr string

@@ -87,7 +87,9 @@ func Start(extraEnv ...string) (*Server, error) {
 // enabled, runs the tests and stops it. srv is set before m.Run.
 func Main(m *testing.M, srv **Server, extraEnv ...string) {
 	if !Enabled() {
-		os.Exit(m.Run())
+		code := m.Run()
+		removeBinary()
+		os.Exit(code)
 	}
 	s, err := Start(extraEnv...)
 	if err != nil {
@@ -97,6 +99,7 @@ func Main(m *testing.M, srv **Server, extraEnv ...string) {
 	*srv = s
 	code := m.Run()
 	s.Stop()
+	removeBinary()
 	os.Exit(code)
 }
 
