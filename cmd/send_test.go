@@ -55,18 +55,7 @@ func TestSendRejectsBadInputBeforeConnecting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, dials, _ := testFactory(t, nil)
-			code := Run(context.Background(), f, tt.args)
-			stderr := f.IO.ErrOut.(interface{ String() string }).String()
-			if code != ExitUsage {
-				t.Errorf("exit %d, want %d (stderr %q)", code, ExitUsage, stderr)
-			}
-			if *dials != 0 {
-				t.Errorf("connected despite bad input")
-			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Errorf("stderr %q does not mention %q", stderr, tt.want)
-			}
+			wantUsageError(t, tt.args, tt.want)
 		})
 	}
 }
