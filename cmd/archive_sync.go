@@ -107,7 +107,7 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	}
 	defer lock.Release()
 
-	s, err := f.Connect(ctx, acct, false)
+	s, err := f.Connect(ctx, acct, true)
 	if err != nil {
 		return err
 	}

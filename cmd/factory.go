@@ -123,7 +123,10 @@ func (f *Factory) Account() (config.Account, error) {
 }
 
 // Connect logs the account in. Callers validate their own input first.
-func (f *Factory) Connect(ctx context.Context, acct config.Account, enableSM bool) (conn.Session, error) {
+// online says whether the command must be available to others while it
+// runs (listen, jingle, archive sync); every other command withdraws the
+// presence go-xmpp forces on login at once (see conn.Options.Unavailable).
+func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool) (conn.Session, error) {
 	pw, err := acct.ResolvePassword(ctx)
 	if err != nil {
 		return nil, err
@@ -136,7 +139,7 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, enableSM boo
 		TLS:         conn.TLSPolicy{CAFile: acct.CAFile, Pin: acct.Pin, Insecure: f.Global.Insecure},
 		DataDir:     f.DataDir(),
 		DialTimeout: f.Global.Timeout,
-		EnableSM:    enableSM,
+		Unavailable: !online,
 	}
 	if f.Global.DebugXML {
 		o.DebugXML = f.IO.ErrOut
@@ -158,12 +161,12 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, enableSM boo
 // Session resolves the account and logs it in: what every command does
 // once its own input is valid. The caller closes the session; the account
 // comes back for its defaults (own JID, TLS policy, legacy settings).
-func (f *Factory) Session(ctx context.Context, enableSM bool) (conn.Session, config.Account, error) {
+func (f *Factory) Session(ctx context.Context, online bool) (conn.Session, config.Account, error) {
 	acct, err := f.Account()
 	if err != nil {
 		return nil, acct, err
 	}
-	s, err := f.Connect(ctx, acct, enableSM)
+	s, err := f.Connect(ctx, acct, online)
 	return s, acct, err
 }
 

@@ -122,7 +122,7 @@ func runJingleReceive(ctx context.Context, opts *jingleReceiveOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Connect(ctx, acct, false)
+	s, err := f.Connect(ctx, acct, true)
 	if err != nil {
 		return err
 	}

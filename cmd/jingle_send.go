@@ -122,7 +122,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Connect(ctx, acct, false)
+	s, err := f.Connect(ctx, acct, true)
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		// No stream management: a session Prosody hibernates after a
 		// drop would hold messages we never resume; reconnecting and
 		// catching up through the archive loses nothing.
-		s, err := f.Connect(ctx, acct, false)
+		s, err := f.Connect(ctx, acct, true)
 		if err != nil {
 			return nil, err
 		}

@@ -231,3 +231,67 @@ func TestFirstSubscriberGetsEarlyStanzas(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// TestUnavailableSession: with Options.Unavailable the session withdraws
+// go-xmpp's forced presence, so messages for the bare JID are not routed to
+// it (they wait in offline storage for the user's real clients), while
+// messages to its full JID (receipts, bounces) still arrive.
+func TestUnavailableSession(t *testing.T) {
+	testserver.Require(t, srv)
+	if err := srv.AddUser("quiet", "quietpw"); err != nil {
+		t.Fatal(err)
+	}
+	o := srv.Options(t, "quiet")
+	o.Unavailable = true
+	q, err := conn.Dial(ctx(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	sub := q.Subscribe()
+	defer sub.Close()
+	if err := q.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	bob := srv.Dial(t, "bob")
+	for _, m := range []stanza.Message{
+		{To: srv.JID("quiet"), Type: "chat", Body: "for the bare JID"},
+		{To: q.JID(), Type: "chat", Body: "for the full JID"},
+	} {
+		if err := bob.Send(ctx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The server handles bob's stanzas in order: when the full-JID message
+	// arrives, the bare-JID one would have arrived before it.
+	for {
+		st, err := sub.Next(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := st.(*stanza.Message)
+		if !ok || m.Body == "" {
+			continue
+		}
+		if m.Body == "for the bare JID" {
+			t.Fatal("a message for the bare JID reached the unavailable session")
+		}
+		if m.Body == "for the full JID" {
+			break
+		}
+	}
+	q.Close()
+	// The user's next real client gets it from offline storage.
+	r := srv.Dial(t, "quiet")
+	rs := r.Subscribe()
+	defer rs.Close()
+	for {
+		st, err := rs.Next(ctx(t))
+		if err != nil {
+			t.Fatalf("offline message not delivered to the next client: %v", err)
+		}
+		if m, ok := st.(*stanza.Message); ok && m.Body == "for the bare JID" {
+			return
+		}
+	}
+}

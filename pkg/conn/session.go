@@ -30,6 +30,12 @@ type Options struct {
 	DialTimeout time.Duration
 	Lookup      LookupSRV // nil = the system resolver
 	EnableSM    bool      // enable XEP-0198 (acks; Flush then uses <r/>)
+	// Unavailable withdraws at once the initial presence go-xmpp always
+	// sends after login (it has no option to skip it): the account then
+	// shows online to contacts only for the moment between the two, and
+	// the server stops routing messages for the bare JID to this session.
+	// For commands that only send or query; listeners leave it false.
+	Unavailable bool
 	// Version, when set, is what the session answers to XEP-0092 software
 	// version queries (go-xmpp answers them itself, before any handler
 	// could); nil answers service-unavailable.
@@ -154,6 +160,12 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		done: make(chan struct{}),
 	}
 	go s.recvLoop()
+	if o.Unavailable {
+		if err := s.Send(ctx, stanza.Presence{Type: "unavailable"}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if o.EnableSM {
 		if err := s.enableSM(ctx); err != nil {
 			s.Close()
