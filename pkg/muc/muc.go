@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -27,10 +28,6 @@ type joinX struct {
 
 type history struct {
 	MaxStanzas int `xml:"maxstanzas,attr"`
-}
-
-type discoInfo struct {
-	XMLName xml.Name `xml:"http://jabber.org/protocol/disco#info query"`
 }
 
 // JoinError explains why a room could not be joined.
@@ -65,7 +62,7 @@ func (e *JoinError) Unwrap() error { return e.Err }
 // asks the room for disco#info so that a missing room is reported instead
 // of silently created.
 func Join(ctx context.Context, s conn.Session, room, nick, password string) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: room, Payload: discoInfo{}}); err != nil {
+	if _, err := disco.GetInfo(ctx, s, room, ""); err != nil {
 		var se *stanza.Error
 		if errors.As(err, &se) {
 			return &JoinError{Room: room, Err: se}
