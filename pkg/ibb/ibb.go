@@ -283,6 +283,17 @@ func (c *Conn) waitLocked(d time.Duration) {
 	t.Stop()
 }
 
+// Abort ends the stream here with err, without telling the peer: blocked
+// and later reads return err. It interrupts a transfer that stalled.
+func (c *Conn) Abort(err error) { c.fail(err) }
+
+// failure is the error the stream failed with, if any.
+func (c *Conn) failure() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
 func (c *Conn) fail(err error) {
 	c.mu.Lock()
 	c.failLocked(err)
@@ -387,10 +398,9 @@ func (c *Conn) reap(ctx context.Context, wait bool) error {
 		var resp *stanza.IQ
 		var ok bool
 		if wait {
-			select {
-			case resp, ok = <-f.ch:
-			case <-ctx.Done():
-				return ctx.Err()
+			var err error
+			if resp, ok, err = c.await(ctx, f.ch); err != nil {
+				return err
 			}
 			wait = false
 		} else {
@@ -412,6 +422,25 @@ func (c *Conn) reap(ctx context.Context, wait bool) error {
 		}
 	}
 	return nil
+}
+
+// await waits for the answer on ch. A failed or aborted stream stops
+// waiting; a closing one (CloseContext flushes) still collects answers.
+func (c *Conn) await(ctx context.Context, ch <-chan *stanza.IQ) (*stanza.IQ, bool, error) {
+	done := c.done
+	for {
+		select {
+		case resp, ok := <-ch:
+			return resp, ok, nil
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-done:
+			if err := c.failure(); err != nil {
+				return nil, false, err
+			}
+			done = nil
+		}
+	}
 }
 
 // Flush waits until every block in flight was acknowledged: the peer has

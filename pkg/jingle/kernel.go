@@ -57,7 +57,7 @@ func interruptOn(ctx context.Context, conn *net.TCPConn, abort <-chan struct{}) 
 		defer wg.Done()
 		select {
 		case <-ctx.Done():
-			why = ctx.Err()
+			why = context.Cause(ctx)
 		case <-abort:
 			why = errAborted
 		case <-done:

@@ -185,3 +185,69 @@ func TestHashTruncated(t *testing.T) {
 		t.Logf("mapped %v, err %v", mapped, err)
 	}
 }
+
+// TestStall: a transfer in which nothing moves any more ends with a
+// stall.Error after the idle time (Options.Timeout), whichever copy runs
+// and whichever side went quiet; one that moves slowly is not cut.
+func TestStall(t *testing.T) {
+	data := randomBytes(64 << 20)
+	opts := Options{Timeout: 300 * time.Millisecond}
+	tests := []struct {
+		name string
+		run  func(t *testing.T) error
+	}{
+		{"sendfile to a reader that stopped", func(t *testing.T) error {
+			a, _ := tcpPair(t)
+			ctx, progress, stop := watchData(context.Background(), a, opts)
+			defer stop()
+			_, err := sendKernel(ctx, a, tempFile(t, data), int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
+			return err
+		}},
+		{"splice from a writer that stopped", func(t *testing.T) error {
+			a, b := tcpPair(t)
+			a.Write(data[:1000])
+			ctx, progress, stop := watchData(context.Background(), b, opts)
+			defer stop()
+			_, err := recvKernel(ctx, tempFile(t, nil), b, int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
+			return err
+		}},
+		{"copy to a reader that stopped", func(t *testing.T) error {
+			a, _ := tcpPair(t)
+			ctx, progress, stop := watchData(context.Background(), a, opts)
+			defer stop()
+			_, err := pump(ctx, a, bytes.NewReader(data), int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errc := make(chan error, 1)
+			go func() { errc <- tt.run(t) }()
+			select {
+			case err := <-errc:
+				if !stalled(err) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("error %v, want a stall (a timeout)", err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("stalled transfer still running")
+			}
+		})
+	}
+
+	t.Run("slow but moving", func(t *testing.T) {
+		a, b := tcpPair(t)
+		small := data[:64<<10]
+		go func() {
+			for i := 0; i < len(small); i += 4 << 10 {
+				a.Write(small[i : i+4<<10])
+				time.Sleep(30 * time.Millisecond)
+			}
+		}()
+		ctx, progress, stop := watchData(context.Background(), b, Options{Timeout: 200 * time.Millisecond})
+		defer stop()
+		dst := tempFile(t, nil)
+		if n, err := recvKernel(ctx, dst, b, int64(len(small)), []hash.Hash{sha256.New()}, progress, nil); err != nil || n != int64(len(small)) {
+			t.Fatalf("slow transfer: %d, %v", n, err)
+		}
+	})
+}

@@ -133,12 +133,14 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 		hs = append(hs, h)
 	}
 	stop := s.watch(stream)
+	dctx, progress, unwatch := watchData(ctx, stream, opts)
 	var n int64
 	if f, conn, ok := kernelPath(sink, stream); ok && o.Size >= 0 {
-		n, err = recvKernel(ctx, f, conn, o.Size, hs, opts.Progress, s.ended)
+		n, err = recvKernel(dctx, f, conn, o.Size, hs, progress, s.ended)
 	} else {
-		n, err = pump(ctx, sink, stream, o.Size, hs, opts.Progress, s.ended)
+		n, err = pump(dctx, sink, stream, o.Size, hs, progress, s.ended)
 	}
+	unwatch()
 	stop()
 	if err == nil && o.Size >= 0 && n < o.Size {
 		err = fmt.Errorf("stream ended after %d of %d bytes", n, o.Size)
@@ -151,7 +153,11 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 			terminate(ReasonCancel, "")
 			return nil, ctx.Err()
 		}
-		terminate(ReasonFailedTransport, "")
+		if stalled(err) {
+			terminate(ReasonTimeout, err.Error())
+		} else {
+			terminate(ReasonFailedTransport, "")
+		}
 		return nil, errTransfer("receive data", err)
 	}
 	res.Size = n

@@ -32,7 +32,9 @@ type Options struct {
 	BlockSize int
 	// CandidateTimeout bounds the connection to one candidate (5 s).
 	CandidateTimeout time.Duration
-	// Timeout bounds each wait on the peer (30 s).
+	// Timeout bounds each wait on the peer (30 s), including the wait for
+	// the next bytes of the transfer: a transfer in which nothing moves for
+	// that long ends with a stall.Error.
 	Timeout time.Duration
 	// Progress is called with the number of bytes moved so far.
 	Progress func(done int64)

@@ -149,12 +149,14 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 
 	h, _ := hashes.New(hashes.Preferred)
 	stop := sess.watch(stream)
+	dctx, progress, unwatch := watchData(ctx, stream, opts)
 	var n int64
 	if f, conn, ok := kernelPath(r, stream); ok && fi.Size >= 0 {
-		n, err = sendKernel(ctx, conn, f, fi.Size, []hash.Hash{h}, opts.Progress, sess.ended)
+		n, err = sendKernel(dctx, conn, f, fi.Size, []hash.Hash{h}, progress, sess.ended)
 	} else {
-		n, err = pump(ctx, stream, r, fi.Size, []hash.Hash{h}, opts.Progress, sess.ended)
+		n, err = pump(dctx, stream, r, fi.Size, []hash.Hash{h}, progress, sess.ended)
 	}
+	unwatch()
 	stop()
 	if err == nil && n != fi.Size {
 		err = fmt.Errorf("file changed while sending: read %d of %d bytes", n, fi.Size)
@@ -168,7 +170,11 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 			terminate(ReasonCancel, "")
 			return nil, ctx.Err()
 		}
-		terminate(ReasonMediaError, "")
+		if stalled(err) {
+			terminate(ReasonTimeout, err.Error())
+		} else {
+			terminate(ReasonMediaError, "")
+		}
 		return nil, errTransfer("send data", err)
 	}
 	res.Hash = hashes.Sum(hashes.Preferred, h)

@@ -7,9 +7,11 @@ import (
 	"hash"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/hashes"
+	"github.com/xmppctl/xmppctl/pkg/stall"
 )
 
 // Result describes a finished transfer.
@@ -80,6 +82,8 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []h
 			}
 		}
 	}()
+	// A write blocked on a peer that stopped reading returns when ctx ends.
+	defer stall.Interrupt(ctx, dst)()
 	var n int64
 	last := time.Now()
 	defer func() {
@@ -93,7 +97,7 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []h
 		select {
 		case c, ok = <-full:
 		case <-ctx.Done():
-			return n, ctx.Err()
+			return n, context.Cause(ctx)
 		case <-abort:
 			return n, errAborted
 		}
@@ -102,6 +106,9 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []h
 		}
 		if len(c.b) > 0 {
 			if _, err := dst.Write(c.b); err != nil {
+				if ctx.Err() != nil {
+					return n, context.Cause(ctx)
+				}
 				return n, err
 			}
 			n += int64(len(c.b))
@@ -121,6 +128,29 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []h
 }
 
 var errAborted = errors.New("transfer aborted")
+
+// watchData ends the data phase once nothing has moved on stream for
+// opts.Timeout: without it a peer that stops reading or writing but keeps
+// its connection open would hold the transfer forever. Progress is what
+// the copy reports, and on TCP what the kernel counts, which also moves
+// inside one long sendfile or splice call.
+func watchData(ctx context.Context, stream any, opts Options) (context.Context, func(int64), func()) {
+	var done atomic.Int64
+	progress := func(n int64) {
+		done.Store(n)
+		if opts.Progress != nil {
+			opts.Progress(n)
+		}
+	}
+	dctx, stop := stall.Watch(ctx, opts.Timeout, stall.Sum(done.Load, stall.TCPMoved(stream)))
+	return dctx, progress, stop
+}
+
+// stalled reports whether err ended a transfer in which nothing moved.
+func stalled(err error) bool {
+	var se *stall.Error
+	return errors.As(err, &se)
+}
 
 // closeWait bounds the polite end of an in-band stream whose data has all
 // been acknowledged.

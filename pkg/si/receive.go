@@ -197,7 +197,7 @@ func (o *Offer) Receive(ctx context.Context, w io.Writer, commit func() error, o
 	}
 	defer stream.Close()
 	h := md5.New()
-	n, err := copyN(ctx, w, stream, o.Size, h, opts.Progress)
+	n, err := copyN(ctx, w, stream, o.Size, h, opts.Progress, opts.Timeout)
 	if err == nil && n < o.Size {
 		err = fmt.Errorf("stream ended after %d of %d bytes", n, o.Size)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
 	"github.com/xmppctl/xmppctl/pkg/socks5"
+	"github.com/xmppctl/xmppctl/pkg/stall"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -171,7 +172,7 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	}
 	defer stream.Close()
 	h := md5.New()
-	n, err := copyN(ctx, stream, r, fi.Size, h, opts.Progress)
+	n, err := copyN(ctx, stream, r, fi.Size, h, opts.Progress, opts.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("send data: %w", err)
 	}
@@ -277,25 +278,37 @@ func (m *Manager) requestS5B(ctx context.Context, peer, sid string, opts *Option
 	return nil, "", fmt.Errorf("peer used unknown streamhost %q", ans.Used.JID)
 }
 
-func copyN(ctx context.Context, dst io.Writer, src io.Reader, limit int64, h hash.Hash, progress func(int64)) (int64, error) {
+func copyN(ctx context.Context, dst io.Writer, src io.Reader, limit int64, h hash.Hash, progress func(int64), idle time.Duration) (int64, error) {
+	// Nothing moving for idle ends the copy (see package stall).
+	var moved atomic.Int64
+	ctx, stop := stall.Watch(ctx, idle, stall.Sum(moved.Load, stall.TCPMoved(src), stall.TCPMoved(dst)))
+	defer stop()
+	defer stall.Interrupt(ctx, src, dst)()
 	buf := make([]byte, 256<<10)
 	var n int64
 	last := time.Now()
 	for limit < 0 || n < limit {
-		if err := ctx.Err(); err != nil {
-			return n, err
+		if ctx.Err() != nil {
+			return n, context.Cause(ctx)
 		}
 		want := int64(len(buf))
 		if limit >= 0 && limit-n < want {
 			want = limit - n
 		}
 		k, rerr := src.Read(buf[:want])
+		if ctx.Err() != nil {
+			return n, context.Cause(ctx)
+		}
 		if k > 0 {
 			h.Write(buf[:k])
 			if _, err := dst.Write(buf[:k]); err != nil {
+				if ctx.Err() != nil {
+					return n, context.Cause(ctx)
+				}
 				return n, err
 			}
 			n += int64(k)
+			moved.Store(n)
 			if progress != nil && time.Since(last) > 100*time.Millisecond {
 				progress(n)
 				last = time.Now()

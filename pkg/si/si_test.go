@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/xmppctl/xmppctl/internal/xmpppair"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
+	"github.com/xmppctl/xmppctl/pkg/stall"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -28,6 +30,12 @@ type outcome struct {
 }
 
 func transfer(t *testing.T, data []byte, fi FileInfo, sendOpts, recvOpts Options, decline bool) (outcome, outcome, string) {
+	t.Helper()
+	return transferFrom(t, bytes.NewReader(data), data, fi, sendOpts, recvOpts, decline)
+}
+
+// transferFrom is transfer with the sender reading src (len(data) bytes).
+func transferFrom(t *testing.T, src io.Reader, data []byte, fi FileInfo, sendOpts, recvOpts Options, decline bool) (outcome, outcome, string) {
 	t.Helper()
 	a, b := xmpppair.New(alice, bob)
 	defer a.Close()
@@ -64,7 +72,7 @@ func transfer(t *testing.T, data []byte, fi FileInfo, sendOpts, recvOpts Options
 		}
 	}()
 	fi.Size = int64(len(data))
-	r, err := ma.SendFile(ctx, bob, fi, bytes.NewReader(data), sendOpts)
+	r, err := ma.SendFile(ctx, bob, fi, src, sendOpts)
 	return outcome{r, err}, <-rc, path
 }
 
@@ -185,4 +193,40 @@ func FuzzParseSI(f *testing.F) {
 		}
 		_ = s.methods()
 	})
+}
+
+// stuckReader returns its first n bytes, then blocks until released.
+type stuckReader struct {
+	r       io.Reader
+	n       int
+	release chan struct{}
+}
+
+func (s *stuckReader) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		<-s.release
+		return 0, io.ErrClosedPipe
+	}
+	k, err := s.r.Read(p[:min(len(p), s.n)])
+	s.n -= k
+	return k, err
+}
+
+// TestStall: a sender that stops writing ends the transfer on the
+// receiving side after the idle time, as a timeout, over both streams.
+func TestStall(t *testing.T) {
+	data := make([]byte, 1<<20)
+	for _, tr := range []string{"s5b", "ibb"} {
+		t.Run(tr, func(t *testing.T) {
+			src := &stuckReader{r: bytes.NewReader(data), n: 100_000, release: make(chan struct{})}
+			time.AfterFunc(2*time.Second, func() { close(src.release) }) // lets the sender go
+			_, ro, _ := transferFrom(t, src, data, FileInfo{Name: "x"},
+				Options{Transport: tr, CandidateAddrs: []string{"127.0.0.1"}, Timeout: time.Minute},
+				Options{Timeout: 300 * time.Millisecond}, false)
+			var se *stall.Error
+			if !errors.As(ro.err, &se) || !errors.Is(ro.err, context.DeadlineExceeded) {
+				t.Fatalf("receive error %v, want a stall", ro.err)
+			}
+		})
+	}
 }

@@ -1,0 +1,122 @@
+package jingle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/internal/testserver"
+	"github.com/xmppctl/xmppctl/pkg/ibb"
+	"github.com/xmppctl/xmppctl/pkg/jingle"
+	"github.com/xmppctl/xmppctl/pkg/online"
+)
+
+// gate blocks every read or write after the first limit bytes until it is
+// opened: a peer that stays connected but stops moving data.
+type gate struct {
+	limit int64
+	n     int64
+	open  chan struct{}
+	src   io.Reader
+}
+
+func (g *gate) wait() {
+	<-g.open
+}
+
+func (g *gate) Read(p []byte) (int, error) {
+	if g.n >= g.limit {
+		g.wait()
+		return 0, errors.New("gate released")
+	}
+	p = p[:min(int64(len(p)), g.limit-g.n)]
+	k, err := g.src.Read(p)
+	g.n += int64(k)
+	return k, err
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	if g.n >= g.limit {
+		g.wait()
+		return 0, errors.New("gate released")
+	}
+	g.n += int64(len(p))
+	return len(p), nil
+}
+
+func (g *gate) ReadAt([]byte, int64) (int, error) { return 0, io.EOF }
+
+// TestStalledPeer: a peer that keeps its connection but stops reading or
+// writing in the middle of a transfer ends it after --timeout with exit 7,
+// on both ends of the data path, and nothing is kept.
+func TestStalledPeer(t *testing.T) {
+	testserver.Require(t, srv)
+
+	t.Run("receiver stops reading", func(t *testing.T) {
+		alice, bob := srv.NewUser(t, "jka"), srv.NewUser(t, "jkb")
+		s := srv.Dial(t, bob)
+		resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Register(s)
+		m := jingle.NewManager(s, ibb.NewManager(s, 0))
+		// The stand-in peer is stuck in a write it cannot leave (like a
+		// hung disk) until the test ends.
+		sink := &gate{limit: 1 << 20, open: make(chan struct{})}
+		defer close(sink.open)
+		go func() {
+			sess := <-m.Incoming()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, _ = sess.Receive(ctx, sink, func() error { return nil }, jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
+		}()
+		file, _ := randomFile(t, "big.bin", 64<<20)
+		began := time.Now()
+		send := run(t, alice, "--timeout", "2s", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, s.JID())
+		if send.code != 7 || !strings.Contains(send.stderr.String(), "no data moved for 2s") {
+			t.Fatalf("jingle-send exit %d after %s, want 7 and the stall named; stderr:\n%s", send.code, time.Since(began), send.stderr.String())
+		}
+	})
+
+	for _, transport := range []string{"s5b", "ibb"} {
+		t.Run("sender stops writing over "+transport, func(t *testing.T) {
+			alice, bob := srv.NewUser(t, "jla"), srv.NewUser(t, "jlb")
+			dir := t.TempDir()
+			recv := start(t, bob, "--timeout", "2s", "jingle-receive", "--dir", dir, "--from", srv.JID(alice),
+				"--count", "1", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
+			bobJID := recv.ready(t)
+			s := srv.Dial(t, alice)
+			m := jingle.NewManager(s, ibb.NewManager(s, 0))
+			src := &gate{limit: 256 << 10, open: make(chan struct{}), src: bytes.NewReader(make([]byte, 8<<20))}
+			defer close(src.open)
+			sent := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				_, err := m.SendFile(ctx, bobJID, jingle.FileInfo{Name: "slow.bin", Size: 8 << 20}, src,
+					jingle.Options{Transport: transport, CandidateAddrs: []string{loop}, Timeout: time.Hour})
+				sent <- err
+			}()
+			recv.wait(t, time.Minute)
+			if recv.code != 7 || !strings.Contains(recv.stderr.String(), "no data moved for 2s") {
+				t.Fatalf("jingle-receive exit %d, want 7 and the stall named; stderr:\n%s", recv.code, recv.stderr.String())
+			}
+			if names := dirNames(t, dir); len(names) != 0 {
+				t.Errorf("directory holds %v after a stalled transfer, want nothing", names)
+			}
+			select {
+			case err := <-sent:
+				if err == nil {
+					t.Error("the stalled sender finished without an error")
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("the sender was not told that the session ended")
+			}
+		})
+	}
+}
