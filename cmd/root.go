@@ -80,7 +80,7 @@ never taken from the command line.
 	pf.StringVar(&g.CAFile, "ca-file", "", "also trust the CA certificates in this PEM file")
 	pf.StringVar(&g.Pin, "pin", "", "trust exactly the server key with this sha256:<hex> fingerprint")
 	pf.BoolVar(&g.Insecure, "insecure", false, "do not verify the server's certificate (dangerous)")
-	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "bound for connecting and for each wait on the server or a peer")
+	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "bound for connecting and for each wait on the server or a peer (in transfers: for the next bytes)")
 	pf.BoolVar(&g.JSON, "json", false, "machine-readable output (JSON, or JSON Lines for streams)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "tell what happens on stderr")
