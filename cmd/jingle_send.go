@@ -28,7 +28,7 @@ type jingleSendOptions struct {
 	f *Factory
 	p2pOptions
 
-	File   string
+	Files  []string
 	To     string
 	Legacy bool
 	Desc   string
@@ -37,8 +37,8 @@ type jingleSendOptions struct {
 func newJingleSendCmd(f *Factory) *cobra.Command {
 	opts := &jingleSendOptions{f: f}
 	c := &cobra.Command{
-		Use:   "jingle-send [flags] FILE JID[/resource]",
-		Short: "Send a file peer to peer (Jingle File Transfer, or legacy SI)",
+		Use:   "jingle-send [flags] FILE... JID[/resource]",
+		Short: "Send files peer to peer (Jingle File Transfer, or legacy SI)",
 		Long: `Send a file directly to another client, for files too large for HTTP upload.
 
 The file goes over a SOCKS5 bytestream (XEP-0260: a direct connection, or the
@@ -55,23 +55,27 @@ offer for the receiver to check. A declined offer exits 5, a peer that does
 not answer within --timeout exits 7; a receiver that reports a hash mismatch
 makes it exit 1.
 
+Several files are sent one after the other, each in its own session, over
+one login; when only some of them arrive, xmppctl exits 3.
+
 Given a bare JID, the online resource that supports file transfer is used
 (the account must see its presence, i.e. be subscribed to it). Direct
 connections are offered on every non-loopback interface that is up; restrict
 that with --candidate-addr (or "none" to use only the proxy).`,
 		Example: `  xmppctl jingle-send backup.tar.zst bob@example.org
   xmppctl jingle-send --desc "holiday photos" photos.zip bob@example.org/laptop
+  xmppctl jingle-send *.flac bob@example.org
   xmppctl jingle-send --candidate-addr 192.0.2.10 big.iso bob@example.org
   xmppctl jingle-send --transport ibb notes.txt bob@example.org/phone
   xmppctl jingle-send --legacy old-client.txt carol@example.org/desktop`,
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 2 {
+			if len(args) < 2 {
 				return usageErrorf("jingle-send needs a FILE and a JID")
 			}
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.File, opts.To = args[0], args[1]
+			opts.Files, opts.To = args[:len(args)-1], args[len(args)-1]
 			return runJingleSend(c.Context(), opts)
 		},
 	}
@@ -92,6 +96,39 @@ type sendJSON struct {
 	Verified  bool   `json:"verified"`
 }
 
+// outgoingFile is a file checked before connecting.
+type outgoingFile struct {
+	path, name, mediaType string
+	size                  int64
+	modTime               time.Time
+}
+
+// checkOutgoing validates every file before anything is sent.
+func checkOutgoing(paths []string) ([]outgoingFile, error) {
+	out := make([]outgoingFile, 0, len(paths))
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, usageErrorf("%v", unwrapPathErr(err))
+		}
+		if !st.Mode().IsRegular() {
+			return nil, usageErrorf("%s is not a regular file", p)
+		}
+		if fh, err := os.Open(p); err != nil {
+			return nil, usageErrorf("%v", unwrapPathErr(err))
+		} else {
+			fh.Close()
+		}
+		name := filepath.Base(p)
+		mediaType := mime.TypeByExtension(filepath.Ext(name))
+		if mediaType == "" {
+			mediaType = "application/octet-stream"
+		}
+		out = append(out, outgoingFile{path: p, name: name, mediaType: mediaType, size: st.Size(), modTime: st.ModTime()})
+	}
+	return out, nil
+}
+
 func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	f := opts.f
 	if err := opts.validate(); err != nil {
@@ -101,22 +138,9 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	if err != nil {
 		return err
 	}
-	file, err := os.Open(opts.File)
+	files, err := checkOutgoing(opts.Files)
 	if err != nil {
-		return usageErrorf("%v", unwrapPathErr(err))
-	}
-	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return usageErrorf("%v", unwrapPathErr(err))
-	}
-	if !st.Mode().IsRegular() {
-		return usageErrorf("%s is not a regular file", opts.File)
-	}
-	name := filepath.Base(opts.File)
-	mediaType := mime.TypeByExtension(filepath.Ext(name))
-	if mediaType == "" {
-		mediaType = "application/octet-stream"
+		return err
 	}
 	acct, err := f.Account()
 	if err != nil {
@@ -132,64 +156,104 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	if err != nil {
 		return err
 	}
-	f.Infof("sending %s (%s) to %s with %s", name, humanSize(st.Size()), peer, method)
-
-	var bar *fileBar
 	var bars *barStack
 	if f.IO.ErrTTY && !f.Global.Quiet {
 		bars = newBarStack(f.IO.ErrOut)
-		bar = bars.Add(name, st.Size())
+	}
+	snd := &fileSender{f: f, s: s, opts: opts, ib: ibb.NewManager(s, 0), peer: peer, method: method, transport: transport, bars: bars}
+	// One session per file, one after the other over the same login: the
+	// receiver sees ordinary offers, and a failure ends only its file.
+	var failures []error
+	for _, file := range files {
+		res, err := snd.send(ctx, file)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failures = append(failures, fmt.Errorf("%s: %w", file.path, err))
+			if len(files) > 1 {
+				fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(failures[len(failures)-1].Error(), false))
+			}
+			continue
+		}
+		f.Infof("%s received %s over %s (%s)", peer, file.name, res.Transport, res.HashText)
+		if f.Global.JSON {
+			if err := json.NewEncoder(f.IO.Out).Encode(sendJSON{File: file.path, To: peer, Size: res.Size,
+				Method: method, Transport: res.Transport, Hash: res.HashText, Verified: res.Verified}); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case len(failures) == 0:
+		return nil
+	case len(files) == 1:
+		return sendFileError(peer, errors.Unwrap(failures[0]))
+	}
+	return &PartialError{Failed: len(failures), Total: len(files), First: sendFileError(peer, failures[0])}
+}
+
+// fileSender sends files to one peer over one session.
+type fileSender struct {
+	f                       *Factory
+	s                       conn.Session
+	opts                    *jingleSendOptions
+	ib                      *ibb.Manager
+	peer, method, transport string
+	bars                    *barStack
+}
+
+func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle.Result, err error) {
+	f, opts := snd.f, snd.opts
+	fh, err := os.Open(file.path)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	defer fh.Close()
+	f.Infof("sending %s (%s) to %s with %s", file.name, humanSize(file.size), snd.peer, snd.method)
+	var bar *fileBar
+	if snd.bars != nil {
+		bar = snd.bars.Add(file.name, file.size)
+		defer func() {
+			if err != nil {
+				bar.Done("failed")
+			} else {
+				bar.Done("sent")
+			}
+		}()
 	}
 	progress := func(n int64) {
 		if bar != nil {
 			bar.Set(n)
 		}
 	}
-	ib := ibb.NewManager(s, 0)
-	var res *jingle.Result
-	switch method {
+	switch snd.method {
 	case "jingle":
-		jm := jingle.NewManager(s, ib)
-		jo := opts.jingleOptions(ctx, f, s)
-		jo.Transport = transport
+		jm := jingle.NewManager(snd.s, snd.ib)
+		jo := opts.jingleOptions(ctx, f, snd.s)
+		jo.Transport = snd.transport
 		jo.Progress = progress
-		res, err = jm.SendFile(ctx, peer, jingle.FileInfo{Name: name, Size: st.Size(), MediaType: mediaType,
-			Desc: stanza.Sanitize(opts.Desc), Date: st.ModTime()}, file, jo)
-	case "si":
+		return jm.SendFile(ctx, snd.peer, jingle.FileInfo{Name: file.name, Size: file.size, MediaType: file.mediaType,
+			Desc: stanza.Sanitize(opts.Desc), Date: file.modTime}, fh, jo)
+	default:
 		// XEP-0096 has no checksum after the data: the MD5 goes in the
 		// offer, which costs one extra read of the file.
-		sum, herr := si.MD5(file)
+		sum, herr := si.MD5(fh)
 		if herr == nil {
-			_, herr = file.Seek(0, io.SeekStart)
+			_, herr = fh.Seek(0, io.SeekStart)
 		}
 		if herr != nil {
-			return fmt.Errorf("read %s: %w", opts.File, herr)
+			return nil, fmt.Errorf("read %s: %w", file.path, herr)
 		}
-		sm := si.NewManager(s, ib)
-		so := si.Options{Transport: transport, BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
-		if transport != "ibb" {
+		sm := si.NewManager(snd.s, snd.ib)
+		so := si.Options{Transport: snd.transport, BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
+		if snd.transport != "ibb" {
 			so.CandidateAddrs = opts.candidateAddrs()
-			so.Proxy = opts.proxy(ctx, f, s)
+			so.Proxy = opts.proxy(ctx, f, snd.s)
 		}
-		res, err = sm.SendFile(ctx, peer, si.FileInfo{Name: name, Size: st.Size(), MediaType: mediaType,
-			Desc: stanza.Sanitize(opts.Desc), Date: st.ModTime(), MD5: sum}, file, so)
+		return sm.SendFile(ctx, snd.peer, si.FileInfo{Name: file.name, Size: file.size, MediaType: file.mediaType,
+			Desc: stanza.Sanitize(opts.Desc), Date: file.modTime, MD5: sum}, fh, so)
 	}
-	if bar != nil {
-		if err != nil {
-			bar.Done("failed")
-		} else {
-			bar.Done("sent")
-		}
-	}
-	if err != nil {
-		return sendFileError(peer, err)
-	}
-	f.Infof("%s received %s over %s (%s)", peer, name, res.Transport, res.HashText)
-	if f.Global.JSON {
-		return json.NewEncoder(f.IO.Out).Encode(sendJSON{File: opts.File, To: peer, Size: res.Size,
-			Method: method, Transport: res.Transport, Hash: res.HashText, Verified: res.Verified})
-	}
-	return nil
 }
 
 // sendFileError maps refusals to RemoteError (exit 5).

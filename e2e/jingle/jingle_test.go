@@ -12,6 +12,7 @@ import (
 )
 
 type sentJSON struct {
+	File      string `json:"file"`
 	To        string `json:"to"`
 	Size      int64  `json:"size"`
 	Method    string `json:"method"`
@@ -179,5 +180,49 @@ func TestTimeout(t *testing.T) {
 	send := run(t, alice, "--timeout", "2s", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, peer)
 	if send.code != 7 {
 		t.Fatalf("jingle-send exit %d, want 7; stderr:\n%s", send.code, send.stderr.String())
+	}
+}
+
+// TestSeveralFiles: files given together go one after the other over one
+// login; the one the receiver declines (over its --max-size) makes the
+// sender exit 3 while the others arrive and are reported (a declined offer
+// does not count towards the receiver's --count).
+func TestSeveralFiles(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob := srv.NewUser(t, "jma"), srv.NewUser(t, "jmb")
+	dir := t.TempDir()
+	recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(alice), "--count", "2",
+		"--auto-accept", "--max-size", "100000", "--candidate-addr", loop, "--proxy", "none")
+	bobJID := recv.ready(t)
+	one, sum1 := randomFile(t, "one.bin", 50_000)
+	big, _ := randomFile(t, "big.bin", 200_000)
+	two, sum2 := randomFile(t, "two.bin", 60_000)
+	send := run(t, alice, "--json", "jingle-send", "--candidate-addr", loop, "--proxy", "none", one, big, two, bobJID)
+	if send.code != 3 {
+		t.Fatalf("jingle-send exit %d, want 3 (one of three declined); stderr:\n%s", send.code, send.stderr.String())
+	}
+	if !strings.Contains(send.stderr.String(), "big.bin") || !strings.Contains(send.stderr.String(), "declined") {
+		t.Errorf("stderr does not name the declined file:\n%s", send.stderr.String())
+	}
+	var sent []string
+	for _, line := range strings.Split(strings.TrimSpace(send.stdout.String()), "\n") {
+		var s sentJSON
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("sender JSON line %q: %v", line, err)
+		}
+		sent = append(sent, filepath.Base(s.File))
+	}
+	if strings.Join(sent, " ") != "one.bin two.bin" {
+		t.Errorf("sender reported %v, want one.bin two.bin", sent)
+	}
+	recv.wait(t, time.Minute)
+	if got := fileSum(t, filepath.Join(dir, "one.bin")); got != sum1 {
+		t.Error("one.bin differs")
+	}
+	if got := fileSum(t, filepath.Join(dir, "two.bin")); got != sum2 {
+		t.Error("two.bin differs")
+	}
+	if names := dirNames(t, dir); len(names) != 2 {
+		t.Errorf("directory holds %v, want one.bin and two.bin", names)
 	}
 }
