@@ -140,6 +140,11 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool)
 		DataDir:     f.DataDir(),
 		DialTimeout: f.Global.Timeout,
 		Unavailable: !online,
+		OnOffline: func(n int) {
+			f.Warnf("%d offline message(s) waiting for %s were delivered to this session "+
+				"(its library always announces presence at login); they are no longer offline "+
+				"messages: read them from the server archive (xmppctl archive sync, or any MAM client)", n, acct.JID)
+		},
 	}
 	if f.Global.DebugXML {
 		o.DebugXML = f.IO.ErrOut

@@ -25,7 +25,16 @@ func TestSendKeepsOfflineMessageInArchive(t *testing.T) {
 	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mustOK(t, xmppctl(t, alice, "", "send", "-m", "cron ping", srv.JID(carol)))
+	res := xmppctl(t, alice, "", "send", "-m", "cron ping", srv.JID(carol))
+	mustOK(t, res)
+	// The user is told that the waiting message was delivered here.
+	if !strings.Contains(res.Stderr, "warning: 1 offline message(s) waiting for "+srv.JID(alice)) {
+		t.Errorf("send did not report the flushed offline message; stderr:\n%s", res.Stderr)
+	}
+	// Nothing waits any more, so the next run says nothing.
+	if res := xmppctl(t, alice, "", "send", "-m", "cron ping 2", srv.JID(carol)); res.Code != 0 || res.Stderr != "" {
+		t.Errorf("second send: exit %d, stderr %q", res.Code, res.Stderr)
+	}
 
 	a := srv.Dial(t, alice)
 	sub := a.Subscribe()

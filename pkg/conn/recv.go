@@ -127,6 +127,9 @@ func (s *session) dispatch(st stanza.Stanza) {
 		s.mu.Unlock()
 		go s.answer(v, h)
 	default:
+		if s.opts.Unavailable && isOfflineMessage(st) {
+			s.offline.Add(1)
+		}
 		s.mu.Lock()
 		if !s.subscribed {
 			// Nobody has subscribed yet (e.g. offline messages flushed right
@@ -140,6 +143,24 @@ func (s *session) dispatch(st stanza.Stanza) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// isOfflineMessage reports a message the server kept while the account
+// was offline: one with a body, of a type offline storage keeps, and the
+// delay stamp the server adds. Live messages carry no delay; room history
+// is groupchat.
+func isOfflineMessage(st stanza.Stanza) bool {
+	m, ok := st.(*stanza.Message)
+	if !ok || m.Body == "" {
+		return false
+	}
+	switch m.Type {
+	case "", "normal", "chat":
+	default:
+		return false
+	}
+	_, delayed := stanza.Find(m.Ext, stanza.NSDelay, "delay")
+	return delayed
 }
 
 // maxEarly bounds the backlog kept for a first subscriber that never comes

@@ -36,6 +36,12 @@ type Options struct {
 	// the server stops routing messages for the bare JID to this session.
 	// For commands that only send or query; listeners leave it false.
 	Unavailable bool
+	// OnOffline, when set, is called by Close of an Unavailable session
+	// with the number of messages the server flushed to it from offline
+	// storage: go-xmpp's initial presence asks for them, and the user
+	// should know that they were delivered here (they stay in the
+	// server's archive, where it keeps one). Not called for zero.
+	OnOffline func(n int)
 	// Version, when set, is what the session answers to XEP-0092 software
 	// version queries (go-xmpp answers them itself, before any handler
 	// could); nil answers service-unavailable.
@@ -115,6 +121,8 @@ type session struct {
 	sm      atomic.Bool
 	handled atomic.Uint32
 	closing atomic.Bool
+	offline atomic.Int32 // offline messages flushed to an Unavailable session
+	opts    Options
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -158,6 +166,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		enabled:  make(chan struct{}),
 		ctx:      sctx, cancel: cancel,
 		done: make(chan struct{}),
+		opts: o,
 	}
 	go s.recvLoop()
 	if o.Unavailable {
@@ -363,5 +372,8 @@ func (s *session) Close() error {
 	}
 	s.cancel()
 	go s.c.Close() // reads until EOF; the server has closed or will soon
+	if n := s.offline.Load(); n > 0 && s.opts.OnOffline != nil {
+		s.opts.OnOffline(int(n))
+	}
 	return nil
 }

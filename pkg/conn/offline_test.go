@@ -1,0 +1,31 @@
+package conn
+
+import (
+	"encoding/xml"
+	"testing"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+func TestIsOfflineMessage(t *testing.T) {
+	delay := stanza.Element{XMLName: xml.Name{Space: stanza.NSDelay, Local: "delay"}}
+	tests := []struct {
+		name string
+		st   stanza.Stanza
+		want bool
+	}{
+		{"chat with delay", &stanza.Message{Type: "chat", Body: "hi", Ext: []stanza.Element{delay}}, true},
+		{"no type with delay", &stanza.Message{Body: "hi", Ext: []stanza.Element{delay}}, true},
+		{"normal with delay", &stanza.Message{Type: "normal", Body: "hi", Ext: []stanza.Element{delay}}, true},
+		{"live chat", &stanza.Message{Type: "chat", Body: "hi"}, false},
+		{"room history", &stanza.Message{Type: "groupchat", Body: "hi", Ext: []stanza.Element{delay}}, false},
+		{"error bounce", &stanza.Message{Type: "error", Body: "hi", Ext: []stanza.Element{delay}}, false},
+		{"receipt", &stanza.Message{Type: "chat", Ext: []stanza.Element{delay}}, false},
+		{"presence", &stanza.Presence{}, false},
+	}
+	for _, tt := range tests {
+		if got := isOfflineMessage(tt.st); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
