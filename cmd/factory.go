@@ -126,7 +126,14 @@ func (f *Factory) Account() (config.Account, error) {
 // online says whether the command must be available to others while it
 // runs (listen, jingle, archive sync); every other command withdraws the
 // presence go-xmpp forces on login at once (see conn.Options.Unavailable).
-func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool) (conn.Session, error) {
+// ConnectOption adjusts the session options of one command.
+type ConnectOption func(*conn.Options)
+
+// watchPresence keeps the capabilities of peers' presences (go-xmpp drops
+// them), for commands that choose a peer's resource by its features.
+func watchPresence(o *conn.Options) { o.WatchPresence = true }
+
+func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool, opts ...ConnectOption) (conn.Session, error) {
 	pw, err := acct.ResolvePassword(ctx)
 	if err != nil {
 		return nil, err
@@ -148,6 +155,9 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool)
 	}
 	if f.Global.DebugXML {
 		o.DebugXML = f.IO.ErrOut
+	}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.Global.Timeout)
 	defer cancel()

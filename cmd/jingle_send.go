@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/pkg/caps"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
@@ -59,7 +60,10 @@ Several files are sent one after the other, each in its own session, over
 one login; when only some of them arrive, xmppctl exits 3.
 
 Given a bare JID, the online resource that supports file transfer is used
-(the account must see its presence, i.e. be subscribed to it). Direct
+(the account must see its presence, i.e. be subscribed to it). A peer's
+features come from the entity capabilities of its presence (XEP-0115/0390):
+verified once with a disco#info query, then known from the cache without
+one; a peer without them is asked directly. Direct
 connections are offered on every non-loopback interface that is up; restrict
 that with --candidate-addr (or "none" to use only the proxy).`,
 		Example: `  xmppctl jingle-send backup.tar.zst bob@example.org
@@ -146,7 +150,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Connect(ctx, acct, true)
+	s, err := f.Connect(ctx, acct, true, watchPresence)
 	if err != nil {
 		return err
 	}
@@ -297,9 +301,10 @@ func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to strin
 		}
 	}
 	var reasons []string
+	r := &caps.Resolver{S: s, Store: caps.Store{Dir: filepath.Join(f.DataDir(), "caps")}}
 	for _, c := range candidates {
 		dctx, cancel := f.WithTimeout(ctx)
-		info, derr := disco.GetInfo(dctx, s, c, "")
+		info, derr := peerInfo(dctx, f, s, r, c)
 		cancel()
 		if derr != nil {
 			if ctx.Err() != nil {
@@ -326,6 +331,29 @@ func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to strin
 		return "", "", "", &RemoteError{Err: fmt.Errorf("%s cannot receive the file: %s", candidates[0], strings.TrimSuffix(strings.SplitN(reasons[0], "(", 2)[1], ")"))}
 	}
 	return "", "", "", &RemoteError{Err: fmt.Errorf("no online resource of %s supports file transfer: %s", to, strings.Join(reasons, ", "))}
+}
+
+// peerInfo returns jid's disco#info: through its presence's entity
+// capabilities when they were seen (a verified hash known from an earlier
+// run costs no query), else by asking jid directly.
+func peerInfo(ctx context.Context, f *Factory, s conn.Session, r *caps.Resolver, jid string) (*disco.Info, error) {
+	if pw, ok := s.(conn.PresenceWatcher); ok {
+		if c1, c2 := caps.Find(pw.PresenceExt(jid)); c1 != nil || c2 != nil {
+			res, err := r.Lookup(ctx, jid, c1, c2)
+			if err == nil {
+				if res.Status == caps.Mismatch {
+					f.Infof("%s: %v", jid, res.Err)
+				} else {
+					f.Infof("%s: capabilities %s %s: %s", jid, res.Algo, res.Hash, res.Status)
+				}
+				return res.Info, nil
+			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
+		}
+	}
+	return disco.GetInfo(ctx, s, jid, "")
 }
 
 // chooseMethod follows the peer's features: Jingle when it has Jingle FT

@@ -2,6 +2,7 @@ package jingle
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,26 +125,37 @@ func TestDeclined(t *testing.T) {
 }
 
 // TestRosterAndBareJID: contacts are accepted by default, and a bare JID
-// finds the receiving resource through presence.
+// finds the receiving resource through presence, whose entity
+// capabilities choose the method: verified by a query the first time,
+// from the cache (no disco#info query at all) the next.
 func TestRosterAndBareJID(t *testing.T) {
 	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "jra"), srv.NewUser(t, "jrb")
 	makeContacts(t, alice, bob)
-	dir := t.TempDir()
-	recv := start(t, bob, "jingle-receive", "--dir", dir, "--count", "1", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
+	dir, data := t.TempDir(), t.TempDir()
+	recv := start(t, bob, "jingle-receive", "--dir", dir, "--count", "2", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
 	recv.ready(t)
-	file, sum := randomFile(t, "report.pdf", 70_000)
-	send := run(t, alice, "-v", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, srv.JID(bob))
-	if send.code != 0 {
-		t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver:\n%s", send.code, send.stderr.String(), recv.stderr.String())
+	for i, want := range []string{"verified", "cached"} {
+		file, sum := randomFile(t, fmt.Sprintf("report%d.pdf", i), 70_000)
+		send := run(t, alice, "-v", "--debug-xml", "--data-dir", data, "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, srv.JID(bob))
+		if send.code != 0 {
+			t.Fatalf("jingle-send exit %d; stderr:\n%s\nreceiver:\n%s", send.code, send.stderr.String(), recv.stderr.String())
+		}
+		stderr := send.stderr.String()
+		if !strings.Contains(stderr, ": capabilities sha-") || !strings.Contains(stderr, "=: "+want) {
+			t.Errorf("send %d: bob's capabilities not %s; stderr:\n%s", i+1, want, stderr)
+		}
+		queries := strings.Count(stderr, "<query xmlns=\"http://jabber.org/protocol/disco#info\"")
+		if want == "cached" && queries != 0 {
+			t.Errorf("send %d: %d disco#info queries despite cached capabilities", i+1, queries)
+		}
+		if fileSum(t, filepath.Join(dir, filepath.Base(file))) != sum {
+			t.Errorf("send %d: saved file differs", i+1)
+		}
 	}
 	recv.wait(t, time.Minute)
-	path := strings.TrimSpace(recv.stdout.String())
-	if path != filepath.Join(dir, "report.pdf") {
-		t.Fatalf("receiver printed %q", path)
-	}
-	if fileSum(t, path) != sum {
-		t.Error("saved file differs")
+	if paths := strings.Fields(recv.stdout.String()); len(paths) != 2 || paths[0] != filepath.Join(dir, "report0.pdf") {
+		t.Fatalf("receiver printed %q", recv.stdout.String())
 	}
 }
 

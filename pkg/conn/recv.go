@@ -94,6 +94,7 @@ func (s *session) fail(err error) {
 
 // finish runs when the stream has ended, for whatever reason.
 func (s *session) finish() {
+	s.tap.stopWatch()
 	s.wmu.Lock()
 	s.closed = true
 	s.wmu.Unlock()

@@ -36,6 +36,11 @@ type Options struct {
 	// the server stops routing messages for the bare JID to this session.
 	// For commands that only send or query; listeners leave it false.
 	Unavailable bool
+	// WatchPresence keeps the child elements of every available presence
+	// received (see PresenceWatcher): go-xmpp drops them, entity
+	// capabilities included. It decodes the incoming stream twice, so
+	// only commands that choose peers by their capabilities set it.
+	WatchPresence bool
 	// OnOffline, when set, is called by Close of an Unavailable session
 	// with the number of messages the server flushed to it from offline
 	// storage: go-xmpp's initial presence asks for them, and the user
@@ -152,8 +157,12 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		}
 	}
 	t := newTap(o.DebugXML)
+	if o.WatchPresence {
+		t.watch = newPresenceWatch()
+	}
 	c, tg, err := login(ctx, o, targets, ident, t)
 	if err != nil {
+		t.stopWatch()
 		return nil, err
 	}
 	t.endLogin()
@@ -376,4 +385,13 @@ func (s *session) Close() error {
 		s.opts.OnOffline(int(n))
 	}
 	return nil
+}
+
+// PresenceExt implements PresenceWatcher; without Options.WatchPresence it
+// knows nothing.
+func (s *session) PresenceExt(jid string) []stanza.Element {
+	if s.tap.watch == nil {
+		return nil
+	}
+	return s.tap.watch.get(jid)
 }

@@ -22,6 +22,8 @@ type tap struct {
 
 	fbuf     []byte   // stream text not yet holding a complete features element
 	features [][]byte // complete <stream:features> elements, oldest first
+
+	watch *presenceWatch // nil unless Options.WatchPresence
 }
 
 var (
@@ -35,6 +37,10 @@ func newTap(out io.Writer) *tap { return &tap{out: out, login: true} }
 func (t *tap) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.watch != nil && bytes.HasPrefix(p, []byte("RECV ")) {
+		// The same newline repair as for the features (captureFeatures).
+		t.watch.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
+	}
 	if t.login && bytes.HasPrefix(p, []byte("RECV ")) {
 		t.captureFeatures(p[5:])
 		t.buf = append(t.buf, p[5:]...)
@@ -137,4 +143,13 @@ func (t *tap) endLogin() {
 	t.buf = nil
 	t.fbuf = nil
 	t.mu.Unlock()
+}
+
+// stopWatch ends the presence watch, if any, when the stream is over.
+func (t *tap) stopWatch() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.watch != nil {
+		t.watch.stop()
+	}
 }
