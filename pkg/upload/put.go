@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/stall"
 )
 
 // InsecureURLError reports a plain-http URL to a host that is not the
@@ -91,30 +92,15 @@ func (e *HTTPError) Retryable() bool {
 	return true
 }
 
-// stallError cancels a PUT that made no progress within the idle bound.
-type stallError struct{ idle time.Duration }
-
-func (e *stallError) Error() string {
-	return fmt.Sprintf("no upload progress for %s", e.idle)
-}
-
-// Is makes a stall count as a timeout (exit status 7).
-func (e *stallError) Is(target error) bool { return target == context.DeadlineExceeded }
-
 // Put uploads size bytes from body to the slot's PUT URL with the slot's
 // allowed headers and the given Content-Type. idle > 0 cancels the
 // request after that long without a byte read from body (or, once all
 // was sent, without an answer). Network failures are *conn.ConnectError,
 // refusals *HTTPError; an error reading body is returned as is.
 func Put(ctx context.Context, client *http.Client, slot *Slot, body io.Reader, size int64, contentType string, idle time.Duration) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	rd := &watchedReader{r: body}
-	rd.touch()
-	if idle > 0 {
-		stop := watch(ctx, rd, idle, cancel)
-		defer stop()
-	}
+	ctx, stop := stall.Watch(ctx, idle, rd.n.Load)
+	defer stop()
 	var reqBody io.Reader = rd
 	if size == 0 {
 		reqBody = http.NoBody
@@ -137,7 +123,7 @@ func Put(ctx context.Context, client *http.Client, slot *Slot, body io.Reader, s
 			return rerr
 		}
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
-			var se *stallError
+			var se *stall.Error
 			if errors.As(cause, &se) {
 				return &conn.ConnectError{Addr: hostOf(slot.PutURL), Err: fmt.Errorf("PUT %s: %w", slot.PutURL, se)}
 			}
@@ -158,19 +144,17 @@ func Put(ctx context.Context, client *http.Client, slot *Slot, body io.Reader, s
 		Text: resp.Status, Body: oneLine(string(b), 200)}
 }
 
-// watchedReader remembers when it was last read and why reading failed.
+// watchedReader counts what was read and remembers why reading failed.
 type watchedReader struct {
-	r    io.Reader
-	last atomic.Int64 // unix nanoseconds
-	mu   sync.Mutex
-	err  error
+	r   io.Reader
+	n   atomic.Int64
+	mu  sync.Mutex
+	err error
 }
-
-func (w *watchedReader) touch() { w.last.Store(time.Now().UnixNano()) }
 
 func (w *watchedReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
-	w.touch()
+	w.n.Add(int64(n))
 	if err != nil && err != io.EOF {
 		w.mu.Lock()
 		w.err = err
@@ -183,33 +167,6 @@ func (w *watchedReader) readErr() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
-}
-
-// watch cancels ctx with a stallError when rd has not been read for idle.
-func watch(ctx context.Context, rd *watchedReader, idle time.Duration, cancel context.CancelCauseFunc) (stop func()) {
-	done := make(chan struct{})
-	tick := idle / 4
-	if tick > time.Second {
-		tick = time.Second
-	}
-	go func() {
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if time.Since(time.Unix(0, rd.last.Load())) > idle {
-					cancel(&stallError{idle: idle})
-					return
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
 }
 
 func hostOf(raw string) string {

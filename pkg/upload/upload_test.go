@@ -327,7 +327,7 @@ func TestUploadStalledPutTimesOut(t *testing.T) {
 	u.Retries, u.Timeout = 0, 300*time.Millisecond
 	_, err := u.Upload(context.Background(), bytesFile("f", bytes.Repeat([]byte("s"), 64<<10)), nil)
 	var ce *conn.ConnectError
-	if !errors.As(err, &ce) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no upload progress") {
+	if !errors.As(err, &ce) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no data moved") {
 		t.Fatalf("error %v (%T), want a stalled-transfer timeout", err, err)
 	}
 }
