@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,4 +121,108 @@ func TestStalledPeer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterruptedTransfer: Ctrl-C in the middle of a transfer exits 130 on
+// either end, tells the peer (its transfer fails at once instead of
+// waiting) and leaves nothing half-written behind.
+func TestInterruptedTransfer(t *testing.T) {
+	testserver.Require(t, srv)
+
+	t.Run("receiver", func(t *testing.T) {
+		alice, bob := srv.NewUser(t, "jia"), srv.NewUser(t, "jib")
+		dir := t.TempDir()
+		recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(alice),
+			"--count", "1", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
+		bobJID := recv.ready(t)
+		s := srv.Dial(t, alice)
+		m := jingle.NewManager(s, ibb.NewManager(s, 0))
+		src := &gate{limit: 256 << 10, open: make(chan struct{}), src: bytes.NewReader(make([]byte, 8<<20))}
+		defer close(src.open)
+		sent := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err := m.SendFile(ctx, bobJID, jingle.FileInfo{Name: "half.bin", Size: 8 << 20}, src,
+				jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
+			sent <- err
+		}()
+		waitForPartial(t, dir)
+		_ = recv.cmd.Process.Signal(os.Interrupt)
+		recv.wait(t, 30*time.Second)
+		if recv.code != 130 {
+			t.Fatalf("jingle-receive exit %d after SIGINT, want 130; stderr:\n%s", recv.code, recv.stderr.String())
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("directory holds %v after an interrupted transfer, want nothing", names)
+		}
+		select {
+		case err := <-sent:
+			if err == nil {
+				t.Error("the sender finished without an error")
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the sender was not told that the receiver gave up")
+		}
+	})
+
+	t.Run("sender", func(t *testing.T) {
+		alice, bob := srv.NewUser(t, "jja"), srv.NewUser(t, "jjb")
+		s := srv.Dial(t, bob)
+		resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Register(s)
+		m := jingle.NewManager(s, ibb.NewManager(s, 0))
+		dir := t.TempDir()
+		received := make(chan error, 1)
+		go func() {
+			sess := <-m.Incoming()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			f, err := os.Create(filepath.Join(dir, ".part"))
+			if err != nil {
+				received <- err
+				return
+			}
+			defer f.Close()
+			_, err = sess.Receive(ctx, f, func() error { return nil }, jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
+			received <- err
+		}()
+		// In-band, 64 MiB take long enough (a few MB/s through the
+		// server) to be interrupted in the middle.
+		file, _ := randomFile(t, "big.bin", 64<<20)
+		send := start(t, alice, "jingle-send", "--transport", "ibb", file, s.JID())
+		waitForPartial(t, dir)
+		_ = send.cmd.Process.Signal(os.Interrupt)
+		send.wait(t, 30*time.Second)
+		if send.code != 130 {
+			t.Fatalf("jingle-send exit %d after SIGINT, want 130; stderr:\n%s", send.code, send.stderr.String())
+		}
+		select {
+		case err := <-received:
+			if err == nil {
+				t.Error("the receiver finished without an error")
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the receiver was not told that the sender gave up")
+		}
+	})
+}
+
+// waitForPartial waits until some file in dir holds data.
+func waitForPartial(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && fi.Size() > 0 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no data arrived in %s", dir)
 }
