@@ -390,8 +390,11 @@ func (s *session) Close() error {
 // PresenceExt implements PresenceWatcher; without Options.WatchPresence it
 // knows nothing.
 func (s *session) PresenceExt(jid string) []stanza.Element {
-	if s.tap.watch == nil {
+	s.tap.mu.Lock()
+	w := s.tap.watch
+	s.tap.mu.Unlock()
+	if w == nil {
 		return nil
 	}
-	return s.tap.watch.get(jid)
+	return w.get(jid)
 }

@@ -151,5 +151,6 @@ func (t *tap) stopWatch() {
 	defer t.mu.Unlock()
 	if t.watch != nil {
 		t.watch.stop()
+		t.watch = nil // later reads (go-xmpp's Close) start no decoder
 	}
 }
