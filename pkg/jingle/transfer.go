@@ -163,15 +163,21 @@ func closeWrite(s io.ReadWriteCloser) {
 	}
 }
 
-// watch closes the stream when the session ends, so that a copy blocked
-// in I/O returns; the returned stop ends the watch.
+// watch interrupts the stream when the peer ends the session, so that a
+// copy blocked in I/O returns; the returned stop ends the watch. An
+// in-band stream is aborted rather than closed: its close would wait for
+// blocks in flight, which belong to the copy's goroutine.
 func (s *Session) watch(stream io.Closer) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-s.ended:
-			if s.peerEnded() != nil {
-				stream.Close()
+			if err := s.peerEnded(); err != nil {
+				if a, ok := stream.(interface{ Abort(error) }); ok {
+					a.Abort(err)
+				} else {
+					stream.Close()
+				}
 			}
 		case <-done:
 		}
