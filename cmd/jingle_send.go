@@ -113,13 +113,13 @@ func checkOutgoing(paths []string) ([]outgoingFile, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, usageErrorf("%v", unwrapPathErr(err))
+			return nil, usageErrorf("%s: %v", p, unwrapPathErr(err))
 		}
 		if !st.Mode().IsRegular() {
 			return nil, usageErrorf("%s is not a regular file", p)
 		}
 		if fh, err := os.Open(p); err != nil {
-			return nil, usageErrorf("%v", unwrapPathErr(err))
+			return nil, usageErrorf("%s: %v", p, unwrapPathErr(err))
 		} else {
 			fh.Close()
 		}
