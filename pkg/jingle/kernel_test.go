@@ -237,13 +237,14 @@ func TestStall(t *testing.T) {
 	t.Run("slow but moving", func(t *testing.T) {
 		a, b := tcpPair(t)
 		small := data[:64<<10]
+		// 0.8 s in all, longer than the idle bound, in gaps far shorter.
 		go func() {
 			for i := 0; i < len(small); i += 4 << 10 {
 				a.Write(small[i : i+4<<10])
-				time.Sleep(30 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 			}
 		}()
-		ctx, progress, stop := watchData(context.Background(), b, Options{Timeout: 200 * time.Millisecond})
+		ctx, progress, stop := watchData(context.Background(), b, Options{Timeout: 400 * time.Millisecond})
 		defer stop()
 		dst := tempFile(t, nil)
 		if n, err := recvKernel(ctx, dst, b, int64(len(small)), []hash.Hash{sha256.New()}, progress, nil); err != nil || n != int64(len(small)) {

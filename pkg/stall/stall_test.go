@@ -28,10 +28,10 @@ func TestWatchEndsAStall(t *testing.T) {
 
 func TestWatchKeepsAMovingTransfer(t *testing.T) {
 	var n atomic.Int64
-	ctx, stop := Watch(context.Background(), 100*time.Millisecond, n.Load)
+	ctx, stop := Watch(context.Background(), 250*time.Millisecond, n.Load)
 	for range 40 {
 		n.Add(1)
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := ctx.Err(); err != nil {
 		t.Fatalf("moving transfer ended: %v", context.Cause(ctx))
