@@ -86,6 +86,12 @@ func Start(extraEnv ...string) (*Server, error) {
 // Main is a TestMain helper: it starts a server when integration tests are
 // enabled, runs the tests and stops it. srv is set before m.Run.
 func Main(m *testing.M, srv **Server, extraEnv ...string) {
+	// go-xmpp sends XMPP connections through HTTP_PROXY when it is set;
+	// the in-process sessions of the tests must reach the loopback server
+	// directly (the xmppctl processes get a minimal environment anyway).
+	for _, k := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"} {
+		os.Unsetenv(k)
+	}
 	if !Enabled() {
 		code := m.Run()
 		removeBinary()
