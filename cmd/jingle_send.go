@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +56,8 @@ not answer within --timeout exits 7; a receiver that reports a hash mismatch
 makes it exit 1.
 
 Several files are sent one after the other, each in its own session, over
-one login; when only some of them arrive, xmppctl exits 3.
+one login; when only some of them arrive, xmppctl exits 3. With --json each
+file gets one line: its result, or {"file": …, "error": …}.
 
 Given a bare JID, the online resource that supports file transfer is used
 (the account must see its presence, i.e. be subscribed to it). A peer's
@@ -175,6 +175,11 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 				return ctx.Err()
 			}
 			failures = append(failures, fmt.Errorf("%s: %w", file.path, err))
+			if f.Global.JSON {
+				if err := f.PrintJSON(fileErrJSON{File: file.path, Error: term.Sanitize(err.Error(), false)}); err != nil {
+					return err
+				}
+			}
 			if len(files) > 1 {
 				fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(failures[len(failures)-1].Error(), false))
 			}
@@ -182,7 +187,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 		}
 		f.Infof("%s received %s over %s (%s)", peer, file.name, res.Transport, res.HashText)
 		if f.Global.JSON {
-			if err := json.NewEncoder(f.IO.Out).Encode(sendJSON{File: file.path, To: peer, Size: res.Size,
+			if err := f.PrintJSON(sendJSON{File: file.path, To: peer, Size: res.Size,
 				Method: method, Transport: res.Transport, Hash: res.HashText, Verified: res.Verified}); err != nil {
 				return err
 			}

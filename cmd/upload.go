@@ -529,7 +529,9 @@ type uploadJSON struct {
 	SHA256      string `json:"sha256"`
 }
 
-type uploadErrJSON struct {
+// fileErrJSON is the JSON Lines record of a file that failed (upload,
+// jingle-send), in the place of its result.
+type fileErrJSON struct {
 	File  string `json:"file"`
 	Error string `json:"error"`
 }
@@ -537,7 +539,7 @@ type uploadErrJSON struct {
 func printUploadResult(f *Factory, enc *json.Encoder, it *uploadItem) {
 	switch {
 	case f.Global.JSON && it.err != nil:
-		_ = enc.Encode(uploadErrJSON{File: it.arg, Error: it.err.Error()})
+		_ = enc.Encode(fileErrJSON{File: it.arg, Error: it.err.Error()})
 	case f.Global.JSON:
 		_ = enc.Encode(uploadJSON{File: it.arg, URL: it.res.URL, Size: it.res.Size,
 			ContentType: it.res.ContentType, SHA256: it.res.SHA256})

@@ -216,16 +216,24 @@ func TestSeveralFiles(t *testing.T) {
 	if !strings.Contains(send.stderr.String(), "big.bin") || !strings.Contains(send.stderr.String(), "declined") {
 		t.Errorf("stderr does not name the declined file:\n%s", send.stderr.String())
 	}
+	// One JSON line per file, in order; the declined one says why.
 	var sent []string
 	for _, line := range strings.Split(strings.TrimSpace(send.stdout.String()), "\n") {
-		var s sentJSON
+		var s struct {
+			sentJSON
+			Error string `json:"error"`
+		}
 		if err := json.Unmarshal([]byte(line), &s); err != nil {
 			t.Fatalf("sender JSON line %q: %v", line, err)
 		}
-		sent = append(sent, filepath.Base(s.File))
+		rec := filepath.Base(s.File)
+		if s.Error != "" {
+			rec += " (" + s.Error + ")"
+		}
+		sent = append(sent, rec)
 	}
-	if strings.Join(sent, " ") != "one.bin two.bin" {
-		t.Errorf("sender reported %v, want one.bin two.bin", sent)
+	if len(sent) != 3 || sent[0] != "one.bin" || !strings.HasPrefix(sent[1], "big.bin (") || !strings.Contains(sent[1], "declined") || sent[2] != "two.bin" {
+		t.Errorf("sender reported %q, want one.bin, big.bin with its refusal, two.bin", sent)
 	}
 	recv.wait(t, time.Minute)
 	if got := fileSum(t, filepath.Join(dir, "one.bin")); got != sum1 {
