@@ -52,6 +52,62 @@ func (g *gate) Write(p []byte) (int, error) {
 
 func (g *gate) ReadAt([]byte, int64) (int, error) { return 0, io.EOF }
 
+// stuckSender offers 8 MiB from user to the full JID to over transport
+// from a stand-in client that stops after limit bytes and keeps its
+// connection; the result of its SendFile arrives on the channel.
+func stuckSender(t *testing.T, user, to, transport string, limit int64) <-chan error {
+	t.Helper()
+	s := srv.Dial(t, user)
+	m := jingle.NewManager(s, ibb.NewManager(s, 0))
+	src := &gate{limit: limit, open: make(chan struct{}), src: bytes.NewReader(make([]byte, 8<<20))}
+	t.Cleanup(func() { close(src.open) })
+	sent := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := m.SendFile(ctx, to, jingle.FileInfo{Name: "slow.bin", Size: 8 << 20}, src,
+			jingle.Options{Transport: transport, CandidateAddrs: []string{loop}, Timeout: time.Hour})
+		sent <- err
+	}()
+	return sent
+}
+
+// standInReceiver logs user in as a client with Jingle file transfer that
+// accepts the first offer into sink; it returns its JID and the result of
+// its Receive.
+func standInReceiver(t *testing.T, user string, sink jingle.Sink) (string, <-chan error) {
+	t.Helper()
+	s := srv.Dial(t, user)
+	resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Register(s)
+	m := jingle.NewManager(s, ibb.NewManager(s, 0))
+	received := make(chan error, 1)
+	go func() {
+		sess := <-m.Incoming()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := sess.Receive(ctx, sink, func() error { return nil }, jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
+		received <- err
+	}()
+	return s.JID(), received
+}
+
+// failsSoon checks that a stand-in peer's transfer ended with an error.
+func failsSoon(t *testing.T, outcome <-chan error, who string) {
+	t.Helper()
+	select {
+	case err := <-outcome:
+		if err == nil {
+			t.Errorf("the %s finished without an error", who)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("the %s was not told that the session ended", who)
+	}
+}
+
 // TestStalledPeer: a peer that keeps its connection but stops reading or
 // writing in the middle of a transfer ends it after --timeout with exit 7,
 // on both ends of the data path, and nothing is kept.
@@ -60,26 +116,14 @@ func TestStalledPeer(t *testing.T) {
 
 	t.Run("receiver stops reading", func(t *testing.T) {
 		alice, bob := srv.NewUser(t, "jka"), srv.NewUser(t, "jkb")
-		s := srv.Dial(t, bob)
-		resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Register(s)
-		m := jingle.NewManager(s, ibb.NewManager(s, 0))
 		// The stand-in peer is stuck in a write it cannot leave (like a
 		// hung disk) until the test ends.
 		sink := &gate{limit: 1 << 20, open: make(chan struct{})}
 		defer close(sink.open)
-		go func() {
-			sess := <-m.Incoming()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, _ = sess.Receive(ctx, sink, func() error { return nil }, jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
-		}()
+		bobJID, _ := standInReceiver(t, bob, sink)
 		file, _ := randomFile(t, "big.bin", 64<<20)
 		began := time.Now()
-		send := run(t, alice, "--timeout", "2s", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, s.JID())
+		send := run(t, alice, "--timeout", "2s", "jingle-send", "--candidate-addr", loop, "--proxy", "none", file, bobJID)
 		if send.code != 7 || !strings.Contains(send.stderr.String(), "no data moved for 2s") {
 			t.Fatalf("jingle-send exit %d after %s, want 7 and the stall named; stderr:\n%s", send.code, time.Since(began), send.stderr.String())
 		}
@@ -92,18 +136,7 @@ func TestStalledPeer(t *testing.T) {
 			recv := start(t, bob, "--timeout", "2s", "jingle-receive", "--dir", dir, "--from", srv.JID(alice),
 				"--count", "1", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
 			bobJID := recv.ready(t)
-			s := srv.Dial(t, alice)
-			m := jingle.NewManager(s, ibb.NewManager(s, 0))
-			src := &gate{limit: 256 << 10, open: make(chan struct{}), src: bytes.NewReader(make([]byte, 8<<20))}
-			defer close(src.open)
-			sent := make(chan error, 1)
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				_, err := m.SendFile(ctx, bobJID, jingle.FileInfo{Name: "slow.bin", Size: 8 << 20}, src,
-					jingle.Options{Transport: transport, CandidateAddrs: []string{loop}, Timeout: time.Hour})
-				sent <- err
-			}()
+			sent := stuckSender(t, alice, bobJID, transport, 256<<10)
 			recv.wait(t, time.Minute)
 			if recv.code != 7 || !strings.Contains(recv.stderr.String(), "no data moved for 2s") {
 				t.Fatalf("jingle-receive exit %d, want 7 and the stall named; stderr:\n%s", recv.code, recv.stderr.String())
@@ -111,14 +144,7 @@ func TestStalledPeer(t *testing.T) {
 			if names := dirNames(t, dir); len(names) != 0 {
 				t.Errorf("directory holds %v after a stalled transfer, want nothing", names)
 			}
-			select {
-			case err := <-sent:
-				if err == nil {
-					t.Error("the stalled sender finished without an error")
-				}
-			case <-time.After(30 * time.Second):
-				t.Error("the sender was not told that the session ended")
-			}
+			failsSoon(t, sent, "stalled sender")
 		})
 	}
 }
@@ -134,19 +160,7 @@ func TestInterruptedTransfer(t *testing.T) {
 		dir := t.TempDir()
 		recv := start(t, bob, "jingle-receive", "--dir", dir, "--from", srv.JID(alice),
 			"--count", "1", "--auto-accept", "--candidate-addr", loop, "--proxy", "none")
-		bobJID := recv.ready(t)
-		s := srv.Dial(t, alice)
-		m := jingle.NewManager(s, ibb.NewManager(s, 0))
-		src := &gate{limit: 256 << 10, open: make(chan struct{}), src: bytes.NewReader(make([]byte, 8<<20))}
-		defer close(src.open)
-		sent := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, err := m.SendFile(ctx, bobJID, jingle.FileInfo{Name: "half.bin", Size: 8 << 20}, src,
-				jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
-			sent <- err
-		}()
+		sent := stuckSender(t, alice, recv.ready(t), "s5b", 256<<10)
 		waitForPartial(t, dir)
 		_ = recv.cmd.Process.Signal(os.Interrupt)
 		recv.wait(t, 30*time.Second)
@@ -156,58 +170,29 @@ func TestInterruptedTransfer(t *testing.T) {
 		if names := dirNames(t, dir); len(names) != 0 {
 			t.Errorf("directory holds %v after an interrupted transfer, want nothing", names)
 		}
-		select {
-		case err := <-sent:
-			if err == nil {
-				t.Error("the sender finished without an error")
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the sender was not told that the receiver gave up")
-		}
+		failsSoon(t, sent, "sender")
 	})
 
 	t.Run("sender", func(t *testing.T) {
 		alice, bob := srv.NewUser(t, "jja"), srv.NewUser(t, "jjb")
-		s := srv.Dial(t, bob)
-		resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
+		dir := t.TempDir()
+		f, err := os.Create(filepath.Join(dir, ".part"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Register(s)
-		m := jingle.NewManager(s, ibb.NewManager(s, 0))
-		dir := t.TempDir()
-		received := make(chan error, 1)
-		go func() {
-			sess := <-m.Incoming()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			f, err := os.Create(filepath.Join(dir, ".part"))
-			if err != nil {
-				received <- err
-				return
-			}
-			defer f.Close()
-			_, err = sess.Receive(ctx, f, func() error { return nil }, jingle.Options{CandidateAddrs: []string{loop}, Timeout: time.Hour})
-			received <- err
-		}()
+		defer f.Close()
+		bobJID, received := standInReceiver(t, bob, f)
 		// In-band, 64 MiB take long enough (a few MB/s through the
 		// server) to be interrupted in the middle.
 		file, _ := randomFile(t, "big.bin", 64<<20)
-		send := start(t, alice, "jingle-send", "--transport", "ibb", file, s.JID())
+		send := start(t, alice, "jingle-send", "--transport", "ibb", file, bobJID)
 		waitForPartial(t, dir)
 		_ = send.cmd.Process.Signal(os.Interrupt)
 		send.wait(t, 30*time.Second)
 		if send.code != 130 {
 			t.Fatalf("jingle-send exit %d after SIGINT, want 130; stderr:\n%s", send.code, send.stderr.String())
 		}
-		select {
-		case err := <-received:
-			if err == nil {
-				t.Error("the receiver finished without an error")
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the receiver was not told that the sender gave up")
-		}
+		failsSoon(t, received, "receiver")
 	})
 }
 
