@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
+	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
 	"github.com/xmppctl/xmppctl/pkg/online"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -228,9 +229,9 @@ func makeContacts(t *testing.T, a, b string) {
 	sb.Close()
 }
 
-// silentPeer logs user in as a client that advertises Jingle file
-// transfer, acknowledges every Jingle request and never answers one.
-func silentPeer(t *testing.T, user string) string {
+// fileTransferClient logs user in as a client that advertises Jingle file
+// transfer (disco#info and caps) and does nothing else yet.
+func fileTransferClient(t *testing.T, user string) conn.Session {
 	t.Helper()
 	s := srv.Dial(t, user)
 	resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
@@ -238,6 +239,14 @@ func silentPeer(t *testing.T, user string) string {
 		t.Fatal(err)
 	}
 	resp.Register(s)
+	return s
+}
+
+// silentPeer logs user in as a client that advertises Jingle file
+// transfer, acknowledges every Jingle request and never answers one.
+func silentPeer(t *testing.T, user string) string {
+	t.Helper()
+	s := fileTransferClient(t, user)
 	s.HandleIQ(jingle.NS, "jingle", func(context.Context, *stanza.IQ) (any, error) { return nil, nil })
 	return s.JID()
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/xmppctl/xmppctl/internal/testserver"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
-	"github.com/xmppctl/xmppctl/pkg/online"
 )
 
 // gate blocks every read or write after the first limit bytes until it is
@@ -77,12 +76,7 @@ func stuckSender(t *testing.T, user, to, transport string, limit int64) <-chan e
 // its Receive.
 func standInReceiver(t *testing.T, user string, sink jingle.Sink) (string, <-chan error) {
 	t.Helper()
-	s := srv.Dial(t, user)
-	resp, err := online.New(online.Options{Bot: true, Features: jingle.Features()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Register(s)
+	s := fileTransferClient(t, user)
 	m := jingle.NewManager(s, ibb.NewManager(s, 0))
 	received := make(chan error, 1)
 	go func() {
