@@ -110,8 +110,7 @@ func convertPresence(p xmpp.Presence) *stanza.Presence {
 func convertIQ(q xmpp.IQ) *stanza.IQ {
 	out := &stanza.IQ{ID: q.ID, From: q.From, To: q.To, Type: q.Type}
 	if len(q.Query) > 0 {
-		var el stanza.Element
-		if xml.Unmarshal(q.Query, &el) == nil && el.XMLName.Local != "XMLElement" {
+		if el, ok := queryElement(q.Query); ok && el.XMLName.Local != "XMLElement" {
 			out.Query = el
 		}
 	}
@@ -123,6 +122,39 @@ func convertIQ(q xmpp.IQ) *stanza.IQ {
 		out.Error = &stanza.Error{Type: q.Error.Type, Condition: cond, Text: q.Error.Text}
 	}
 	return out
+}
+
+// queryElement decodes the first element of an IQ's raw content. One that
+// holds only text (an in-band data block: kilobytes of base64) is cut out of
+// the bytes after parsing just its start tag, instead of tokenizing the text
+// a second time (go-xmpp already did); anything else is fully decoded. Both
+// give the same Element.
+func queryElement(raw []byte) (stanza.Element, bool) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return stanza.Element{}, false
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		off := int(d.InputOffset())
+		if bytes.HasSuffix(raw[:off], []byte("/>")) {
+			break // empty element: decoded below
+		}
+		i := bytes.IndexByte(raw[off:], '<')
+		if i < 0 || !bytes.HasPrefix(raw[off+i:], []byte("</")) {
+			break // child elements, CDATA or comments: decoded below
+		}
+		return stanza.Element{XMLName: start.Name, Attrs: start.Attr, Inner: raw[off : off+i]}, true
+	}
+	var el stanza.Element
+	if err := xml.Unmarshal(raw, &el); err != nil {
+		return stanza.Element{}, false
+	}
+	return el, true
 }
 
 func discoInfoElement(d xmpp.DiscoResult) stanza.Element {
