@@ -61,3 +61,27 @@ func FuzzQueryElement(f *testing.F) {
 		checkQuery(t, raw)
 	})
 }
+
+// An in-band data block (4 KiB of payload) as the receiver sees it: the
+// full decode against the start-tag-only path.
+var ibbBlock = []byte(`<data xmlns='http://jabber.org/protocol/ibb' seq='7' sid='s1'>` +
+	string(bytes.Repeat([]byte("QUJD"), 1366)) + `</data>`)
+
+func BenchmarkQueryElement(b *testing.B) {
+	b.SetBytes(int64(len(ibbBlock)))
+	for b.Loop() {
+		if _, ok := queryElement(ibbBlock); !ok {
+			b.Fatal("not decoded")
+		}
+	}
+}
+
+func BenchmarkQueryFullDecode(b *testing.B) {
+	b.SetBytes(int64(len(ibbBlock)))
+	for b.Loop() {
+		var el stanza.Element
+		if err := xml.Unmarshal(ibbBlock, &el); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
