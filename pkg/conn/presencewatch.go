@@ -24,9 +24,10 @@ const maxWatched = 10000
 
 // presenceWatch decodes the incoming stream a second time, from go-xmpp's
 // debug copy, to keep what its Presence type loses. Each stream (a chunk
-// that starts with an XML declaration starts one) gets its own decoder; a
-// decoder that meets something it cannot parse stops, and the presences of
-// that stream are then simply not known (callers fall back to asking).
+// that starts with an XML declaration or a stream header starts one) gets
+// its own decoder; a decoder that meets something it cannot parse stops,
+// and the presences of that stream are then simply not known (callers fall
+// back to asking).
 type presenceWatch struct {
 	pw   *io.PipeWriter // input of the current stream's decoder; nil: none
 	done chan struct{}  // closed when that decoder has returned
@@ -41,7 +42,7 @@ func newPresenceWatch() *presenceWatch {
 
 // feed passes one received chunk on; the tap calls it, one chunk at a time.
 func (w *presenceWatch) feed(chunk []byte) {
-	if bytes.HasPrefix(chunk, []byte("<?xml")) {
+	if bytes.HasPrefix(chunk, []byte("<?xml")) || bytes.HasPrefix(chunk, []byte("<stream:stream")) {
 		w.stop()
 		pr, pw := io.Pipe()
 		w.pw, w.done = pw, make(chan struct{})

@@ -45,6 +45,8 @@ func TestPresenceWatch(t *testing.T) {
 	// A stream restart (STARTTLS) starts over with a new decoder.
 	check(t, watchFeed(header, `<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>`,
 		`<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`, header, watchRun))
+	// A server may leave out the XML declaration.
+	check(t, watchFeed(strings.TrimPrefix(header, "<?xml version='1.0'?>"), watchRun))
 	// Garbage ends the watch of its stream only.
 	check(t, watchFeed(header, `<presence from='bob@x/r'><c <<<`, header, watchRun))
 	if got := watchFeed(header, `<presence from='bob@x/r'><c <<<`, watchRun).get("bob@x/r"); got != nil {
