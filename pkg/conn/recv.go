@@ -128,7 +128,7 @@ func (s *session) dispatch(st stanza.Stanza) {
 		s.mu.Unlock()
 		go s.answer(v, h)
 	default:
-		if s.opts.Unavailable && isOfflineMessage(st) {
+		if s.unavailable && isOfflineMessage(st) {
 			s.offline.Add(1)
 		}
 		s.mu.Lock()

@@ -127,7 +127,9 @@ type session struct {
 	handled atomic.Uint32
 	closing atomic.Bool
 	offline atomic.Int32 // offline messages flushed to an Unavailable session
-	opts    Options
+
+	unavailable bool      // Options.Unavailable
+	onOffline   func(int) // Options.OnOffline
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -174,8 +176,8 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		subs:     map[*Queue]struct{}{},
 		enabled:  make(chan struct{}),
 		ctx:      sctx, cancel: cancel,
-		done: make(chan struct{}),
-		opts: o,
+		done:        make(chan struct{}),
+		unavailable: o.Unavailable, onOffline: o.OnOffline,
 	}
 	go s.recvLoop()
 	if o.Unavailable {
@@ -381,8 +383,8 @@ func (s *session) Close() error {
 	}
 	s.cancel()
 	go s.c.Close() // reads until EOF; the server has closed or will soon
-	if n := s.offline.Load(); n > 0 && s.opts.OnOffline != nil {
-		s.opts.OnOffline(int(n))
+	if n := s.offline.Load(); n > 0 && s.onOffline != nil {
+		s.onOffline(int(n))
 	}
 	return nil
 }

@@ -198,7 +198,7 @@ func TestStall(t *testing.T) {
 	}{
 		{"sendfile to a reader that stopped", func(t *testing.T) error {
 			a, _ := tcpPair(t)
-			ctx, progress, stop := watchData(context.Background(), a, opts)
+			ctx, progress, stop := new(Session).dataPhase(context.Background(), a, opts)
 			defer stop()
 			_, err := sendKernel(ctx, a, tempFile(t, data), int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
 			return err
@@ -206,14 +206,14 @@ func TestStall(t *testing.T) {
 		{"splice from a writer that stopped", func(t *testing.T) error {
 			a, b := tcpPair(t)
 			a.Write(data[:1000])
-			ctx, progress, stop := watchData(context.Background(), b, opts)
+			ctx, progress, stop := new(Session).dataPhase(context.Background(), b, opts)
 			defer stop()
 			_, err := recvKernel(ctx, tempFile(t, nil), b, int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
 			return err
 		}},
 		{"copy to a reader that stopped", func(t *testing.T) error {
 			a, _ := tcpPair(t)
-			ctx, progress, stop := watchData(context.Background(), a, opts)
+			ctx, progress, stop := new(Session).dataPhase(context.Background(), a, opts)
 			defer stop()
 			_, err := pump(ctx, a, bytes.NewReader(data), int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
 			return err
@@ -225,7 +225,7 @@ func TestStall(t *testing.T) {
 			go func() { errc <- tt.run(t) }()
 			select {
 			case err := <-errc:
-				if !stalled(err) || !errors.Is(err, context.DeadlineExceeded) {
+				if cond, _ := failReason(err, ""); cond != ReasonTimeout || !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("error %v, want a stall (a timeout)", err)
 				}
 			case <-time.After(time.Minute):
@@ -244,7 +244,7 @@ func TestStall(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}()
-		ctx, progress, stop := watchData(context.Background(), b, Options{Timeout: 400 * time.Millisecond})
+		ctx, progress, stop := new(Session).dataPhase(context.Background(), b, Options{Timeout: 400 * time.Millisecond})
 		defer stop()
 		dst := tempFile(t, nil)
 		if n, err := recvKernel(ctx, dst, b, int64(len(small)), []hash.Hash{sha256.New()}, progress, nil); err != nil || n != int64(len(small)) {

@@ -132,16 +132,14 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 	for _, h := range algos {
 		hs = append(hs, h)
 	}
-	stop := s.watch(stream)
-	dctx, progress, unwatch := watchData(ctx, stream, opts)
+	dctx, progress, endData := s.dataPhase(ctx, stream, opts)
 	var n int64
 	if f, conn, ok := kernelPath(sink, stream); ok && o.Size >= 0 {
 		n, err = recvKernel(dctx, f, conn, o.Size, hs, progress, s.ended)
 	} else {
 		n, err = pump(dctx, sink, stream, o.Size, hs, progress, s.ended)
 	}
-	unwatch()
-	stop()
+	endData()
 	if err == nil && o.Size >= 0 && n < o.Size {
 		err = fmt.Errorf("stream ended after %d of %d bytes", n, o.Size)
 	}
@@ -153,11 +151,7 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 			terminate(ReasonCancel, "")
 			return nil, ctx.Err()
 		}
-		if stalled(err) {
-			terminate(ReasonTimeout, err.Error())
-		} else {
-			terminate(ReasonFailedTransport, "")
-		}
+		terminate(failReason(err, ReasonFailedTransport))
 		return nil, errTransfer("receive data", err)
 	}
 	res.Size = n

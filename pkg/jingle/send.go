@@ -148,16 +148,14 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	res.Transport = transportName(kind, cand)
 
 	h, _ := hashes.New(hashes.Preferred)
-	stop := sess.watch(stream)
-	dctx, progress, unwatch := watchData(ctx, stream, opts)
+	dctx, progress, endData := sess.dataPhase(ctx, stream, opts)
 	var n int64
 	if f, conn, ok := kernelPath(r, stream); ok && fi.Size >= 0 {
 		n, err = sendKernel(dctx, conn, f, fi.Size, []hash.Hash{h}, progress, sess.ended)
 	} else {
 		n, err = pump(dctx, stream, r, fi.Size, []hash.Hash{h}, progress, sess.ended)
 	}
-	unwatch()
-	stop()
+	endData()
 	if err == nil && n != fi.Size {
 		err = fmt.Errorf("file changed while sending: read %d of %d bytes", n, fi.Size)
 	}
@@ -170,11 +168,7 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 			terminate(ReasonCancel, "")
 			return nil, ctx.Err()
 		}
-		if stalled(err) {
-			terminate(ReasonTimeout, err.Error())
-		} else {
-			terminate(ReasonMediaError, "")
-		}
+		terminate(failReason(err, ReasonMediaError))
 		return nil, errTransfer("send data", err)
 	}
 	res.Hash = hashes.Sum(hashes.Preferred, h)

@@ -129,27 +129,37 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, limit int64, hs []h
 
 var errAborted = errors.New("transfer aborted")
 
-// watchData ends the data phase once nothing has moved on stream for
-// opts.Timeout: without it a peer that stops reading or writing but keeps
-// its connection open would hold the transfer forever. Progress is what
-// the copy reports, and on TCP what the kernel counts, which also moves
-// inside one long sendfile or splice call.
-func watchData(ctx context.Context, stream any, opts Options) (context.Context, func(int64), func()) {
+// dataPhase prepares the copy of a session's data. The returned context
+// ends once nothing has moved on stream for opts.Timeout: without it a
+// peer that stops reading or writing but keeps its connection open would
+// hold the transfer forever. Progress is what the copy reports, and on TCP
+// what the kernel counts, which also moves inside one long sendfile or
+// splice call. The stream is also interrupted when the peer ends the
+// session. end must be called when the copy returns.
+func (s *Session) dataPhase(ctx context.Context, stream io.Closer, opts Options) (_ context.Context, progress func(int64), end func()) {
 	var done atomic.Int64
-	progress := func(n int64) {
+	progress = func(n int64) {
 		done.Store(n)
 		if opts.Progress != nil {
 			opts.Progress(n)
 		}
 	}
-	dctx, stop := stall.Watch(ctx, opts.Timeout, stall.Sum(done.Load, stall.TCPMoved(stream)))
-	return dctx, progress, stop
+	dctx, unwatch := stall.Watch(ctx, opts.Timeout, stall.Sum(done.Load, stall.TCPMoved(stream)))
+	stop := s.watch(stream)
+	return dctx, progress, func() {
+		unwatch()
+		stop()
+	}
 }
 
-// stalled reports whether err ended a transfer in which nothing moved.
-func stalled(err error) bool {
+// failReason is the reason to end a session whose data phase failed with
+// err: a stall is a timeout, anything else the given condition.
+func failReason(err error, otherwise string) (condition, text string) {
 	var se *stall.Error
-	return errors.As(err, &se)
+	if errors.As(err, &se) {
+		return ReasonTimeout, err.Error()
+	}
+	return otherwise, ""
 }
 
 // closeWait bounds the polite end of an in-band stream whose data has all
