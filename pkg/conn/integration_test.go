@@ -44,6 +44,10 @@ func TestDialBothTLSModesAndRememberMechanism(t *testing.T) {
 				if !strings.HasPrefix(s.JID(), "alice@"+srv.Domain+"/") {
 					t.Errorf("bound JID %q", s.JID())
 				}
+				// Without it every ACK is delayed again (quickack.go).
+				if sock := conn.SocketOf(s); sock == nil || sock.RemoteAddr().String() != tc.addr {
+					t.Errorf("socket under go-xmpp's client: %v, want one connected to %s", sock, tc.addr)
+				}
 				if err := s.Flush(ctx(t)); err != nil {
 					t.Fatal(err)
 				}

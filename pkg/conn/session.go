@@ -167,7 +167,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		t.stopWatch()
 		return nil, err
 	}
-	t.endLogin()
+	t.endLogin(quickAck(sockOf(c)))
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		c: c, tap: t, jid: c.JID(), domain: domain, target: tg,

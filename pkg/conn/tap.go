@@ -24,6 +24,8 @@ type tap struct {
 	features [][]byte // complete <stream:features> elements, oldest first
 
 	watch *presenceWatch // nil unless Options.WatchPresence
+
+	afterRead func() // acknowledges what was read at once (quickack.go); may be nil
 }
 
 var (
@@ -37,6 +39,9 @@ func newTap(out io.Writer) *tap { return &tap{out: out, login: true} }
 func (t *tap) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.afterRead != nil && bytes.HasPrefix(p, []byte("RECV ")) {
+		t.afterRead()
+	}
 	if t.watch != nil && bytes.HasPrefix(p, []byte("RECV ")) {
 		// The same newline repair as for the features (captureFeatures).
 		t.watch.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
@@ -137,8 +142,10 @@ func (t *tap) offered() ([]string, bool) {
 	return append([]string(nil), t.mechs...), t.cb
 }
 
-func (t *tap) endLogin() {
+// endLogin ends the login-time captures; afterRead runs after each later read.
+func (t *tap) endLogin(afterRead func()) {
 	t.mu.Lock()
+	t.afterRead = afterRead
 	t.login = false
 	t.buf = nil
 	t.fbuf = nil

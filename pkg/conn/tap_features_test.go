@@ -24,7 +24,7 @@ func TestTapCapturesStreamFeatures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tp.endLogin()
+	tp.endLogin(nil)
 	_, _ = tp.Write([]byte("RECV <stream:features><late/></stream:features>"))
 	got := tp.streamFeatures()
 	want := []string{
