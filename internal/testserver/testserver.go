@@ -171,6 +171,18 @@ func (s *Server) AddUser(user, password string) error {
 	return nil
 }
 
+// FreshUser registers an account no earlier test has used (prefix plus a
+// number), so a test that needs an untouched account also passes when run
+// again with -count; it returns the user name, whose password is in Users.
+func (s *Server) FreshUser(prefix string) (string, error) {
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		if _, taken := s.Users[name]; !taken {
+			return name, s.AddUser(name, name+"pw")
+		}
+	}
+}
+
 // Config writes an xmppctl config file for user (mode 0600) and returns its
 // path; extra lines are appended verbatim.
 func (s *Server) Config(t testing.TB, user string, extra ...string) string {

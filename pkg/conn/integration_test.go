@@ -204,18 +204,19 @@ func (p *cutProxy) cut() {
 func TestFirstSubscriberGetsEarlyStanzas(t *testing.T) {
 	testserver.Require(t, srv)
 	carol := srv.Dial(t, "carol")
-	if err := srv.AddUser("early", "earlypw"); err != nil {
+	early, err := srv.FreshUser("early")
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, body := range []string{"one", "two"} {
-		if err := carol.Send(ctx(t), stanza.Message{To: srv.JID("early"), Type: "chat", Body: body}); err != nil {
+		if err := carol.Send(ctx(t), stanza.Message{To: srv.JID(early), Type: "chat", Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := carol.Flush(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	s := srv.Dial(t, "early")
+	s := srv.Dial(t, early)
 	if err := s.Flush(ctx(t)); err != nil { // the offline flush has arrived
 		t.Fatal(err)
 	}
@@ -242,10 +243,11 @@ func TestFirstSubscriberGetsEarlyStanzas(t *testing.T) {
 // messages to its full JID (receipts, bounces) still arrive.
 func TestUnavailableSession(t *testing.T) {
 	testserver.Require(t, srv)
-	if err := srv.AddUser("quiet", "quietpw"); err != nil {
+	quiet, err := srv.FreshUser("quiet")
+	if err != nil {
 		t.Fatal(err)
 	}
-	o := srv.Options(t, "quiet")
+	o := srv.Options(t, quiet)
 	o.Unavailable = true
 	q, err := conn.Dial(ctx(t), o)
 	if err != nil {
@@ -259,7 +261,7 @@ func TestUnavailableSession(t *testing.T) {
 	}
 	bob := srv.Dial(t, "bob")
 	for _, m := range []stanza.Message{
-		{To: srv.JID("quiet"), Type: "chat", Body: "for the bare JID"},
+		{To: srv.JID(quiet), Type: "chat", Body: "for the bare JID"},
 		{To: q.JID(), Type: "chat", Body: "for the full JID"},
 	} {
 		if err := bob.Send(ctx(t), m); err != nil {
@@ -286,7 +288,7 @@ func TestUnavailableSession(t *testing.T) {
 	}
 	q.Close()
 	// The user's next real client gets it from offline storage.
-	r := srv.Dial(t, "quiet")
+	r := srv.Dial(t, quiet)
 	rs := r.Subscribe()
 	defer rs.Close()
 	for {
