@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,9 @@ func TestDialBothTLSModesAndRememberMechanism(t *testing.T) {
 				// Without it every ACK is delayed again (quickack.go).
 				if sock := conn.SocketOf(s); sock == nil || sock.RemoteAddr().String() != tc.addr {
 					t.Errorf("socket under go-xmpp's client: %v, want one connected to %s", sock, tc.addr)
+				}
+				if runtime.GOOS == "linux" && !conn.LoginSocketFound(s) {
+					t.Error("login did not find its socket (login waits on delayed ACKs again)")
 				}
 				if err := s.Flush(ctx(t)); err != nil {
 					t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,6 +104,10 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
 		Fast:          true,
 		FastToken:     a.fast.Token,
 		FastMechanism: a.fast.Mechanism,
+	}
+	if _, port, err := net.SplitHostPort(a.target.Addr); err == nil {
+		n, _ := strconv.Atoi(port)
+		a.tap.expectSocket(n)
 	}
 	if v := a.version; v != nil {
 		opts.ReportSoftwareVersion = true

@@ -58,3 +58,55 @@ func TestQuickAck(t *testing.T) {
 		t.Error("quickAck(nil) returned a function")
 	}
 }
+
+func TestLoginSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	dial() // an older connection to the same port is not ours
+	l := newLoginSocket(port)
+	if fd := l.find(); fd != -1 {
+		t.Fatalf("found fd %d before dialing", fd)
+	}
+	c := dial()
+	fd := l.find()
+	if fd < 0 {
+		t.Fatal("new connection not found")
+	}
+	sa, err := syscall.Getsockname(fd)
+	syscall.Close(fd)
+	if err != nil || sa.(*syscall.SockaddrInet4).Port != c.LocalAddr().(*net.TCPAddr).Port {
+		t.Errorf("found %v, want the socket of %v", sa, c.LocalAddr())
+	}
+	dial()
+	if fd := l.find(); fd != -1 {
+		syscall.Close(fd)
+		t.Error("two new connections to the port: want none chosen")
+	}
+
+	l = newLoginSocket(port)
+	dial()
+	l.afterIO()
+	if !l.found() {
+		t.Error("afterIO did not take the new socket")
+	}
+	l.close()
+	if l.found() {
+		t.Error("still holding the socket after close")
+	}
+	if newLoginSocket(0) != nil {
+		t.Error("a login socket for port 0")
+	}
+}

@@ -165,6 +165,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 	c, tg, err := login(ctx, o, targets, ident, t)
 	if err != nil {
 		t.stopWatch()
+		t.endLogin(nil)
 		return nil, err
 	}
 	t.endLogin(quickAck(sockOf(c)))

@@ -25,7 +25,9 @@ type tap struct {
 
 	watch *presenceWatch // nil unless Options.WatchPresence
 
-	afterRead func() // acknowledges what was read at once (quickack.go); may be nil
+	afterRead func()       // acknowledges what was read at once (quickack.go); may be nil
+	loginSock *loginSocket // the same during login; nil when not found or not Linux
+	loginAck  bool         // loginSock had found the socket when login ended
 }
 
 var (
@@ -39,8 +41,16 @@ func newTap(out io.Writer) *tap { return &tap{out: out, login: true} }
 func (t *tap) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.afterRead != nil && bytes.HasPrefix(p, []byte("RECV ")) {
-		t.afterRead()
+	switch {
+	case t.afterRead != nil:
+		if bytes.HasPrefix(p, []byte("RECV ")) {
+			t.afterRead()
+		}
+	case t.login:
+		// Our writes count too: with direct TLS the first thing the tap
+		// sees is our stream header, while the server's TLS session ticket
+		// waits for an ACK that holds back its stream features.
+		t.loginSock.afterIO()
 	}
 	if t.watch != nil && bytes.HasPrefix(p, []byte("RECV ")) {
 		// The same newline repair as for the features (captureFeatures).
@@ -142,9 +152,20 @@ func (t *tap) offered() ([]string, bool) {
 	return append([]string(nil), t.mechs...), t.cb
 }
 
+// expectSocket is called before each login attempt dials port.
+func (t *tap) expectSocket(port int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.loginSock.close()
+	t.loginSock = newLoginSocket(port)
+}
+
 // endLogin ends the login-time captures; afterRead runs after each later read.
 func (t *tap) endLogin(afterRead func()) {
 	t.mu.Lock()
+	t.loginAck = t.loginSock.found()
+	t.loginSock.close()
+	t.loginSock = nil
 	t.afterRead = afterRead
 	t.login = false
 	t.buf = nil
