@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -173,7 +174,7 @@ func TestElementsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmpptest.Golden(t, "presence.golden.xml", out, *update)
+	golden.Check(t, "presence.golden.xml", out, *update)
 	var back stanza.Presence
 	if err := xml.Unmarshal(out, &back); err != nil {
 		t.Fatal(err)

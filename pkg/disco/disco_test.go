@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
@@ -48,7 +49,7 @@ func TestParseInfoRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmpptest.Golden(t, "upload-info.golden.xml", out, *update)
+	golden.Check(t, "upload-info.golden.xml", out, *update)
 	again, err := ParseInfo("upload.example.org", element(t, out))
 	if err != nil {
 		t.Fatal(err)

@@ -1,35 +1,18 @@
 package jingle
 
 import (
-	"bytes"
 	"encoding/xml"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/pkg/hashes"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
-		t.Errorf("%s:\n got %s\nwant %s", name, got, want)
-	}
-}
 
 func TestMarshalGolden(t *testing.T) {
 	size := int64(6144)
@@ -54,7 +37,7 @@ func TestMarshalGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name, b)
+			golden.Check(t, name, b, *update)
 			// Round trip: what we send parses back to the same meaning.
 			var el stanza.Element
 			if err := xml.Unmarshal(b, &el); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/caps"
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -158,7 +159,7 @@ func TestPresenceGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []byte(s.Sent()[0])
-	xmpptest.Golden(t, "presence.golden.xml", got, *update)
+	golden.Check(t, "presence.golden.xml", got, *update)
 	var p stanza.Presence
 	if err := xml.Unmarshal(got, &p); err != nil {
 		t.Fatal(err)

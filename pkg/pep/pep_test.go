@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/pep"
 	"github.com/xmppctl/xmppctl/pkg/pep/peptest"
@@ -155,7 +156,7 @@ func TestWireGolden(t *testing.T) {
 		got = append(got, stanzaID.ReplaceAllString(x, "$1")...)
 		got = append(got, '\n')
 	}
-	xmpptest.Golden(t, "requests.golden.xml", got, *update)
+	golden.Check(t, "requests.golden.xml", got, *update)
 }
 
 func FuzzParseItems(f *testing.F) {

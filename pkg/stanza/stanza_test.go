@@ -4,30 +4,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xmppctl/xmppctl/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s:\ngot  %s\nwant %s", name, got, want)
-	}
-}
 
 type ext struct {
 	XMLName xml.Name `xml:"urn:example x"`
@@ -51,7 +34,7 @@ func TestMarshalGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, b)
+			golden.Check(t, tt.name, b, *update)
 		})
 	}
 }

@@ -3,31 +3,14 @@ package upload
 import (
 	"encoding/xml"
 	"flag"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := "testdata/" + name
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-}
 
 func TestRequestGolden(t *testing.T) {
 	iq := stanza.IQ{ID: "r1", Type: "get", To: "upload.example.org",
@@ -36,7 +19,7 @@ func TestRequestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "request.xml", got)
+	golden.Check(t, "request.xml", got, *update)
 
 	// Round trip: the filename survives whatever it contains.
 	var back struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xmppctl/xmppctl/internal/xmpptest"
+	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/pkg/pep"
 	"github.com/xmppctl/xmppctl/pkg/pep/peptest"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -55,7 +55,7 @@ func TestCardEditKeepsTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmpptest.Golden(t, "edited.golden.xml", got, *update)
+	golden.Check(t, "edited.golden.xml", got, *update)
 	again := parse(t, string(got))
 	p = again.Profile()
 	if p.FN != "Juliet <&> C" || p.Note != "hi" || len(p.Tels) != 0 || !slices.Equal(p.Emails, []string{"a@x", "b@y"}) {

@@ -1,4 +1,6 @@
-package xmpptest
+// Package golden compares test output with files under testdata. It has
+// no dependencies of its own, so every package can use it in its tests.
+package golden
 
 import (
 	"bytes"
@@ -7,10 +9,10 @@ import (
 	"testing"
 )
 
-// Golden compares got with the file testdata/name. With update (the
+// Check compares got with the file testdata/name. With update (the
 // calling package's -update flag) it first writes got there, so a changed
 // encoding is reviewed as a diff of the golden file.
-func Golden(t testing.TB, name string, got []byte, update bool) {
+func Check(t testing.TB, name string, got []byte, update bool) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if update {
