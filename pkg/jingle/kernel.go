@@ -2,7 +2,6 @@ package jingle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -156,25 +155,7 @@ func sendKernel(ctx context.Context, conn *net.TCPConn, f *os.File, size int64, 
 			last = time.Now()
 		}
 	}
-	why := stop()
-	if progress != nil {
-		progress(n)
-	}
-	if err != nil || n < size {
-		close(quit)
-		<-hashed
-		if why != nil {
-			return n, why
-		}
-		return n, err
-	}
-	if herr := <-hashed; herr != nil {
-		return n, herr
-	}
-	if why != nil {
-		return n, why
-	}
-	return n, nil
+	return endCopy(n, size, err, stop(), progress, quit, hashed)
 }
 
 // recvKernel receives exactly size bytes from conn into f at its current
@@ -218,7 +199,14 @@ func recvKernel(ctx context.Context, f *os.File, conn *net.TCPConn, size int64, 
 		}
 	}
 	close(endOfData)
-	why := stop()
+	return endCopy(n, size, err, stop(), progress, quit, hashed)
+}
+
+// endCopy finishes either direction of a kernel copy of n out of size
+// bytes: the last progress report, then the hasher's result, which on a
+// short or failed copy is abandoned. An interruption (why: the context or
+// the session's abort) is reported rather than the I/O error it caused.
+func endCopy(n, size int64, err, why error, progress func(int64), quit chan struct{}, hashed <-chan error) (int64, error) {
 	if progress != nil {
 		progress(n)
 	}
@@ -230,11 +218,8 @@ func recvKernel(ctx context.Context, f *os.File, conn *net.TCPConn, size int64, 
 		}
 		return n, err
 	}
-	if herr := <-hashed; herr != nil && !errors.Is(herr, errAborted) {
+	if herr := <-hashed; herr != nil {
 		return n, herr
 	}
-	if why != nil {
-		return n, why
-	}
-	return n, nil
+	return n, why
 }
