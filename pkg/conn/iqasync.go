@@ -47,7 +47,7 @@ func (s *session) SendIQAsync(ctx context.Context, iq stanza.IQ) (<-chan *stanza
 			select {
 			case resp := <-in:
 				if !s.fromMatches(iq.To, resp.From) {
-					continue
+					continue // RFC 6120 §8.1.2.1: not a response to us
 				}
 				out <- resp
 				return

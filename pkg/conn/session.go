@@ -263,36 +263,20 @@ func (s *session) Send(ctx context.Context, v any) error {
 }
 
 func (s *session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) {
-	if iq.ID == "" {
-		iq.ID = NewID()
-	}
-	ch := make(chan *stanza.IQ, 1)
-	s.mu.Lock()
-	s.pending[iq.ID] = ch
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pending, iq.ID)
-		s.mu.Unlock()
-	}()
-	if err := s.Send(ctx, iq); err != nil {
+	ch, err := s.SendIQAsync(ctx, iq)
+	if err != nil {
 		return nil, err
 	}
-	for {
-		select {
-		case resp := <-ch:
-			if !s.fromMatches(iq.To, resp.From) {
-				continue // RFC 6120 §8.1.2.1: not a response to us
-			}
-			if resp.Type == "error" {
-				return resp, resp.Error
-			}
-			return resp, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-s.done:
-			return nil, s.deadErr()
-		}
+	resp, ok := <-ch
+	switch {
+	case ok && resp.Type == "error":
+		return resp, resp.Error
+	case ok:
+		return resp, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	default:
+		return nil, s.deadErr()
 	}
 }
 
