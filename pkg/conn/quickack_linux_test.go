@@ -110,3 +110,34 @@ func TestLoginSocket(t *testing.T) {
 		t.Error("a login socket for port 0")
 	}
 }
+
+// TestTapAcks: the tap is what triggers the ACKs — after login on each
+// read only, during login on the first I/O it finds the socket.
+func TestTapAcks(t *testing.T) {
+	reads := 0
+	tp := newTap(nil)
+	tp.endLogin(func() { reads++ })
+	tp.Write([]byte("SEND <presence/>"))
+	tp.Write([]byte("RECV <presence/>"))
+	if reads != 1 {
+		t.Errorf("afterRead ran %d times for one read and one write, want 1", reads)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tp = newTap(nil)
+	tp.expectSocket(ln.Addr().(*net.TCPAddr).Port)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tp.Write([]byte("SEND <stream:stream>"))
+	tp.endLogin(nil)
+	if !tp.loginAck {
+		t.Error("the first write of the login did not find its socket")
+	}
+}
