@@ -73,7 +73,12 @@ type ratchet struct {
 	nr      uint32
 	pn      uint32
 	skipped []skippedKey
+	old     [][]byte // their previous ratchet keys, newest last, to recognise replays
 }
+
+// maxOld is the number of previous ratchet keys of the peer a session
+// remembers to report replays on old chains as ErrDuplicate.
+const maxOld = 20
 
 func (r *ratchet) clone() *ratchet {
 	c := *r
@@ -83,6 +88,7 @@ func (r *ratchet) clone() *ratchet {
 	c.cks = bytes.Clone(r.cks)
 	c.ckr = bytes.Clone(r.ckr)
 	c.skipped = append([]skippedKey(nil), r.skipped...)
+	c.old = append([][]byte(nil), r.old...)
 	return &c
 }
 
@@ -181,6 +187,11 @@ func (r *ratchet) decrypt(wire, ad []byte) ([]byte, error) {
 	if mk := r.takeSkipped(m.DHPub, m.N); mk != nil {
 		return open(mk, ad, am, m)
 	}
+	for _, k := range r.old {
+		if bytes.Equal(k, m.DHPub) {
+			return nil, ErrDuplicate
+		}
+	}
 	if r.dhr == nil || !bytes.Equal(m.DHPub, r.dhr) {
 		if r.ckr != nil {
 			// Like python-omemo, more than MaxSkip keys left behind on the
@@ -207,6 +218,12 @@ func (r *ratchet) decrypt(wire, ad []byte) ([]byte, error) {
 
 // step is the Diffie-Hellman ratchet step on a new ratchet key of theirs.
 func (r *ratchet) step(theirs []byte) error {
+	if r.dhr != nil {
+		r.old = append(r.old, r.dhr)
+		if len(r.old) > maxOld {
+			r.old = r.old[1:]
+		}
+	}
 	r.pn, r.ns, r.nr = r.ns, 0, 0
 	r.dhr = bytes.Clone(theirs)
 	out, err := dh(r.dhs, r.dhr)

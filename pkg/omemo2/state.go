@@ -30,6 +30,7 @@ const (
 	fPKID
 	fSPKID
 	fSkipped
+	fOld
 )
 
 const (
@@ -80,6 +81,9 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 		e = binary.BigEndian.AppendUint32(e, k.n)
 		e = append(e, k.mk[:]...)
 		bytesField(fSkipped, e)
+	}
+	for _, k := range r.old {
+		bytesField(fOld, k)
 	}
 	return b, nil
 }
@@ -149,6 +153,11 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 			k.n = binary.BigEndian.Uint32(d[keyLen:])
 			copy(k.mk[:], d[keyLen+4:])
 			r.skipped = append(r.skipped, k)
+		case fOld:
+			if typ != protowire.BytesType || len(d) != keyLen || len(r.old) >= maxOld {
+				return errState
+			}
+			r.old = append(r.old, d)
 		}
 		return nil
 	})
