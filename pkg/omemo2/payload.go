@@ -8,6 +8,7 @@ package omemo2
 // zero bytes instead and has no payload.
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
@@ -29,9 +30,14 @@ func Seal(plaintext []byte) (payload, keyMaterial []byte, err error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, nil, fmt.Errorf("seal: %w", err)
 	}
+	payload, keyMaterial = sealWithKey(key, plaintext)
+	return payload, keyMaterial, nil
+}
+
+func sealWithKey(key, plaintext []byte) (payload, keyMaterial []byte) {
 	encKey, authKey, iv := deriveKeys(key, infoPayload)
 	payload = cbcEncrypt(encKey, iv, plaintext)
-	return payload, append(key, tag(authKey, payload)...), nil
+	return payload, append(bytes.Clone(key), tag(authKey, payload)...)
 }
 
 // Open authenticates and decrypts a payload with the key material a

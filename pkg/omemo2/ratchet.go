@@ -160,14 +160,19 @@ func (r *ratchet) encrypt(plaintext, ad []byte) ([]byte, error) {
 		return nil, errors.New("session cannot send before it received a message")
 	}
 	next, mk := kdfCK(r.cks)
-	m := &message{N: r.ns, PN: r.pn, DHPub: publicOf(r.dhs)}
+	am := seal(mk, ad, &message{N: r.ns, PN: r.pn, DHPub: publicOf(r.dhs)}, plaintext)
+	r.cks = next
+	r.ns++
+	return am, nil
+}
+
+// seal is ENCRYPT(mk, plaintext, CONCAT(ad, header)): it fills in the
+// ciphertext of m, serializes m once and authenticates ad || m.
+func seal(mk, ad []byte, m *message, plaintext []byte) []byte {
 	encKey, authKey, iv := deriveKeys(mk, infoMessageKey)
 	m.Ciphertext = cbcEncrypt(encKey, iv, plaintext)
 	mb := m.marshal()
-	am := &authMessage{MAC: tag(authKey, ad, mb), Message: mb}
-	r.cks = next
-	r.ns++
-	return am.marshal(), nil
+	return (&authMessage{MAC: tag(authKey, ad, mb), Message: mb}).marshal()
 }
 
 // decrypt opens an OMEMOAuthenticatedMessage; r is changed even on
