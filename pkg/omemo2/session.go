@@ -209,4 +209,3 @@ func (s *Session) Confirmed() bool { return !s.initiator || s.confirmed }
 // Stale reports that more than StaleAfter messages arrived on the current
 // receiving chain: the caller answers with an empty message (EmptyKey).
 func (s *Session) Stale() bool { return s.r.nr > StaleAfter }
-
