@@ -60,9 +60,18 @@ type Element struct {
 	Inner   []byte     `xml:",innerxml"`
 }
 
-// TimeAffix is <time stamp='...'/> (XEP-0082 date-time).
+// TimeAffix is <time stamp='...'/> (XEP-0082 date-time). The stamp is
+// kept as text so that a malformed one does not make the message
+// unreadable; Time parses it.
 type TimeAffix struct {
-	Stamp time.Time `xml:"stamp,attr"`
+	Stamp string `xml:"stamp,attr"`
+}
+
+// Time returns the parsed stamp; ok is false when it is not an XEP-0082
+// date-time.
+func (t *TimeAffix) Time() (ts time.Time, ok bool) {
+	ts, err := time.Parse(time.RFC3339, t.Stamp)
+	return ts, err == nil
 }
 
 // JIDAffix is <to jid='...'/> or <from jid='...'/>.
@@ -89,7 +98,7 @@ func NewEnvelope(body string, from, to jid.JID, now time.Time) (*Envelope, error
 	return &Envelope{
 		Content: Content{Body: &Body{Text: body}},
 		RPad:    string(pad),
-		Time:    &TimeAffix{Stamp: now.UTC().Truncate(time.Second)},
+		Time:    &TimeAffix{Stamp: now.UTC().Format(time.RFC3339)},
 		To:      &JIDAffix{JID: to.Bare()},
 		From:    &JIDAffix{JID: from.Bare()},
 	}, nil
@@ -122,8 +131,9 @@ func (e *Envelope) BodyText() string {
 }
 
 // Check compares the affixes with the stanza that carried the envelope:
-// a <from/> must name the stanza's sender and a <to/> its recipient (bare
-// JIDs; the room for a group chat), and a group chat message must have a
+// a <from/> must name the sender (bare JID; in a room, the occupant's
+// real JID) and a <to/> the stanza's recipient (bare JID; the room for a
+// group chat message), and a group chat message must have a
 // <to/>, so that the server can neither turn a private message into a
 // group message nor the reverse, nor replay a message to someone else.
 func (e *Envelope) Check(from, to jid.JID, groupchat bool) error {

@@ -183,7 +183,10 @@ func (g *goDevice) receive(t *testing.T, raw string, from jid.JID) string {
 		t.Fatal(err)
 	}
 	if env.From == nil || env.To == nil || env.Time == nil || env.RPad == "" {
-		t.Errorf("peer envelope lacks affixes: %s", pt)
+		t.Fatalf("peer envelope lacks affixes: %s", pt)
+	}
+	if _, ok := env.Time.Time(); !ok {
+		t.Errorf("peer time stamp %q not understood", env.Time.Stamp)
 	}
 	return env.BodyText()
 }

@@ -396,6 +396,9 @@ func TestMessageRoundTrip(t *testing.T) {
 	if k == nil || k.IsKeyExchange() || got.Header.SID != 1234 {
 		t.Fatalf("parsed header %+v", got.Header)
 	}
+	if got.Find("Bob@Example.NET", 42) != k {
+		t.Fatal("Find does not normalise the JID")
+	}
 	if got.Find("bob@example.net", 43) != nil || got.Find("eve@example.net", 42) != nil {
 		t.Fatal("Find matched another device")
 	}
@@ -423,7 +426,10 @@ func TestMessageRoundTrip(t *testing.T) {
 	if err := e2.Check(from, jid.MustParse("room@muc.example.net"), true); !errors.Is(err, ErrAffix) {
 		t.Errorf("wrong recipient: err = %v", err)
 	}
-	if e2.Time == nil || time.Since(e2.Time.Stamp) > time.Hour || e2.RPad == "" {
+	if e2.Time == nil {
+		t.Fatal("no <time/>")
+	}
+	if ts, ok := e2.Time.Time(); !ok || time.Since(ts) > time.Hour || e2.RPad == "" {
 		t.Errorf("affixes %+v", e2)
 	}
 
