@@ -11,12 +11,15 @@ package omemo2
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,6 +106,7 @@ type goDevice struct {
 	jid      jid.JID
 	deviceID uint32
 	sessions map[uint32]*Session
+	peer     *twomemoPeer // where publish goes
 }
 
 func (g *goDevice) publish(t *testing.T, p *twomemoPeer) {
@@ -151,7 +155,13 @@ func (g *goDevice) receive(t *testing.T, raw string, from jid.JID) string {
 			}
 			var s *Session
 			s, km, err = RespondSession(g.id, kx, g.spk, *pk)
-			g.sessions[sid] = s
+			if err == nil {
+				// As the spec asks: replace the session, retire the
+				// prekey, republish the bundle.
+				g.sessions[sid] = s
+				g.pks = slices.DeleteFunc(g.pks, func(k PreKey) bool { return k.ID == kx.PreKeyID })
+				g.publish(t, g.peer)
+			}
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -222,7 +232,7 @@ func (g *goDevice) send(t *testing.T, to jid.JID, rid uint32, body string, empty
 	return string(raw), kex
 }
 
-func newGoDevice(t *testing.T, bare string) *goDevice {
+func newGoDevice(t *testing.T, p *twomemoPeer, bare string) *goDevice {
 	d := newDevice(t)
 	pks, err := GeneratePreKeys(1, 100)
 	if err != nil {
@@ -233,7 +243,7 @@ func newGoDevice(t *testing.T, bare string) *goDevice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &goDevice{device: d, jid: jid.MustParse(bare), deviceID: id, sessions: map[uint32]*Session{}}
+	return &goDevice{device: d, jid: jid.MustParse(bare), deviceID: id, sessions: map[uint32]*Session{}, peer: p}
 }
 
 func peerDecrypt(t *testing.T, p *twomemoPeer, from jid.JID, raw string) map[string]any {
@@ -245,7 +255,7 @@ func TestInteropTwomemoPeerInitiates(t *testing.T) {
 	t.Parallel()
 	p := startTwomemoPeer(t)
 	pyJID := jid.MustParse("py@example.org")
-	g := newGoDevice(t, "go@example.net")
+	g := newGoDevice(t, p, "go@example.net")
 	info := p.call(map[string]any{"op": "init", "jid": pyJID.String()})
 	pyID := uint32(info["device_id"].(float64))
 	g.publish(t, p)
@@ -264,10 +274,14 @@ func TestInteropTwomemoPeerInitiates(t *testing.T) {
 			t.Fatalf("message %d: got %q, want %q", i, got, body)
 		}
 	}
-	s := g.sessions[pyID]
-	if fp, _ := Fingerprint(s.PeerIdentity()); fp == "" {
-		t.Fatal("no fingerprint for the peer")
+	theirs, err := ParseBundle([]byte(info["bundle"].(string)))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if !bytes.Equal(g.sessions[pyID].PeerIdentity(), theirs.IdentityKey) {
+		t.Fatal("the session's peer identity is not the one in the peer's bundle")
+	}
+	firstPreKey := g.sessions[pyID].PreKeyID()
 
 	// Our answers; after the first one the peer stops sending key exchanges.
 	for i := 0; i < 3; i++ {
@@ -280,15 +294,43 @@ func TestInteropTwomemoPeerInitiates(t *testing.T) {
 			t.Fatalf("peer decrypted %v", r)
 		}
 	}
-	for i := 0; i < 3; i++ {
-		raw := p.call(map[string]any{"op": "encrypt", "to": g.jid.String(), "body": "after"})["xml"].(string)
+	// Out of order from the peer.
+	var raws []string
+	for i := 0; i < 4; i++ {
+		raw := p.call(map[string]any{"op": "encrypt", "to": g.jid.String(), "body": fmt.Sprint("after ", i)})["xml"].(string)
 		enc, _ := ParseEncrypted([]byte(raw))
 		if k := enc.Find(g.jid.String(), g.deviceID); k == nil || k.IsKeyExchange() {
 			t.Fatal("peer still sends key exchanges after our answer")
 		}
-		if got := g.receive(t, raw, pyJID); got != "after" {
-			t.Fatalf("got %q", got)
+		raws = append(raws, raw)
+	}
+	for _, i := range []int{2, 0, 3, 1} {
+		if got, want := g.receive(t, raws[i], pyJID), fmt.Sprint("after ", i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
 		}
+	}
+
+	// The peer resets the session (python-omemo's replace_sessions, its
+	// repair of a broken session): a new key exchange in an empty message
+	// replaces ours, on a fresh prekey.
+	sent := p.call(map[string]any{"op": "replace", "jid": g.jid.String(), "device_id": g.deviceID})["sent"].([]any)
+	if len(sent) != 1 {
+		t.Fatalf("peer sent %d messages to replace the session", len(sent))
+	}
+	old := g.sessions[pyID]
+	if got := g.receive(t, sent[0].(string), pyJID); got != "" {
+		t.Fatalf("session reset message decrypted to %q", got)
+	}
+	if g.sessions[pyID] == old || g.sessions[pyID].PreKeyID() == firstPreKey {
+		t.Fatal("session not replaced on a fresh prekey")
+	}
+	raw := p.call(map[string]any{"op": "encrypt", "to": g.jid.String(), "body": "after reset"})["xml"].(string)
+	if got := g.receive(t, raw, pyJID); got != "after reset" {
+		t.Fatalf("got %q", got)
+	}
+	raw, _ = g.send(t, pyJID, pyID, "answer after reset", false)
+	if r := peerDecrypt(t, p, g.jid, raw); r["body"] != "answer after reset" {
+		t.Fatalf("peer decrypted %v", r)
 	}
 }
 
@@ -296,7 +338,7 @@ func TestInteropGoInitiates(t *testing.T) {
 	t.Parallel()
 	p := startTwomemoPeer(t)
 	pyJID := jid.MustParse("py@example.org")
-	g := newGoDevice(t, "go@example.net")
+	g := newGoDevice(t, p, "go@example.net")
 	info := p.call(map[string]any{"op": "init", "jid": pyJID.String()})
 	pyID := uint32(info["device_id"].(float64))
 	g.publish(t, p)

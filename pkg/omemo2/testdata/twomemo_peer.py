@@ -15,6 +15,7 @@ Ops:
   {"op": "encrypt", "to", "body"}             -> {"xml"}
   {"op": "decrypt", "from", "xml"}            -> {"plaintext" (base64 or null), "body", "device_id", "sent"}
   {"op": "bundle"}                            -> {"bundle"} (after prekeys were replaced)
+  {"op": "replace", "jid", "device_id"}        -> {"sent"} (session reset: a new key exchange)
 Errors come back as {"error": "..."}.
 """
 
@@ -150,6 +151,14 @@ async def handle(sm, req):
             "device_id": device.device_id,
             "sent": sent,
         }
+    if op == "replace":
+        (device,) = [d for d in await sm.get_device_information(req["jid"]) if d.device_id == req["device_id"]]
+        failed = await sm.replace_sessions(device)
+        if failed:
+            return sm, {"error": repr(failed)}
+        sent = SENT[:]
+        SENT.clear()
+        return sm, {"sent": sent}
     return sm, {"error": f"unknown op {op}"}
 
 
