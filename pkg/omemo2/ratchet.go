@@ -197,7 +197,10 @@ func (r *ratchet) decrypt(wire, ad []byte) ([]byte, error) {
 			return nil, ErrDuplicate
 		}
 	}
-	if r.dhr == nil || !bytes.Equal(m.DHPub, r.dhr) {
+	// A receiving chain exists only after a step; the initiator's dhr (the
+	// peer's signed prekey) never had one, so a message under it steps too
+	// and then fails authentication.
+	if r.ckr == nil || !bytes.Equal(m.DHPub, r.dhr) {
 		if r.ckr != nil {
 			// Like python-omemo, more than MaxSkip keys left behind on the
 			// old chain are given up rather than failing this message.

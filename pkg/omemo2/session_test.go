@@ -522,3 +522,26 @@ func TestEnvelopeWithPrefixes(t *testing.T) {
 		t.Fatalf("body in the SCE namespace taken as the message body")
 	}
 }
+
+func TestInitiatorRejectsForgedFirstAnswer(t *testing.T) {
+	a, b := newDevice(t), newDevice(t)
+	bundle := b.bundle(t)
+	alice, err := InitiateSession(a.id, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A forged answer under the responder's signed prekey, for every counter
+	// an attacker might pick: refused, nothing changes.
+	before, _ := alice.MarshalBinary()
+	for _, n := range []uint32{0, 1, MaxSkip} {
+		m := &message{N: n, DHPub: bundle.SignedPreKey}
+		forged := seal(make([]byte, 32), alice.ad, m, EmptyKey())
+		if _, err := alice.DecryptKey(forged); !errors.Is(err, ErrAuth) {
+			t.Errorf("n=%d: err = %v, want ErrAuth", n, err)
+		}
+	}
+	after, _ := alice.MarshalBinary()
+	if !bytes.Equal(before, after) || alice.Confirmed() {
+		t.Fatal("forged answer changed the session")
+	}
+}
