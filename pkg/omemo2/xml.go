@@ -47,17 +47,17 @@ func (b *base64Data) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// flag is an xs:boolean attribute.
-type flag bool
+// xsBool is an xs:boolean attribute.
+type xsBool bool
 
-func (f flag) MarshalText() ([]byte, error) {
+func (f xsBool) MarshalText() ([]byte, error) {
 	if f {
 		return []byte("true"), nil
 	}
 	return []byte("false"), nil
 }
 
-func (f *flag) UnmarshalText(text []byte) error {
+func (f *xsBool) UnmarshalText(text []byte) error {
 	switch strings.TrimSpace(string(text)) {
 	case "true", "1":
 		*f = true
@@ -235,12 +235,12 @@ type Keys struct {
 // OMEMOAuthenticatedMessage, or an OMEMOKeyExchange when KEX is set.
 type Key struct {
 	RID  uint32     `xml:"rid,attr"`
-	KEX  flag       `xml:"kex,attr,omitempty"`
+	KEX  xsBool       `xml:"kex,attr,omitempty"`
 	Data base64Data `xml:",chardata"`
 }
 
 // NewKey returns a <key/> for device rid from EncryptKey's results.
-func NewKey(rid uint32, wire []byte, kex bool) Key { return Key{RID: rid, KEX: flag(kex), Data: wire} }
+func NewKey(rid uint32, wire []byte, kex bool) Key { return Key{RID: rid, KEX: xsBool(kex), Data: wire} }
 
 // IsKeyExchange reports whether the key carries an OMEMOKeyExchange.
 func (k *Key) IsKeyExchange() bool { return bool(k.KEX) }
