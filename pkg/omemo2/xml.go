@@ -235,12 +235,14 @@ type Keys struct {
 // OMEMOAuthenticatedMessage, or an OMEMOKeyExchange when KEX is set.
 type Key struct {
 	RID  uint32     `xml:"rid,attr"`
-	KEX  xsBool       `xml:"kex,attr,omitempty"`
+	KEX  xsBool     `xml:"kex,attr,omitempty"`
 	Data base64Data `xml:",chardata"`
 }
 
 // NewKey returns a <key/> for device rid from EncryptKey's results.
-func NewKey(rid uint32, wire []byte, kex bool) Key { return Key{RID: rid, KEX: xsBool(kex), Data: wire} }
+func NewKey(rid uint32, wire []byte, kex bool) Key {
+	return Key{RID: rid, KEX: xsBool(kex), Data: wire}
+}
 
 // IsKeyExchange reports whether the key carries an OMEMOKeyExchange.
 func (k *Key) IsKeyExchange() bool { return bool(k.KEX) }
