@@ -107,10 +107,15 @@ type goDevice struct {
 	deviceID uint32
 	sessions map[uint32]*Session
 	peer     *twomemoPeer // where publish goes
+	siblings []*goDevice  // the account's other devices, in the device list
 }
 
 func (g *goDevice) publish(t *testing.T, p *twomemoPeer) {
-	devs, err := xml.Marshal(DeviceList{Devices: []Device{{ID: g.deviceID, Label: "xmppctl test"}}})
+	list := DeviceList{Devices: []Device{{ID: g.deviceID, Label: "xmppctl test"}}}
+	for _, o := range g.siblings {
+		list.Devices = append(list.Devices, Device{ID: o.deviceID})
+	}
+	devs, err := xml.Marshal(list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,5 +433,96 @@ func TestInteropGoInitiates(t *testing.T) {
 	raw, _ = g.send(t, pyJID, pyID, "", true)
 	if r := peerDecrypt(t, p, g.jid, raw); r["plaintext"] != nil {
 		t.Fatalf("peer decrypted an empty message to %v", r["plaintext"])
+	}
+}
+
+// TestInteropSeveralDevices: the peer encrypts one message for two devices
+// of our account, each opens its own key; each of our devices starts its
+// own session with the peer, whose answer reaches both.
+func TestInteropSeveralDevices(t *testing.T) {
+	t.Parallel()
+	p := startTwomemoPeer(t)
+	pyJID := jid.MustParse("py@example.org")
+	g1, g2 := newGoDevice(t, p, "go@example.net"), newGoDevice(t, p, "go@example.net")
+	g1.siblings, g2.siblings = []*goDevice{g2}, []*goDevice{g1}
+	info := p.call(map[string]any{"op": "init", "jid": pyJID.String()})
+	pyID := uint32(info["device_id"].(float64))
+	g1.publish(t, p)
+	g2.publish(t, p)
+
+	raw := p.call(map[string]any{"op": "encrypt", "to": "go@example.net", "body": "to both"})["xml"].(string)
+	enc, err := ParseEncrypted([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc.Header.Keys) != 1 || len(enc.Header.Keys[0].Keys) != 2 {
+		t.Fatalf("want one <keys/> with two <key/>: %s", raw)
+	}
+	for _, g := range []*goDevice{g1, g2} {
+		if got := g.receive(t, raw, pyJID); got != "to both" {
+			t.Fatalf("device %d got %q", g.deviceID, got)
+		}
+	}
+	for i, g := range []*goDevice{g1, g2} {
+		body := fmt.Sprint("from go device ", i)
+		raw, _ := g.send(t, pyJID, pyID, body, false)
+		if r := peerDecrypt(t, p, g.jid, raw); r["body"] != body || uint32(r["device_id"].(float64)) != g.deviceID {
+			t.Fatalf("peer decrypted %v", r)
+		}
+	}
+	raw = p.call(map[string]any{"op": "encrypt", "to": "go@example.net", "body": "answer to both"})["xml"].(string)
+	for _, g := range []*goDevice{g1, g2} {
+		if got := g.receive(t, raw, pyJID); got != "answer to both" {
+			t.Fatalf("device %d got %q", g.deviceID, got)
+		}
+	}
+}
+
+// TestInteropHeartbeat: after more than StaleAfter messages without an
+// answer the peer sends an empty heartbeat, as Session.Stale tells our
+// side to; the heartbeat moves the ratchet on.
+func TestInteropHeartbeat(t *testing.T) {
+	t.Parallel()
+	p := startTwomemoPeer(t)
+	pyJID := jid.MustParse("py@example.org")
+	g := newGoDevice(t, p, "go@example.net")
+	info := p.call(map[string]any{"op": "init", "jid": pyJID.String()})
+	pyID := uint32(info["device_id"].(float64))
+	g.publish(t, p)
+	theirs, err := ParseBundle([]byte(info["bundle"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.sessions[pyID], err = InitiateSession(g.id, theirs); err != nil {
+		t.Fatal(err)
+	}
+	// The key exchange and the peer's empty answer; our next message then
+	// starts a new sending chain, the peer's new receiving chain.
+	raw, _ := g.send(t, pyJID, pyID, "", true)
+	sent := peerDecrypt(t, p, g.jid, raw)["sent"].([]any)
+	if len(sent) != 1 {
+		t.Fatalf("peer sent %d messages after the key exchange", len(sent))
+	}
+	g.receive(t, sent[0].(string), pyJID)
+	var heartbeats []string
+	for i := 1; i <= StaleAfter+1; i++ {
+		raw, _ := g.send(t, pyJID, pyID, "", true)
+		for _, m := range peerDecrypt(t, p, g.jid, raw)["sent"].([]any) {
+			heartbeats = append(heartbeats, m.(string))
+		}
+		if i <= StaleAfter && len(heartbeats) > 0 {
+			t.Fatalf("heartbeat after %d messages", i)
+		}
+	}
+	if len(heartbeats) != 1 {
+		t.Fatalf("%d heartbeats after %d messages, want 1", len(heartbeats), StaleAfter+1)
+	}
+	if got := g.receive(t, heartbeats[0], pyJID); got != "" {
+		t.Fatalf("heartbeat decrypted to %q", got)
+	}
+	// The peer's receiving chain was restarted by our next message.
+	raw, _ = g.send(t, pyJID, pyID, "", true)
+	if r := peerDecrypt(t, p, g.jid, raw); len(r["sent"].([]any)) != 0 {
+		t.Fatal("peer still sends heartbeats after the ratchet moved")
 	}
 }
