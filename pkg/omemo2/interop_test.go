@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,11 @@ import (
 )
 
 const peerPython = "/usr/bin/python3"
+
+// peerModules checks once whether the peer's python modules import.
+var peerModules = sync.OnceValues(func() ([]byte, error) {
+	return exec.Command(peerPython, "-c", "import omemo, twomemo, twomemo.etree, xmlschema").CombinedOutput()
+})
 
 // twomemoPeer is the python peer process.
 type twomemoPeer struct {
@@ -37,8 +43,7 @@ type twomemoPeer struct {
 
 func startTwomemoPeer(t *testing.T) *twomemoPeer {
 	t.Helper()
-	check := exec.Command(peerPython, "-c", "import omemo, twomemo, twomemo.etree, xmlschema")
-	if out, err := check.CombinedOutput(); err != nil {
+	if out, err := peerModules(); err != nil {
 		if os.Getenv("XMPPCTL_INTEGRATION") == "1" {
 			t.Fatalf("python-omemo/twomemo not importable by %s (apt-get install python3-omemo python3-twomemo python3-xmlschema): %v\n%s", peerPython, err, out)
 		}
