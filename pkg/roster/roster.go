@@ -25,11 +25,11 @@ type Subscription string
 
 // Subscription states; Remove only appears in a set or a push.
 const (
-	None   Subscription = "none"
-	To     Subscription = "to"   // we see the contact's presence
-	From   Subscription = "from" // the contact sees ours
-	Both   Subscription = "both"
-	Remove Subscription = "remove"
+	None               Subscription = "none"
+	To                 Subscription = "to"   // we see the contact's presence
+	From               Subscription = "from" // the contact sees ours
+	Both               Subscription = "both"
+	SubscriptionRemove Subscription = "remove"
 )
 
 // Ask is a pending outgoing request (RFC 6121 §2.1.2.2).
@@ -107,7 +107,7 @@ func Parse(el stanza.Element) ([]Item, error) {
 	}
 	out := make([]Item, 0, len(q.Items))
 	for _, x := range q.Items {
-		if it, ok := fromXML(x); ok && it.Subscription != Remove {
+		if it, ok := fromXML(x); ok && it.Subscription != SubscriptionRemove {
 			out = append(out, it)
 		}
 	}
@@ -125,7 +125,7 @@ func fromXML(x itemXML) (Item, bool) {
 	switch it.Subscription {
 	case "":
 		it.Subscription = None
-	case None, To, From, Both, Remove:
+	case None, To, From, Both, SubscriptionRemove:
 	default:
 		return Item{}, false
 	}
@@ -173,7 +173,7 @@ func Set(ctx context.Context, s conn.Session, it Item) error {
 // Delete removes an item. The server also cancels the subscriptions both
 // ways (RFC 6121 §2.5.2); a JID not in the roster gives item-not-found.
 func Delete(ctx context.Context, s conn.Session, bare string) error {
-	x := itemXML{JID: bare, Subscription: string(Remove)}
+	x := itemXML{JID: bare, Subscription: string(SubscriptionRemove)}
 	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: query{Items: []itemXML{x}}})
 	if err != nil {
 		return fmt.Errorf("remove %s from the roster: %w", bare, err)

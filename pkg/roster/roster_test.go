@@ -121,7 +121,7 @@ func TestHandlePushes(t *testing.T) {
 	if !errors.As(err, &se) || se.Condition != "service-unavailable" {
 		t.Errorf("forged push answered %v", err)
 	}
-	if len(got) != 1 || got[0].Subscription != Remove {
+	if len(got) != 1 || got[0].Subscription != SubscriptionRemove {
 		t.Errorf("passed on %+v", got)
 	}
 }
