@@ -16,7 +16,8 @@ commands ({"cmd": ...}):
   ping                                            -> {"event": "pong"} once everything before was processed by the server
   quit
 events ({"event": ...}): ready, presence {type, from, status}, roster_push {jid, subscription, ask},
-  message {from, id, body, marker, marker_id}, roster, pong, error {text}
+  message and carbon_sent (XEP-0280: what another session of the same account sent)
+  {from, to, id, body, marker, marker_id}, roster, pong, error {text}
 """
 import asyncio
 import json
@@ -26,6 +27,8 @@ import sys
 
 import slixmpp
 from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 NS_MARKERS = "urn:xmpp:chat-markers:0"
 
@@ -45,14 +48,22 @@ class Peer(slixmpp.ClientXMPP):
         self.ca_certs = ca
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
+        self.register_plugin("xep_0280")
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("roster_update", self.on_push)
         self.add_event_handler("message", self.on_message)
+        self.add_event_handler("carbon_sent", self.on_carbon_sent)
+        # slixmpp's "message" event needs a body; markers have none.
+        self.register_handler(Callback("displayed marker", MatchXPath(
+            "{jabber:client}message/{%s}displayed" % NS_MARKERS), self.on_message))
         for t in ("subscribe", "subscribed", "unsubscribe", "unsubscribed"):
             self.add_event_handler("presence_" + t, self.on_presence)
 
     async def start(self, _):
         await self.get_roster()
+        # Carbons: as the account's other device it sees what the
+        # account's other sessions send.
+        await self.plugin["xep_0280"].enable()
         self.send_presence()
         # The initial presence is processed before this ping is answered.
         await self.plugin["xep_0199"].ping(self.boundjid.domain)
@@ -69,8 +80,11 @@ class Peer(slixmpp.ClientXMPP):
     def on_presence(self, p):
         emit(event="presence", type=p["type"], **{"from": p["from"].bare}, status=p["status"])
 
-    def on_message(self, m):
-        ev = {"event": "message", "from": str(m["from"]), "id": m["id"], "body": m["body"]}
+    def on_carbon_sent(self, m):
+        self.on_message(m["carbon_sent"], "carbon_sent")
+
+    def on_message(self, m, name="message"):
+        ev = {"event": name, "from": str(m["from"]), "to": str(m["to"]), "id": m["id"], "body": m["body"]}
         for kind in ("received", "displayed", "acknowledged"):
             el = m.xml.find("{%s}%s" % (NS_MARKERS, kind))
             if el is not None:

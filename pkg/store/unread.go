@@ -17,26 +17,29 @@ type Unread struct {
 	Newest    *Message  `json:"newest"`
 }
 
-// readPoints computes, per peer of the account's archive, until when the
-// chat was read: the newest of (a) the message each "displayed" marker
-// any of our devices sent refers to (XEP-0333: markers mean "everything
-// up to this one"; the marker's own time when that message is not
-// stored), (b) our newest message with content (a reply shows the chat
-// was read, as "listen" counts it), (c) what was recorded in chats (by
-// "listen" and "archive read").
+// readPoints computes, per peer of the account's archive, the point up
+// to which the chat was read, as a position (ts, pk) in the store's order
+// (the archive's second-precision stamps make many messages share a ts):
+// the newest of (a) the message each "displayed" marker any of our
+// devices sent names (XEP-0333: "everything up to this one"; the marker
+// itself when that message is not stored), (b) each of our messages with
+// content (a reply shows the chat was read, as "listen" counts it), (c)
+// what "listen" and "archive read" recorded in chats (a time only).
 const readPoints = `
-WITH points(with_jid, ts) AS (
-	SELECT k.with_jid, COALESCE((SELECT MAX(r.ts) FROM messages r
-		WHERE r.account = k.account AND r.archive = k.archive AND r.with_jid = k.with_jid
-		AND r.direction = 'in' AND (r.msg_id = k.marker_for OR r.stanza_id = k.marker_for OR r.origin_id = k.marker_for)), k.ts)
-	FROM messages k WHERE k.account = ?1 AND k.archive = ?1 AND k.direction = 'out' AND k.marker = 'displayed' AND k.marker_for != ''
+WITH points(with_jid, ts, pk) AS (
+	SELECT k.with_jid, COALESCE(r.ts, k.ts), COALESCE(r.pk, k.pk)
+	FROM messages k LEFT JOIN messages r ON r.account = k.account AND r.archive = k.archive
+		AND r.with_jid = k.with_jid AND r.direction = 'in'
+		AND (r.msg_id = k.marker_for OR r.stanza_id = k.marker_for OR r.origin_id = k.marker_for)
+	WHERE k.account = ?1 AND k.archive = ?1 AND k.direction = 'out' AND k.marker = 'displayed' AND k.marker_for != ''
 	UNION ALL
-	SELECT with_jid, MAX(ts) FROM messages WHERE account = ?1 AND archive = ?1 AND direction = 'out'
-		AND (body != '' OR subject != '' OR oob_url != '') GROUP BY with_jid
+	SELECT with_jid, ts, pk FROM messages WHERE account = ?1 AND archive = ?1 AND direction = 'out'
+		AND (body != '' OR subject != '' OR oob_url != '')
 	UNION ALL
-	SELECT with_jid, read_ts FROM chats WHERE account = ?1
+	SELECT with_jid, read_ts, 9223372036854775807 FROM chats WHERE account = ?1
 ),
-read(with_jid, ts) AS (SELECT with_jid, MAX(ts) FROM points GROUP BY with_jid)
+read(with_jid, ts, pk) AS (SELECT with_jid, ts, pk FROM (SELECT with_jid, ts, pk,
+	ROW_NUMBER() OVER (PARTITION BY with_jid ORDER BY ts DESC, pk DESC) AS n FROM points) WHERE n = 1)
 `
 
 // Unread returns the conversations of the account (not rooms) with
@@ -47,7 +50,8 @@ func (s *Store) Unread(ctx context.Context, account string) ([]Unread, error) {
 	rows, err := s.db.QueryContext(ctx, readPoints+`
 		SELECT c.with_jid, COUNT(*), COALESCE(read.ts, 0) FROM messages c LEFT JOIN read ON read.with_jid = c.with_jid
 		WHERE c.account = ?1 AND c.archive = ?1 AND c.direction = 'in' AND c.type != 'groupchat'
-		AND (c.body != '' OR c.subject != '' OR c.oob_url != '') AND c.ts > COALESCE(read.ts, -1)
+		AND (c.body != '' OR c.subject != '' OR c.oob_url != '')
+		AND (read.ts IS NULL OR c.ts > read.ts OR (c.ts = read.ts AND c.pk > read.pk))
 		GROUP BY c.with_jid ORDER BY MAX(c.ts) DESC, c.with_jid`, account)
 	if err != nil {
 		return nil, fmt.Errorf("store: unread: %w", err)

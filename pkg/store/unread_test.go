@@ -32,6 +32,11 @@ func TestUnread(t *testing.T) {
 		msg("e1", "e1", "erin@example.org/x", "alice@example.org", "old", 1),
 		marker("ek", "erin@example.org", "unknown", 2),
 		msg("e2", "e2", "erin@example.org/x", "alice@example.org", "new", 3),
+		// gina: the archive stamps whole seconds; store order decides.
+		msg("g1", "g1", "gina@example.org/x", "alice@example.org", "g1", 7),
+		msg("g2", "g2", "gina@example.org/x", "alice@example.org", "g2", 7),
+		msg("g3", "g3", "gina@example.org/x", "alice@example.org", "g3", 7),
+		marker("gk", "gina@example.org", "g2", 7),
 		// received markers (bob displayed ours) change nothing for us.
 		func() Message {
 			m := msg("bm", "bm", "bob@example.org/x", "alice@example.org", "", 20)
@@ -64,6 +69,7 @@ func TestUnread(t *testing.T) {
 		newest string
 		read   int // seconds after t0; -1 never
 	}{
+		{"gina@example.org", 1, "g3", 7},
 		{"carol@example.org", 2, "there", -1},
 		{"bob@example.org", 1, "three", 2},
 		{"erin@example.org", 1, "new", 2},
