@@ -2,13 +2,13 @@ package archive
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/markers"
-	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 )
@@ -31,8 +31,14 @@ func DisplayedMarker(m *store.Message) (stanza.Message, error) {
 	if typ == "normal" {
 		typ = ""
 	}
-	return stanza.Message{ID: conn.NewID(), To: m.With, Type: typ,
-		Payload: []any{markers.New(markers.KindDisplayed, m.MsgID), outbox.OriginID{ID: conn.NewID()}}}, nil
+	// Ext rather than typed payloads: Record (via Sent) reads Ext, so the
+	// local record carries the marker and the origin-id.
+	el := func(space, local, id string) stanza.Element {
+		return stanza.Element{XMLName: xml.Name{Space: space, Local: local},
+			Attrs: []xml.Attr{{Name: xml.Name{Local: "id"}, Value: id}}}
+	}
+	return stanza.Message{ID: conn.NewID(), To: m.With, Type: typ, Ext: []stanza.Element{
+		el(markers.NS, markers.KindDisplayed, m.MsgID), el(stanza.NSSID, "origin-id", conn.NewID())}}, nil
 }
 
 // MarkDisplayed sends a displayed marker for m, waits until the server

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/store"
@@ -23,7 +24,7 @@ func TestMarkDisplayed(t *testing.T) {
 	s := xmpptest.New()
 	self := Self{Account: "user@example.org"}
 	m := &store.Message{Account: self.Account, Archive: self.Account, MsgID: "m<1>", From: "bob@example.org/x",
-		To: "user@example.org", With: "bob@example.org", Direction: store.In, Type: "chat", Body: "hi", StanzaID: "s1"}
+		To: "user@example.org", With: "bob@example.org", Direction: store.In, Type: "chat", Body: "hi", StanzaID: "s1", Time: time.Now().UTC().Add(-time.Minute)}
 	if err := st.Update(context.Background(), func(b *store.Batch) error { _, err := b.Put(m); return err }); err != nil {
 		t.Fatal(err)
 	}
