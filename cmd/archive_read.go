@@ -117,9 +117,12 @@ the server has processed the marker.`,
 
 func runArchiveRead(ctx context.Context, opts *archiveReadOptions) error {
 	f := opts.f
-	jids, err := parseJIDs([]string{opts.With}, true)
+	jids, err := parseJIDs([]string{opts.With}, false)
 	if err != nil {
 		return err
+	}
+	if strings.Contains(jids[0], "/") {
+		return usageErrorf("invalid contact %q: want a bare JID (user@example.org) without a /resource", opts.With)
 	}
 	with := store.Bare(jids[0])
 	acct, err := f.Account()
