@@ -127,15 +127,26 @@ func request(from string) func(map[string]any) bool {
 
 // TestListenApprovesOnlyChosenRequests: with --approve-from, listen
 // approves that JID's request and only reports the other one, which stays
-// pending on the server; --exec runs for both with the documented
+// pending on the server; with --approve-roster it approves a roster
+// contact's request that was waiting before listen started (the server
+// re-delivers it at login); --exec runs for each with the documented
 // variables.
 func TestListenApprovesOnlyChosenRequests(t *testing.T) {
-	a, x, y := srv.NewUser(t, "la"), srv.NewUser(t, "lx"), srv.NewUser(t, "ly")
-	aJID, xJID, yJID := srv.JID(a), srv.JID(x), srv.JID(y)
-	px, py := startPeer(t, x), startPeer(t, y)
+	a, x, y, z := srv.NewUser(t, "la"), srv.NewUser(t, "lx"), srv.NewUser(t, "ly"), srv.NewUser(t, "lz")
+	aJID, xJID, yJID, zJID := srv.JID(a), srv.JID(x), srv.JID(y), srv.JID(z)
+	px, py, pz := startPeer(t, x), startPeer(t, y), startPeer(t, z)
+	if res := results(t, mustRun(t, a, "--json", "roster", "add", zJID, "--no-subscribe")); res[0].Outcome != "added" || res[0].Subscribe != "" {
+		t.Fatalf("roster add --no-subscribe: %+v", res)
+	}
+	pz.do(map[string]any{"cmd": "subscribe", "to": aJID})
+	pz.sync()
 	log := filepath.Join(t.TempDir(), "exec.log")
-	l := startListen(t, a, "--approve-from", xJID,
+	l := startListen(t, a, "--approve-from", xJID, "--approve-roster",
 		"--exec", `printf '%s %s %s %s\n' "$XMPP_EVENT" "$XMPP_FROM" "$XMPP_APPROVED" "$(cat)" >> `+log)
+	if ez := l.waitFor(t, "re-delivered request of z", request(zJID)); ez["approved"] != true {
+		t.Errorf("z: %v", ez)
+	}
+	pz.waitFor("approval of z", presence("subscribed", aJID))
 
 	py.do(map[string]any{"cmd": "subscribe", "to": aJID})
 	px.do(map[string]any{"cmd": "subscribe", "to": aJID})
@@ -158,12 +169,13 @@ func TestListenApprovesOnlyChosenRequests(t *testing.T) {
 	var got string
 	for time.Now().Before(deadline) {
 		b, _ := os.ReadFile(log)
-		if got = string(b); strings.Count(got, "\n") >= 2 {
+		if got = string(b); strings.Count(got, "\n") >= 3 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !strings.Contains(got, "subscription-request "+xJID+" 1") || !strings.Contains(got, "subscription-request "+yJID+" 0") {
+	if !strings.Contains(got, "subscription-request "+xJID+" 1") || !strings.Contains(got, "subscription-request "+yJID+" 0") ||
+		!strings.Contains(got, "subscription-request "+zJID+" 1") {
 		t.Errorf("--exec log: %q", got)
 	}
 }

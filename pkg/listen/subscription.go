@@ -35,6 +35,9 @@ type SubscriptionEvent struct {
 	Err error
 }
 
+// maxRequests bounds the requests remembered for de-duplication.
+const maxRequests = 10000
+
 // presence handles an incoming presence: only subscription requests
 // matter here.
 func (l *Listener) presence(ctx context.Context, s conn.Session, p *stanza.Presence) error {
@@ -43,7 +46,10 @@ func (l *Listener) presence(ctx context.Context, s conn.Session, p *stanza.Prese
 		return nil
 	}
 	l.mu.Lock()
-	if l.requests == nil {
+	if l.requests == nil || len(l.requests) >= maxRequests {
+		// Bounded: a flood of requests from many JIDs must not grow
+		// memory; forgetting only means a re-delivered one is reported
+		// again after a reconnect.
 		l.requests = map[string]bool{}
 	}
 	seen := l.requests[req.JID]
