@@ -97,3 +97,29 @@ func sameBare(from string) bool {
 	j, err := jid.Parse(from)
 	return err == nil && j.String() == "user@example.org"
 }
+
+// FuzzParseRequest: a subscription request (remote input) is accepted only
+// as a subscribe presence from a valid JID that is not our account, and
+// is reduced to a bare JID.
+func FuzzParseRequest(f *testing.F) {
+	f.Add("subscribe", "bob@example.org/phone", "hi")
+	f.Add("subscribe", "user@example.org/x", "")
+	f.Add("subscribed", "bob@example.org", "")
+	f.Add("subscribe", "\x1b[31m@example.org", "\x1b]0;x\x07")
+	f.Fuzz(func(t *testing.T, typ, from, status string) {
+		r, ok := ParseRequest(&stanza.Presence{Type: typ, From: from, Status: status}, "user@example.org/test")
+		if !ok {
+			return
+		}
+		if typ != string(TypeSubscribe) {
+			t.Fatalf("type %q accepted", typ)
+		}
+		j, err := jid.Parse(r.JID)
+		if err != nil || j.Resourcepart() != "" || j.String() != r.JID {
+			t.Fatalf("JID %q (%v) is not a normalised bare JID", r.JID, err)
+		}
+		if sameBare(r.JID) {
+			t.Fatal("a request from our own account accepted")
+		}
+	})
+}

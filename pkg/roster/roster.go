@@ -121,7 +121,11 @@ func fromXML(x itemXML) (Item, bool) {
 	if err != nil || j.Resourcepart() != "" {
 		return Item{}, false
 	}
-	it := Item{JID: j.String(), Name: x.Name, Groups: []string{}, Subscription: Subscription(x.Subscription)}
+	bare, ok := stableBare(j)
+	if !ok {
+		return Item{}, false
+	}
+	it := Item{JID: bare, Name: x.Name, Groups: []string{}, Subscription: Subscription(x.Subscription)}
 	switch it.Subscription {
 	case "":
 		it.Subscription = None
@@ -147,6 +151,19 @@ func fromXML(x itemXML) (Item, bool) {
 		}
 	}
 	return it, true
+}
+
+// stableBare returns the bare form of j if it parses again to itself:
+// jid.Parse accepts some strings (e.g. "..") whose normalised form it
+// then rejects, and such a JID must not reach a command line or a roster
+// set.
+func stableBare(j jid.JID) (string, bool) {
+	s := j.Bare().String()
+	again, err := jid.Parse(s)
+	if err != nil || again.String() != s {
+		return "", false
+	}
+	return s, true
 }
 
 // Find returns the item for a bare JID.

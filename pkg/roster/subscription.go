@@ -49,13 +49,17 @@ func ParseRequest(p *stanza.Presence, self string) (Request, bool) {
 		return Request{}, false
 	}
 	from, err := jid.Parse(p.From)
-	if err != nil || from.Localpart() == "" && from.Domainpart() == "" {
+	if err != nil {
+		return Request{}, false
+	}
+	bare, ok := stableBare(from)
+	if !ok {
 		return Request{}, false
 	}
 	if own, err := jid.Parse(self); err == nil && from.Bare().Equal(own.Bare()) {
 		return Request{}, false
 	}
-	return Request{JID: from.Bare().String(), Status: p.Status}, true
+	return Request{JID: bare, Status: p.Status}, true
 }
 
 // Pending returns the subscription requests the server re-delivered at
