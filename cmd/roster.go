@@ -44,7 +44,8 @@ an approval given earlier. These commands do not show the account online:
 the presence the connection library sends at login is withdrawn at once.
 
 Every JID given gets its outcome (with --json, an array of objects with jid,
-outcome and error). Exit status 3 when some failed, that of the failure
+outcome, error, and for add the outcome of its subscription request in
+"subscribe"). Exit status 3 when some failed, that of the failure
 when all did.`,
 		Example: `  xmppctl roster list
   xmppctl roster add bob@example.org --name Bob --group Friends

@@ -1,6 +1,13 @@
 package cmd
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
 
 func TestRosterRejectsBadInputBeforeConnecting(t *testing.T) {
 	for _, tt := range []struct {
@@ -19,5 +26,39 @@ func TestRosterRejectsBadInputBeforeConnecting(t *testing.T) {
 		{[]string{"archive", "read", "bob@example.org/x"}, "without a /resource"},
 	} {
 		t.Run(tt.args[len(tt.args)-1], func(t *testing.T) { wantUsageError(t, tt.args, tt.want) })
+	}
+}
+
+// TestRosterApproveWithoutRequestOrPreApproval: on a server without
+// pre-approval, approving a JID that has not asked fails with exit 5 and
+// a hint, sends nothing, and --json still gives that JID its outcome;
+// with another JID that succeeds, the exit status is 3.
+func TestRosterApproveWithoutRequestOrPreApproval(t *testing.T) {
+	f, _, sess := testFactory(t, nil)
+	code := Run(context.Background(), f, []string{"--json", "roster", "approve", "stranger@example.org"})
+	out := f.IO.Out.(*bytes.Buffer).String()
+	errOut := f.IO.ErrOut.(*bytes.Buffer).String()
+	if code != ExitRemote || !strings.Contains(out, `"outcome":"failed"`) || !strings.Contains(errOut, "hint:") {
+		t.Errorf("exit %d, stdout %s, stderr %s", code, out, errOut)
+	}
+	for _, s := range sess.Sent() {
+		if strings.Contains(s, "<presence") && !strings.Contains(s, `type="unavailable"`) {
+			t.Errorf("sent %s", s)
+		}
+	}
+
+	f, _, sess = testFactory(t, nil)
+	sess.OnSend = func(v any) []stanza.Stanza {
+		if iq, ok := v.(stanza.IQ); ok && iq.Type == "get" {
+			// The server re-delivers pending requests before answering.
+			return []stanza.Stanza{&stanza.Presence{Type: "subscribe", From: "asker@example.org"}}
+		}
+		return nil
+	}
+	code = Run(context.Background(), f, []string{"roster", "approve", "asker@example.org", "stranger@example.org"})
+	errOut = f.IO.ErrOut.(*bytes.Buffer).String()
+	if code != ExitPartial || !strings.Contains(errOut, "approved the subscription request of asker@example.org") ||
+		!strings.Contains(errOut, "stranger@example.org") {
+		t.Errorf("exit %d, stderr %s", code, errOut)
 	}
 }
