@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,14 +37,19 @@ func TestSubscriptionRequests(t *testing.T) {
 	l := New(Options{Self: archive.Self{Account: "user@example.org"}, Store: st,
 		Subscriptions: Subscriptions{ApproveFrom: []string{"friend@example.org"}, ApproveRoster: true,
 			OnRequest: func(ev SubscriptionEvent) { events <- ev }}})
+	// Serve subscribes before it sends anything: deliver after its first
+	// stanza.
+	started := make(chan struct{})
+	var once sync.Once
+	s.OnSend = func(any) []stanza.Stanza { once.Do(func() { close(started) }); return nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Serve(ctx, s) }()
 	defer func() { cancel(); <-done }()
-	// Serve subscribes first; deliver once it does.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.Sent()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve sent nothing")
 	}
 	for _, p := range []stanza.Presence{
 		{Type: "subscribe", From: "friend@example.org", Status: "hi"},
