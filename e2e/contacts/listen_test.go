@@ -140,9 +140,9 @@ func TestListenApprovesOnlyChosenRequests(t *testing.T) {
 	}
 	pz.do(map[string]any{"cmd": "subscribe", "to": aJID})
 	pz.sync()
-	log := filepath.Join(t.TempDir(), "exec.log")
+	// --exec shares stdout with the JSON lines: it prints one of its own.
 	l := startListen(t, a, "--approve-from", xJID, "--approve-roster",
-		"--exec", `printf '%s %s %s %s\n' "$XMPP_EVENT" "$XMPP_FROM" "$XMPP_APPROVED" "$(cat)" >> `+log)
+		"--exec", `printf '{"exec":"%s %s %s"}\n' "$XMPP_EVENT" "$XMPP_FROM" "$XMPP_APPROVED"`)
 	if ez := l.waitFor(t, "re-delivered request of z", request(zJID)); ez["approved"] != true {
 		t.Errorf("z: %v", ez)
 	}
@@ -164,18 +164,8 @@ func TestListenApprovesOnlyChosenRequests(t *testing.T) {
 	if strings.TrimSpace(r.Stdout) != yJID {
 		t.Errorf("pending after listen: %q", r.Stdout)
 	}
-	// --exec ran once per request, in order of arrival, off the receive path.
-	deadline := time.Now().Add(wait)
-	var got string
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(log)
-		if got = string(b); strings.Count(got, "\n") >= 3 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(got, "subscription-request "+xJID+" 1") || !strings.Contains(got, "subscription-request "+yJID+" 0") ||
-		!strings.Contains(got, "subscription-request "+zJID+" 1") {
-		t.Errorf("--exec log: %q", got)
+	// --exec ran once per request, with the documented variables.
+	for _, want := range []string{xJID + " 1", yJID + " 0", zJID + " 1"} {
+		l.waitFor(t, "--exec for "+want, func(m map[string]any) bool { return m["exec"] == "subscription-request "+want })
 	}
 }
