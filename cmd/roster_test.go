@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xmppctl/xmppctl/pkg/listen"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -60,5 +61,23 @@ func TestRosterApproveWithoutRequestOrPreApproval(t *testing.T) {
 	if code != ExitPartial || !strings.Contains(errOut, "approved the subscription request of asker@example.org") ||
 		!strings.Contains(errOut, "stranger@example.org") {
 		t.Errorf("exit %d, stderr %s", code, errOut)
+	}
+}
+
+func TestListenReportsSubscriptionRequests(t *testing.T) {
+	f, _, _ := testFactory(t, nil)
+	lp := &listenPrinter{p: newMessagePrinter(f)}
+	lp.request(f, listen.SubscriptionEvent{From: "evil\x1b[2J@example.org"})
+	lp.request(f, listen.SubscriptionEvent{From: "friend@example.org", Approved: true})
+	errOut := f.IO.ErrOut.(*bytes.Buffer).String()
+	if strings.Contains(errOut, "\x1b") || !strings.Contains(errOut, "pending: xmppctl roster approve") ||
+		!strings.Contains(errOut, "approved the subscription request of friend@example.org") {
+		t.Errorf("stderr %q", errOut)
+	}
+	f, _, _ = testFactory(t, nil)
+	f.Global.JSON = true
+	lp.request(f, listen.SubscriptionEvent{From: "a@example.org", Status: "hi", Approved: true})
+	if got := f.IO.Out.(*bytes.Buffer).String(); got != `{"event":"subscription-request","from":"a@example.org","status":"hi","approved":true}`+"\n" {
+		t.Errorf("json %q", got)
 	}
 }
