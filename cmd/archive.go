@@ -29,6 +29,7 @@ a sync continues after the last message the previous one stored.`,
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	c.AddCommand(newArchiveSyncCmd(f), newArchiveListCmd(f), newArchiveSearchCmd(f), newArchiveExportCmd(f))
+	c.AddCommand(newArchiveUnreadCmd(f), newArchiveReadCmd(f))
 	return c
 }
 

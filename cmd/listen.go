@@ -31,6 +31,9 @@ type listenOptions struct {
 	Inactive    bool
 	QuietPeriod time.Duration
 	Nick        string
+
+	ApproveFrom   []string
+	ApproveRoster bool
 }
 
 func newListenCmd(f *Factory) *cobra.Command {
@@ -48,10 +51,20 @@ another of your devices marks that chat as read.
 
 With --exec, CMD runs (through sh -c) once per incoming message, one at a time
 in arrival order, with the message text on standard input and these variables
-set: XMPP_FROM, XMPP_TO, XMPP_WITH, XMPP_ID (archive id), XMPP_MESSAGE_ID,
+set: XMPP_EVENT=message, XMPP_FROM, XMPP_TO, XMPP_WITH, XMPP_ID (archive id), XMPP_MESSAGE_ID,
 XMPP_TYPE, XMPP_DIRECTION, XMPP_TIMESTAMP, XMPP_OOB_URL, XMPP_SUBJECT. CMD is
 not run for a chat in which another of your devices was active (sent a message
 or a marker) within --quiet-period: you are already looking at it.
+
+Presence subscription requests (someone asking to see your presence; the
+server also re-delivers pending ones at login) are reported once each: a line
+on stderr, with --json an object {"event":"subscription-request","from",
+"status","approved"} on stdout, with --exec a run of CMD with XMPP_EVENT=
+subscription-request, XMPP_FROM, XMPP_APPROVED (1 or 0) and the request's
+text on standard input (messages run CMD with XMPP_EVENT=message). They are
+approved only from the JIDs given with --approve-from, and with
+--approve-roster from contacts already in your roster; others stay pending
+("xmppctl roster requests", "roster approve", "roster deny").
 
 When the connection drops, xmppctl reconnects with backoff and fetches what
 arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).`,
@@ -68,6 +81,8 @@ arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).`,
 	fl.BoolVar(&opts.Inactive, "inactive", false, "tell the server this is a background client (XEP-0352 CSI)")
 	fl.DurationVar(&opts.QuietPeriod, "quiet-period", time.Minute, "no --exec for a chat while another device of yours was active in it this recently")
 	fl.StringVar(&opts.Nick, "nick", "", "your nickname in rooms, to tell your own room messages")
+	fl.StringArrayVar(&opts.ApproveFrom, "approve-from", nil, "approve presence subscription requests from this JID (repeatable)")
+	fl.BoolVar(&opts.ApproveRoster, "approve-roster", false, "approve presence subscription requests from contacts already in the roster")
 	return c
 }
 
@@ -76,6 +91,13 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	from, err := parseJIDs(opts.From, false)
 	if err != nil {
 		return err
+	}
+	approveFrom, err := parseJIDs(opts.ApproveFrom, false)
+	if err != nil {
+		return err
+	}
+	for i, j := range approveFrom {
+		approveFrom[i] = store.Bare(j)
 	}
 	if opts.QuietPeriod < 0 {
 		return usageErrorf("invalid --quiet-period %s: want 0 or more", opts.QuietPeriod)
@@ -121,6 +143,13 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			}
 		},
 		Warn: func(format string, args ...any) { f.Warnf("%s", term.Sanitize(fmt.Sprintf(format, args...), false)) },
+		Subscriptions: listen.Subscriptions{ApproveFrom: approveFrom, ApproveRoster: opts.ApproveRoster,
+			OnRequest: func(ev listen.SubscriptionEvent) {
+				out.request(f, ev)
+				if runner != nil {
+					runner.enqueueRequest(ev)
+				}
+			}},
 	})
 	dial := func(ctx context.Context) (conn.Session, error) {
 		// No stream management: a session Prosody hibernates after a
@@ -154,25 +183,84 @@ func (lp *listenPrinter) print(ev listen.Event) {
 	_ = lp.p.print(ev.Message)
 }
 
+// subscriptionEvent is the --json form of a subscription request.
+type subscriptionEvent struct {
+	Event    string `json:"event"`
+	From     string `json:"from"`
+	Status   string `json:"status,omitempty"`
+	Approved bool   `json:"approved"`
+	Error    string `json:"error,omitempty"`
+}
+
+// request reports a subscription request: JSON on stdout, else a line on
+// stderr.
+func (lp *listenPrinter) request(f *Factory, ev listen.SubscriptionEvent) {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if f.Global.JSON {
+		je := subscriptionEvent{Event: "subscription-request", From: ev.From, Status: ev.Status, Approved: ev.Approved}
+		if ev.Err != nil {
+			je.Error = ev.Err.Error()
+		}
+		_ = f.PrintJSON(je)
+		return
+	}
+	from := term.Sanitize(ev.From, false)
+	switch {
+	case ev.Err != nil:
+		f.Warnf("subscription request from %s not approved: %s", from, term.Sanitize(ev.Err.Error(), false))
+	case ev.Approved:
+		if !f.Global.Quiet {
+			fmt.Fprintf(f.IO.ErrOut, "xmppctl: approved the subscription request of %s\n", from)
+		}
+	case !f.Global.Quiet:
+		fmt.Fprintf(f.IO.ErrOut, "xmppctl: subscription request from %s (pending: xmppctl roster approve %s)\n", from, from)
+	}
+}
+
 // execRunner runs --exec commands one at a time, in order, off the
 // receive path.
 type execRunner struct {
 	f     *Factory
 	cmd   string
 	ctx   context.Context
-	queue chan *store.Message
+	queue chan execJob
 	done  chan struct{}
 }
 
+// execJob is one run of the --exec command.
+type execJob struct {
+	env   []string
+	stdin string
+	who   string // for the warning when it fails
+}
+
 func newExecRunner(ctx context.Context, f *Factory, cmd string) *execRunner {
-	r := &execRunner{f: f, cmd: cmd, ctx: ctx, queue: make(chan *store.Message, 4096), done: make(chan struct{})}
+	r := &execRunner{f: f, cmd: cmd, ctx: ctx, queue: make(chan execJob, 4096), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
 
 func (r *execRunner) enqueue(m *store.Message) {
+	r.push(execJob{env: []string{"XMPP_EVENT=message",
+		"XMPP_FROM=" + m.From, "XMPP_TO=" + m.To, "XMPP_WITH=" + m.With, "XMPP_ID=" + m.StanzaID,
+		"XMPP_MESSAGE_ID=" + m.MsgID, "XMPP_TYPE=" + m.Type, "XMPP_DIRECTION=" + m.Direction,
+		"XMPP_TIMESTAMP=" + m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL=" + m.OOB, "XMPP_SUBJECT=" + envSafe(m.Subject)},
+		stdin: m.Body, who: "the message from " + m.From})
+}
+
+func (r *execRunner) enqueueRequest(ev listen.SubscriptionEvent) {
+	approved := "0"
+	if ev.Approved {
+		approved = "1"
+	}
+	r.push(execJob{env: []string{"XMPP_EVENT=subscription-request", "XMPP_FROM=" + ev.From, "XMPP_APPROVED=" + approved},
+		stdin: ev.Status, who: "the subscription request of " + ev.From})
+}
+
+func (r *execRunner) push(j execJob) {
 	select {
-	case r.queue <- m:
+	case r.queue <- j:
 	case <-r.ctx.Done():
 	}
 }
@@ -184,24 +272,21 @@ func (r *execRunner) close() {
 
 func (r *execRunner) loop() {
 	defer close(r.done)
-	for m := range r.queue {
+	for j := range r.queue {
 		if r.ctx.Err() != nil {
 			continue
 		}
-		r.run(m)
+		r.run(j)
 	}
 }
 
-func (r *execRunner) run(m *store.Message) {
+func (r *execRunner) run(j execJob) {
 	c := exec.CommandContext(r.ctx, "/bin/sh", "-c", r.cmd)
-	c.Env = append(os.Environ(),
-		"XMPP_FROM="+m.From, "XMPP_TO="+m.To, "XMPP_WITH="+m.With, "XMPP_ID="+m.StanzaID,
-		"XMPP_MESSAGE_ID="+m.MsgID, "XMPP_TYPE="+m.Type, "XMPP_DIRECTION="+m.Direction,
-		"XMPP_TIMESTAMP="+m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL="+m.OOB, "XMPP_SUBJECT="+envSafe(m.Subject))
-	c.Stdin = bytes.NewReader([]byte(m.Body))
+	c.Env = append(os.Environ(), j.env...)
+	c.Stdin = bytes.NewReader([]byte(j.stdin))
 	c.Stdout, c.Stderr = r.f.IO.Out, r.f.IO.ErrOut
 	if err := c.Run(); err != nil && r.ctx.Err() == nil {
-		r.f.Warnf("--exec for the message from %s: %v", term.Sanitize(m.From, false), err)
+		r.f.Warnf("--exec for %s: %v", term.Sanitize(j.who, false), err)
 	}
 }
 

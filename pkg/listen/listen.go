@@ -46,6 +46,8 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now returns the time (tests); nil means time.Now.
 	Now func() time.Time
+	// Subscriptions handles presence subscription requests.
+	Subscriptions Subscriptions
 }
 
 // Event is a newly stored message.
@@ -69,6 +71,7 @@ type Listener struct {
 	lastID   string               // last account-archive id seen
 	started  time.Time            // when the first session came up
 	sessions int
+	requests map[string]bool // subscription requests reported this run
 }
 
 // New returns a listener.
@@ -199,6 +202,11 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 		}
 		m, ok := st.(*stanza.Message)
 		if !ok {
+			if p, isPresence := st.(*stanza.Presence); isPresence {
+				if err := l.presence(ctx, s, p); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err := l.handle(ctx, s, m); err != nil {

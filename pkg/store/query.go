@@ -59,6 +59,8 @@ type Filter struct {
 	// Content limits the result to messages with a body, subject or OOB
 	// URL (no bare receipts or markers).
 	Content bool
+	// Direction limits the result to In or Out messages ("" = both).
+	Direction string
 }
 
 const columns = `account, archive, COALESCE(stanza_id, ''), origin_id, msg_id, from_jid, to_jid, with_jid, direction,
@@ -95,6 +97,9 @@ func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error)
 	}
 	if f.Content {
 		add("(body != '' OR subject != '' OR oob_url != '')")
+	}
+	if f.Direction != "" {
+		add("direction = ?", f.Direction)
 	}
 	cond := ""
 	if len(where) > 0 {
