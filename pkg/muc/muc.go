@@ -69,6 +69,11 @@ func Join(ctx context.Context, s conn.Session, room, nick, password string) erro
 		}
 		return fmt.Errorf("join %s: %w", room, err)
 	}
+	return enter(ctx, s, room, nick, password)
+}
+
+// enter sends the join presence and waits for the room's answer.
+func enter(ctx context.Context, s conn.Session, room, nick, password string) error {
 	sub := s.Subscribe()
 	defer sub.Close()
 	full := room + "/" + nick
