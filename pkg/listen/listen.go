@@ -56,6 +56,8 @@ type Options struct {
 	PingInterval time.Duration
 	// OnRoomEnd is told when a room removed us for good (after Warn).
 	OnRoomEnd func(*RoomEndedError)
+	// OnJoined is told when a room has been joined (again) and caught up.
+	OnJoined func(room, nick string)
 }
 
 // Event is a newly stored message.

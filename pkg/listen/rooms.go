@@ -197,6 +197,10 @@ func (l *Listener) keepRoom(ctx context.Context, s conn.Session, r *roomState, r
 		if err := l.catchUpRoom(ctx, s, r); err != nil && ctx.Err() == nil {
 			l.o.Warn("room %s: catching up through its archive failed: %v; messages sent while away may be missing", r.JID, err)
 		}
+		if l.o.OnJoined != nil {
+			l.o.OnJoined(r.JID, r.Nick)
+		}
+		backoff = time.Second
 		why := l.stayJoined(ctx, s, r, removed)
 		if why == 0 {
 			return // ctx ended
