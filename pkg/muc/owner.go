@@ -25,6 +25,7 @@ type Config struct {
 	Persistent   *bool
 	MembersOnly  *bool
 	NonAnonymous *bool
+	Public       *bool   // listed in the service's room list
 	Password     *string // "" removes the password
 }
 
@@ -56,6 +57,9 @@ func (c Config) fields() []disco.Field {
 			who = "anyone"
 		}
 		add("muc#roomconfig_whois", who)
+	}
+	if c.Public != nil {
+		add("muc#roomconfig_publicroom", bit(*c.Public))
 	}
 	if c.Password != nil {
 		add("muc#roomconfig_passwordprotectedroom", bit(*c.Password != ""))

@@ -12,6 +12,7 @@ and what arrives is reported as events:
   {"event": "groupchat", "room", "nick", "body", "origin_id"}
   {"event": "invite", "from", "room", "password", "reason"}
   {"event": "message", "from", "body"}
+  {"event": "subject", "room", "nick", "subject"}
 """
 
 import asyncio
@@ -43,6 +44,7 @@ class Peer(slixmpp.ClientXMPP):
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", self.on_groupchat)
         self.add_event_handler("groupchat_direct_invite", self.on_invite)
+        self.add_event_handler("groupchat_subject", self.on_subject)
         self.add_event_handler("message", self.on_message)
         self.add_event_handler("disconnected", lambda _: emit({"event": "disconnected"}))
 
@@ -56,6 +58,10 @@ class Peer(slixmpp.ClientXMPP):
         oid = msg.xml.find("{%s}origin-id" % NS_SID)
         emit({"event": "groupchat", "room": msg["from"].bare, "nick": msg["from"].resource,
               "body": msg["body"], "origin_id": oid.get("id") if oid is not None else ""})
+
+    def on_subject(self, msg):
+        emit({"event": "subject", "room": msg["from"].bare, "nick": msg["from"].resource,
+              "subject": msg["subject"]})
 
     def on_invite(self, msg):
         inv = msg["groupchat_invite"]
