@@ -44,8 +44,8 @@ func TestMucCreateAndAdminister(t *testing.T) {
 		t.Errorf("room name: %v", err)
 	}
 	// Members-only: the peer is refused until it is a member.
-	if r := peer.try("join", map[string]any{"room": room, "nick": "bob"}); r["ok"] == true {
-		t.Fatal("peer joined a members-only room without membership")
+	if r := peer.try("join", map[string]any{"room": room, "nick": "bob"}); r["error"] != "registration-required" {
+		t.Fatalf("peer joining the members-only room without membership: %v, want registration-required", r)
 	}
 
 	// An existing room is not reconfigured without --reconfigure.
