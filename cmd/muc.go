@@ -154,7 +154,15 @@ func runMuc(ctx context.Context, opts *mucOptions) error {
 			return &UsageError{Err: err}
 		}
 	}
-	s, acct, err := f.Session(ctx, false)
+	acct, err := f.Account()
+	if err != nil {
+		return err
+	}
+	if opts.Password && acct.RoomPassword == "" {
+		return &UsageError{Err: errors.New("--password: no room password configured"),
+			Hint: "set room_password in the config file or XMPPCTL_ROOM_PASSWORD"}
+	}
+	s, err := f.Connect(ctx, acct, false)
 	if err != nil {
 		return err
 	}
@@ -195,10 +203,6 @@ func runMuc(ctx context.Context, opts *mucOptions) error {
 	case "invite":
 		pw := ""
 		if opts.Password {
-			if acct.RoomPassword == "" {
-				return &UsageError{Err: errors.New("--password: no room password configured"),
-					Hint: "set room_password in the config file or XMPPCTL_ROOM_PASSWORD"}
-			}
 			pw = acct.RoomPassword
 		}
 		if err := muc.Invite(wctx, s, room, pw, opts.Reason, opts.Args[1:]...); err != nil {
@@ -267,10 +271,6 @@ func runMucCreate(ctx context.Context, f *Factory, s conn.Session, opts *mucOpti
 	bit("non-anonymous", opts.NonAnonymous, &c.NonAnonymous)
 	bit("public", opts.Public, &c.Public)
 	if opts.set("password") {
-		if opts.Password && password == "" {
-			return &UsageError{Err: errors.New("--password: no room password configured"),
-				Hint: "set room_password in the config file or XMPPCTL_ROOM_PASSWORD"}
-		}
 		if !opts.Password {
 			password = ""
 		}
