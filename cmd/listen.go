@@ -140,10 +140,16 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	for _, r := range roomJIDs {
 		rooms = append(rooms, listen.Room{JID: r, Nick: nick, Password: acct.RoomPassword})
 	}
+	// In rooms the presence watcher keeps the status codes of our own
+	// unavailable presence (why a room removed us), which go-xmpp drops.
+	var connOpts []ConnectOption
+	if len(rooms) > 0 || opts.Bookmarks {
+		connOpts = append(connOpts, watchPresence)
+	}
 	if opts.Bookmarks {
 		// The bookmarks decide the rooms: read them on the first session,
 		// which the listener then uses.
-		first, err = f.Connect(ctx, acct, true, watchPresence)
+		first, err = f.Connect(ctx, acct, true, connOpts...)
 		if err != nil {
 			return err
 		}
@@ -199,7 +205,7 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		first = nil
 		if s == nil {
 			var err error
-			if s, err = f.Connect(ctx, acct, true, watchPresence); err != nil {
+			if s, err = f.Connect(ctx, acct, true, connOpts...); err != nil {
 				return nil, err
 			}
 		}
