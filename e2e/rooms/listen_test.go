@@ -259,13 +259,19 @@ func TestListenKickEndsRoom(t *testing.T) {
 	r1, r2 := "kick1-"+bob+"@"+srv.MUCHost, "kick2-"+bob+"@"+srv.MUCHost
 	peer.do("join", map[string]any{"room": r1, "nick": "bob"})
 	peer.do("join", map[string]any{"room": r2, "nick": "bob"})
-	l := startListen(t, alice, t.TempDir(), "--muc", r1, "--muc", r2, "--nick", "bot")
+	// --exec prints a JSON line of its own, which the test reads like the
+	// messages.
+	exec := `printf '{"body":"exec %s %s %s"}\n' "$XMPP_ROOM" "$XMPP_NICK" "$(cat)"`
+	l := startListen(t, alice, t.TempDir(), "--muc", r1, "--muc", r2, "--nick", "bot", "--exec", exec)
 	l.joined(r1, r2)
 	peer.do("kick", map[string]any{"room": r1, "nick": "bot", "reason": "test"})
 	l.stderr(r1, "kicked", "no longer listening")
 	peer.do("say", map[string]any{"room": r2, "body": "still here"})
 	if g := l.next(); g.Body != "still here" || g.Room != r2 {
 		t.Errorf("after the kick from %s: %+v", r1, g)
+	}
+	if g := l.next(); g.Body != "exec "+r2+" bob still here" {
+		t.Errorf("--exec saw %q", g.Body)
 	}
 	peer.do("affiliation", map[string]any{"room": r2, "jid": srv.JID(alice), "affiliation": "outcast"})
 	l.stderr(r2, "banned", "no longer listening")
