@@ -195,7 +195,9 @@ func TestListenRoomsCatchUpAndMentions(t *testing.T) {
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	peer := newPeer(t, bob, "")
 	r1, r2 := "one-"+bob+"@"+srv.MUCHost, "two-"+bob+"@"+srv.MUCHost
-	peer.do("join", map[string]any{"room": r1, "nick": "bob"})
+	// r1 shows real JIDs to everyone, r2 does not.
+	peer.do("join", map[string]any{"room": r1, "nick": "bob", "config": map[string]any{
+		"FORM_TYPE": "http://jabber.org/protocol/muc#roomconfig", "muc#roomconfig_whois": "anyone"}})
 	peer.do("join", map[string]any{"room": r2, "nick": "bob"})
 	data := t.TempDir()
 
@@ -216,6 +218,12 @@ func TestListenRoomsCatchUpAndMentions(t *testing.T) {
 		if g.Nick != "bob" || g.Direction != "in" || !strings.HasSuffix(g.From, "/bob") {
 			t.Errorf("%s: fields %+v", want, g)
 		}
+	}
+	if g := seen[r1+":hello one"]; !strings.HasPrefix(g.RealJID, srv.JID(bob)+"/") {
+		t.Errorf("non-anonymous room: real_jid %q, want %s/...", g.RealJID, srv.JID(bob))
+	}
+	if g := seen[r2+":hello two"]; g.RealJID != "" {
+		t.Errorf("semi-anonymous room: real_jid %q shown", g.RealJID)
 	}
 	l.stop()
 

@@ -80,7 +80,14 @@ type roomState struct {
 	nickKey string // lower-cased room/nick
 	ended   bool
 	removed chan struct{} // signalled when our unavailable presence arrives (this session)
+	// real maps occupant nicks to the real JIDs their presence showed
+	// (non-anonymous rooms, or when we moderate): messages do not carry
+	// them.
+	real map[string]string
 }
+
+// maxOccupants bounds the real JIDs remembered per room.
+const maxOccupants = 10000
 
 type rooms struct {
 	mu      sync.Mutex
@@ -123,6 +130,7 @@ func (l *Listener) serveRooms(ctx context.Context, s conn.Session, wg *sync.Wait
 			continue
 		}
 		r.removed = make(chan struct{}, 1)
+		r.real = nil // a new session knows nobody yet
 		wg.Add(1)
 		go func(r *roomState, removed chan struct{}) {
 			defer wg.Done()
@@ -132,15 +140,36 @@ func (l *Listener) serveRooms(ctx context.Context, s conn.Session, wg *sync.Wait
 	return l.rooms.allGone
 }
 
-// roomPresence passes our own unavailable presence on to its room.
+// roomPresence notes occupants' real JIDs and passes our own unavailable
+// presence on to its room.
 func (l *Listener) roomPresence(p *stanza.Presence) {
-	if l.rooms == nil || p.Type != "unavailable" {
+	if l.rooms == nil {
 		return
 	}
 	l.rooms.mu.Lock()
 	defer l.rooms.mu.Unlock()
 	r := l.rooms.find(p.From)
-	if r == nil || r.ended || r.removed == nil || strings.ToLower(p.From) != r.nickKey {
+	if r == nil {
+		return
+	}
+	_, nick, _ := strings.Cut(p.From, "/")
+	switch p.Type {
+	case "":
+		if u, ok := muc.ParseUser(p.Ext); ok && u.JID != "" && nick != "" {
+			if r.real == nil {
+				r.real = map[string]string{}
+			}
+			if _, known := r.real[nick]; known || len(r.real) < maxOccupants {
+				r.real[nick] = u.JID
+			}
+		}
+		return
+	case "unavailable":
+		delete(r.real, nick)
+	default:
+		return
+	}
+	if r.ended || r.removed == nil || strings.ToLower(p.From) != r.nickKey {
 		return
 	}
 	select {
@@ -279,7 +308,7 @@ func (l *Listener) catchUpRoom(ctx context.Context, s conn.Session, r *roomState
 			if !ok {
 				continue
 			}
-			if err := l.storeEvent(ctx, rec, Event{Kind: archive.KindLive, CatchUp: true, Room: l.roomInfo(r, res.Message, rec)}); err != nil {
+			if err := l.storeEvent(ctx, rec, Event{Kind: archive.KindLive, CatchUp: true, Room: l.roomInfo(r, res.Message, rec, false)}); err != nil {
 				return err
 			}
 		}
@@ -303,14 +332,22 @@ func (l *Listener) roomMessage(m *stanza.Message, rec *store.Message) *RoomInfo 
 	if r == nil {
 		return nil
 	}
-	return l.roomInfo(r, m, rec)
+	return l.roomInfo(r, m, rec, true)
 }
 
-func (l *Listener) roomInfo(r *roomState, m *stanza.Message, rec *store.Message) *RoomInfo {
+// roomInfo describes the sender of m. Only a live message takes the real
+// JID from the occupant's presence: the nick of an archived one may have
+// been someone else's then.
+func (l *Listener) roomInfo(r *roomState, m *stanza.Message, rec *store.Message, live bool) *RoomInfo {
 	_, nick, _ := strings.Cut(m.From, "/")
 	info := &RoomInfo{Room: r.JID, Nick: nick, OccupantID: muc.OccupantID(m.Ext)}
 	if u, ok := muc.ParseUser(m.Ext); ok {
 		info.RealJID = u.JID
+	}
+	if info.RealJID == "" && nick != "" && live {
+		l.rooms.mu.Lock()
+		info.RealJID = r.real[nick]
+		l.rooms.mu.Unlock()
 	}
 	if nick == r.Nick || (info.RealJID != "" && store.Bare(info.RealJID) == store.Bare(l.o.Self.Account)) {
 		rec.Direction = store.Out

@@ -100,8 +100,10 @@ async def run_cmd(xmpp, c):
         if pres["type"] == "error":
             raise JoinError(pres["error"]["condition"])
         codes = [int(s.get("code")) for s in pres.xml.iter("{http://jabber.org/protocol/muc#user}status")]
-        if 201 in codes:  # a new room: accept the default configuration
+        if 201 in codes:  # a new room: the default configuration, or the given fields
             form = xmpp.plugin["xep_0004"].make_form(ftype="submit")
+            for var, value in c.get("config", {}).items():
+                form.add_field(var=var, value=value)
             await muc.set_room_config(c["room"], form)
         return {"created": 201 in codes}
     if cmd == "say":
