@@ -5,7 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"sort"
-	"strings"
+
+	"mellium.im/xmpp/jid"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/pep"
@@ -64,14 +65,19 @@ func List(ctx context.Context, s conn.Session) ([]Bookmark, error) {
 
 // Parse reads one item; ok is false for items that are not bookmarks.
 func Parse(it pep.Item) (Bookmark, bool) {
-	if !it.Payload.Is(NS, "conference") || it.ID == "" || strings.ContainsAny(it.ID, "/ ") {
+	if !it.Payload.Is(NS, "conference") {
+		return Bookmark{}, false
+	}
+	// The item id is the room: a bare JID with a local part.
+	j, err := jid.Parse(it.ID)
+	if err != nil || j.Localpart() == "" || j.Resourcepart() != "" {
 		return Bookmark{}, false
 	}
 	var c conference
 	if it.Payload.Decode(&c) != nil {
 		return Bookmark{}, false
 	}
-	return Bookmark{Room: it.ID, Name: c.Name, Nick: c.Nick, Autojoin: c.Autojoin, Password: c.Password,
+	return Bookmark{Room: j.String(), Name: c.Name, Nick: c.Nick, Autojoin: c.Autojoin, Password: c.Password,
 		HasPass: c.Password != ""}, true
 }
 

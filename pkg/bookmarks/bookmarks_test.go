@@ -31,6 +31,9 @@ func TestParse(t *testing.T) {
 		{"no autojoin", item("a@c.example.org", `<conference xmlns='urn:xmpp:bookmarks:1'/>`), Bookmark{Room: "a@c.example.org"}, true},
 		{"other namespace", item("a@c.example.org", `<conference xmlns='storage:bookmarks'/>`), Bookmark{}, false},
 		{"full JID id", item("a@c.example.org/nick", `<conference xmlns='urn:xmpp:bookmarks:1'/>`), Bookmark{}, false},
+		{"domain only", item("conference.example.org", `<conference xmlns='urn:xmpp:bookmarks:1'/>`), Bookmark{}, false},
+		{"invalid JID", item("a@@b", `<conference xmlns='urn:xmpp:bookmarks:1'/>`), Bookmark{}, false},
+		{"empty id", item("", `<conference xmlns='urn:xmpp:bookmarks:1'/>`), Bookmark{}, false},
 		{"bad autojoin", item("a@c.example.org", `<conference xmlns='urn:xmpp:bookmarks:1' autojoin='maybe'/>`), Bookmark{}, false},
 	}
 	for _, tt := range tests {

@@ -295,12 +295,27 @@ func (l *Listener) whyRemoved(ctx context.Context, s conn.Session, r *roomState)
 
 // catchUpRoom fetches what the room archived after the newest stanza-id
 // stored for it. A room never stored before starts with what arrives live.
+//
+// A room archive that no longer has that id (expired, cleared) is read
+// from the time of that message instead: what is already stored is
+// recognised by its stanza-id, and the user is told of a possible gap.
 func (l *Listener) catchUpRoom(ctx context.Context, s conn.Session, r *roomState) error {
-	after, err := l.o.Store.LatestID(ctx, l.o.Self.Account, r.JID)
+	after, at, err := l.o.Store.Latest(ctx, l.o.Self.Account, r.JID)
 	if err != nil || after == "" {
 		return err
 	}
-	it := mam.NewIterator(s, mam.Query{Archive: r.JID, After: after, Timeout: l.o.Timeout})
+	err = l.walkRoom(ctx, s, r, mam.Query{Archive: r.JID, After: after, Timeout: l.o.Timeout})
+	var me *mam.Error
+	if errors.As(err, &me) && me.Condition() == "item-not-found" {
+		l.o.Warn("room %s: its archive no longer has the last message stored (id %s); reading it from %s, there may be a gap",
+			r.JID, after, at.Format(time.RFC3339))
+		err = l.walkRoom(ctx, s, r, mam.Query{Archive: r.JID, Start: at, Timeout: l.o.Timeout})
+	}
+	return err
+}
+
+func (l *Listener) walkRoom(ctx context.Context, s conn.Session, r *roomState, q mam.Query) error {
+	it := mam.NewIterator(s, q)
 	defer it.Close()
 	for it.Next(ctx) {
 		for _, res := range it.Page().Results {

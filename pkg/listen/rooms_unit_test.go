@@ -11,6 +11,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/mam/mamtest"
 	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
@@ -134,5 +135,82 @@ func TestRoomEventsMentionsAndKick(t *testing.T) {
 	}
 	if joins != 1 {
 		t.Errorf("%d joins without history sent:\n%s", joins, strings.Join(w.Sent(), "\n"))
+	}
+}
+
+// TestRoomCatchUp: after the join the room's archive is read after the
+// newest stanza-id stored for the room (nothing twice); an archive that
+// lost that id is read from its time instead, with a warning.
+func TestRoomCatchUp(t *testing.T) {
+	for _, lost := range []bool{false, true} {
+		t.Run(map[bool]string{false: "resume", true: "lost id"}[lost], func(t *testing.T) {
+			w := roomSession()
+			disco := w.OnIQ
+			a := &mamtest.Archive{From: testRoom}
+			t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+			if !lost {
+				a.Add(mamtest.Item{ID: "old", Stamp: t0, Message: stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "old"}})
+			}
+			for i, b := range []string{"new one", "new two"} {
+				a.Add(mamtest.Item{ID: "n" + b, Stamp: t0.Add(time.Duration(i+1) * time.Minute),
+					Message: stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: b}})
+			}
+			a.Serve(w.Session)
+			archiveIQ := w.OnIQ
+			w.OnIQ = func(iq stanza.IQ) (*stanza.IQ, error) {
+				if strings.Contains(xmlOf(iq), "urn:xmpp:mam:2") {
+					return archiveIQ(iq)
+				}
+				return disco(iq)
+			}
+			st, err := store.Open(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Update(context.Background(), func(b *store.Batch) error {
+				_, err := b.Put(&store.Message{Account: "user@example.org", Archive: testRoom, StanzaID: "old",
+					From: testRoom + "/carol", With: testRoom, Direction: store.In, Type: "groupchat", Time: t0, Body: "old"})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var bodies, warns []string
+			joined := make(chan struct{}, 1)
+			l := New(Options{Self: archive.Self{Account: "user@example.org"}, Store: st, Rooms: []Room{{JID: testRoom, Nick: "bot"}},
+				OnEvent: func(ev Event) {
+					mu.Lock()
+					defer mu.Unlock()
+					if ev.CatchUp && ev.Room != nil && ev.Room.Nick == "carol" {
+						bodies = append(bodies, ev.Message.Body)
+					}
+				},
+				Warn:     func(f string, args ...any) { mu.Lock(); warns = append(warns, f); mu.Unlock() },
+				OnJoined: func(string, string) { joined <- struct{}{} }})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- l.Serve(ctx, w) }()
+			select {
+			case <-joined:
+			case <-time.After(10 * time.Second):
+				t.Fatal("not joined")
+			}
+			cancel()
+			<-done
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Join(bodies, "|") != "new one|new two" {
+				t.Errorf("caught up %q, want the two new messages once", bodies)
+			}
+			warned := strings.Contains(strings.Join(warns, "\n"), "no longer has")
+			if warned != lost {
+				t.Errorf("lost id %v, warnings %q", lost, warns)
+			}
+			qs := a.Queries()
+			if len(qs) == 0 || qs[0].After != "old" {
+				t.Errorf("queries %+v, want the first after the stored id", qs)
+			}
+		})
 	}
 }
