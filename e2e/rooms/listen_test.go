@@ -259,19 +259,21 @@ func TestListenRoomsCatchUpAndMentions(t *testing.T) {
 	}
 }
 
-// TestListenKickEndsRoom: a kick is reported and ends that room, the other
-// stays; when the last room is gone, listen exits with status 5.
+// TestListenKickEndsRoom: a kick, a ban and a destroyed room are each
+// reported and end that room while the others stay; when the last room is
+// gone, listen exits with status 5.
 func TestListenKickEndsRoom(t *testing.T) {
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	peer := newPeer(t, bob, "")
-	r1, r2 := "kick1-"+bob+"@"+srv.MUCHost, "kick2-"+bob+"@"+srv.MUCHost
-	peer.do("join", map[string]any{"room": r1, "nick": "bob"})
-	peer.do("join", map[string]any{"room": r2, "nick": "bob"})
+	r1, r2, r3 := "kick1-"+bob+"@"+srv.MUCHost, "kick2-"+bob+"@"+srv.MUCHost, "kick3-"+bob+"@"+srv.MUCHost
+	for _, r := range []string{r1, r2, r3} {
+		peer.do("join", map[string]any{"room": r, "nick": "bob"})
+	}
 	// --exec prints a JSON line of its own, which the test reads like the
 	// messages.
 	exec := `printf '{"body":"exec %s %s %s"}\n' "$XMPP_ROOM" "$XMPP_NICK" "$(cat)"`
-	l := startListen(t, alice, t.TempDir(), "--muc", r1, "--muc", r2, "--nick", "bot", "--exec", exec)
-	l.joined(r1, r2)
+	l := startListen(t, alice, t.TempDir(), "--muc", r1, "--muc", r2, "--muc", r3, "--nick", "bot", "--exec", exec)
+	l.joined(r1, r2, r3)
 	peer.do("kick", map[string]any{"room": r1, "nick": "bot", "reason": "test"})
 	l.stderr(r1, "kicked", "no longer listening")
 	peer.do("say", map[string]any{"room": r2, "body": "still here"})
@@ -283,6 +285,13 @@ func TestListenKickEndsRoom(t *testing.T) {
 	}
 	peer.do("affiliation", map[string]any{"room": r2, "jid": srv.JID(alice), "affiliation": "outcast"})
 	l.stderr(r2, "banned", "no longer listening")
+	select {
+	case <-l.exited:
+		t.Fatalf("listen exited (%d) with a room left", l.code)
+	default:
+	}
+	peer.do("destroy", map[string]any{"room": r3, "reason": "moving"})
+	l.stderr(r3, "room destroyed", "no longer listening")
 	<-l.exited
 	if l.code != 5 {
 		t.Errorf("listen exited %d when no room was left, want 5", l.code)
