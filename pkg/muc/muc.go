@@ -1,6 +1,3 @@
-// Package muc implements the parts of XEP-0045 Multi-User Chat that a
-// command-line client needs: checking that a room exists, joining it
-// without history and waiting for the server to confirm the join.
 package muc
 
 import (
