@@ -7,7 +7,8 @@
 // affiliations (muc#admin); the subject. With it: XEP-0410 MUC Self-Ping,
 // XEP-0421 occupant ids and XEP-0249 direct invitations.
 //
-// go-xmpp's Presence keeps only the first <item/> of a presence: the
+// go-xmpp's Presence keeps only the affiliation, role and JID of the
+// muc#user item (status codes and <destroy/> are dropped): the
 // status codes of our own unavailable presence come from the session's
 // presence watcher (conn.PresenceWatcher.UnavailableExt).
 package muc
