@@ -3,6 +3,8 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/bookmarks"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/listen"
 	"github.com/xmppctl/xmppctl/pkg/markers"
@@ -31,6 +34,10 @@ type listenOptions struct {
 	Inactive    bool
 	QuietPeriod time.Duration
 	Nick        string
+	Rooms       []string
+	Bookmarks   bool
+	Mentions    bool
+	RoomPing    time.Duration
 
 	ApproveFrom   []string
 	ApproveRoster bool
@@ -39,7 +46,7 @@ type listenOptions struct {
 func newListenCmd(f *Factory) *cobra.Command {
 	opts := &listenOptions{f: f}
 	c := &cobra.Command{
-		Use:   "listen [--json] [--exec CMD] [--from JID]...",
+		Use:   "listen [--json] [--exec CMD] [--from JID]... [--muc ROOM]... [--bookmarks] [--mentions]",
 		Short: "Stay online and print (or act on) messages as they arrive",
 		Long: `Stay online and print every message that arrives, including copies of what your
 other devices send and receive (XEP-0280 carbons), and store each in the local
@@ -67,7 +74,26 @@ approved only from the JIDs given with --approve-from, and with
 ("xmppctl roster requests", "roster approve", "roster deny").
 
 When the connection drops, xmppctl reconnects with backoff and fetches what
-arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).`,
+arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).
+
+Rooms (XEP-0045): --muc ROOM (repeatable) and --bookmarks (the rooms whose
+XEP-0402 bookmark has autojoin) join those rooms as --nick (default: the
+config's nick, else the account's local part; a bookmark's own nick when
+--nick is not given), asking for no history. Instead, each room's archive
+(XEP-0313 on the room) is read from the newest message stored for it, so a
+restarted listen misses nothing and repeats nothing. Room messages are
+printed, stored and passed to --exec like direct ones, with the fields room,
+nick, occupant_id (XEP-0421, when the room gives one) and real_jid (when the
+room shows it); --exec also gets XMPP_ROOM, XMPP_NICK, XMPP_OCCUPANT_ID and
+XMPP_REAL_JID. With --mentions only room messages that mention the nick are
+passed on (all are stored). Your own room messages are printed but not
+passed to --exec.
+
+Every --room-ping, each room is pinged through our own occupant JID
+(XEP-0410): a room that silently dropped us is joined again, with backoff.
+A kick, a ban, a destroyed room or a members-only room we are no longer a
+member of is reported on stderr and ends that room; the other rooms stay.
+When no room is left, listen exits with status 5.`,
 		Example: `  xmppctl listen
   xmppctl listen --json | jq -r 'select(.direction=="in") | .body'
   xmppctl listen --from boss@example.org --exec 'notify-send "$XMPP_FROM" "$(cat)"'
@@ -80,7 +106,11 @@ arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).`,
 	fl.StringArrayVar(&opts.From, "from", nil, "only report messages from this JID (repeatable; all are still stored)")
 	fl.BoolVar(&opts.Inactive, "inactive", false, "tell the server this is a background client (XEP-0352 CSI)")
 	fl.DurationVar(&opts.QuietPeriod, "quiet-period", time.Minute, "no --exec for a chat while another device of yours was active in it this recently")
-	fl.StringVar(&opts.Nick, "nick", "", "your nickname in rooms, to tell your own room messages")
+	fl.StringVar(&opts.Nick, "nick", "", "your nickname in rooms (default: config nick, else the account's local part)")
+	fl.StringArrayVar(&opts.Rooms, "muc", nil, "join this room and listen there (repeatable)")
+	fl.BoolVar(&opts.Bookmarks, "bookmarks", false, "join the rooms whose bookmark (XEP-0402) has autojoin")
+	fl.BoolVar(&opts.Mentions, "mentions", false, "pass on only room messages that mention your nick")
+	fl.DurationVar(&opts.RoomPing, "room-ping", listen.DefaultPingInterval, "check this often that each room still has us (XEP-0410 self-ping)")
 	fl.StringArrayVar(&opts.ApproveFrom, "approve-from", nil, "approve presence subscription requests from this JID (repeatable)")
 	fl.BoolVar(&opts.ApproveRoster, "approve-roster", false, "approve presence subscription requests from contacts already in the roster")
 	return c
@@ -102,6 +132,16 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	if opts.QuietPeriod < 0 {
 		return usageErrorf("invalid --quiet-period %s: want 0 or more", opts.QuietPeriod)
 	}
+	roomJIDs, err := parseJIDs(opts.Rooms, true)
+	if err != nil {
+		return err
+	}
+	if opts.RoomPing <= 0 {
+		return usageErrorf("invalid --room-ping %s: want more than 0", opts.RoomPing)
+	}
+	if opts.Mentions && len(roomJIDs) == 0 && !opts.Bookmarks {
+		return usageErrorf("--mentions applies to rooms: give --muc ROOM or --bookmarks")
+	}
 	acct, err := f.Account()
 	if err != nil {
 		return err
@@ -116,6 +156,37 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	if err != nil {
 		return err
 	}
+	nick := roomNick(opts.Nick, acct.Nick, acct.JID)
+	var first conn.Session
+	var rooms []listen.Room
+	for _, r := range roomJIDs {
+		rooms = append(rooms, listen.Room{JID: r, Nick: nick, Password: acct.RoomPassword})
+	}
+	// In rooms the presence watcher keeps the status codes of our own
+	// unavailable presence (why a room removed us), which go-xmpp drops.
+	var connOpts []ConnectOption
+	if len(rooms) > 0 || opts.Bookmarks {
+		connOpts = append(connOpts, watchPresence)
+	}
+	if opts.Bookmarks {
+		// The bookmarks decide the rooms: read them on the first session,
+		// which the listener then uses.
+		first, err = f.Connect(ctx, acct, true, connOpts...)
+		if err != nil {
+			return err
+		}
+		bctx, cancel := f.WithTimeout(ctx)
+		bms, err := bookmarks.List(bctx, first)
+		cancel()
+		if err != nil {
+			first.Close()
+			return err
+		}
+		rooms = append(rooms, autojoinRooms(bms, rooms, opts.Nick, nick)...)
+		if len(rooms) == 0 {
+			f.Warnf("no bookmark has autojoin set: listening for direct messages only")
+		}
+	}
 	out := &listenPrinter{p: newMessagePrinter(f)}
 	var runner *execRunner
 	if opts.Exec != "" {
@@ -123,12 +194,15 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		defer runner.close()
 	}
 	l := listen.New(listen.Options{
-		Self:        archive.Self{Account: store.Bare(acct.JID), Nick: firstNonEmpty(opts.Nick, acct.Nick, strings.SplitN(acct.JID, "@", 2)[0])},
-		Store:       st,
-		From:        from,
-		QuietPeriod: opts.QuietPeriod,
-		Inactive:    opts.Inactive,
-		Timeout:     f.Global.Timeout,
+		Self:         archive.Self{Account: store.Bare(acct.JID), Nick: nick},
+		Rooms:        rooms,
+		Mentions:     opts.Mentions,
+		PingInterval: opts.RoomPing,
+		Store:        st,
+		From:         from,
+		QuietPeriod:  opts.QuietPeriod,
+		Inactive:     opts.Inactive,
+		Timeout:      f.Global.Timeout,
 		Online: func(ctx context.Context, s conn.Session) error {
 			resp.Register(s)
 			return resp.Announce(ctx, s)
@@ -139,10 +213,11 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			}
 			out.print(ev)
 			if runner != nil && ev.Notify {
-				runner.enqueue(ev.Message)
+				runner.enqueue(ev)
 			}
 		},
-		Warn: func(format string, args ...any) { f.Warnf("%s", term.Sanitize(fmt.Sprintf(format, args...), false)) },
+		Warn:     func(format string, args ...any) { f.Warnf("%s", term.Sanitize(fmt.Sprintf(format, args...), false)) },
+		OnJoined: func(room, nick string) { f.Infof("joined %s as %s", room, term.Sanitize(nick, false)) },
 		Subscriptions: listen.Subscriptions{ApproveFrom: approveFrom, ApproveRoster: opts.ApproveRoster,
 			OnRequest: func(ev listen.SubscriptionEvent) {
 				out.request(f, ev)
@@ -155,16 +230,48 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		// No stream management: a session Prosody hibernates after a
 		// drop would hold messages we never resume; reconnecting and
 		// catching up through the archive loses nothing.
-		s, err := f.Connect(ctx, acct, true)
-		if err != nil {
-			return nil, err
+		s := first
+		first = nil
+		if s == nil {
+			var err error
+			if s, err = f.Connect(ctx, acct, true, connOpts...); err != nil {
+				return nil, err
+			}
 		}
 		if !f.Global.Quiet && (f.IO.ErrTTY || f.Global.Verbose) {
 			fmt.Fprintf(f.IO.ErrOut, "xmppctl: listening as %s (Ctrl-C to stop)\n", term.Sanitize(s.JID(), false))
 		}
 		return s, nil
 	}
-	return l.Run(ctx, dial)
+	err = l.Run(ctx, dial)
+	var gone *listen.RoomsEndedError
+	if errors.As(err, &gone) {
+		return &RemoteError{Err: err}
+	}
+	return err
+}
+
+// autojoinRooms are the bookmarked rooms with autojoin not already given
+// with --muc; a bookmark's nick applies unless --nick was given.
+func autojoinRooms(bms []bookmarks.Bookmark, given []listen.Room, flagNick, nick string) []listen.Room {
+	var out []listen.Room
+next:
+	for _, b := range bms {
+		if !b.Autojoin {
+			continue
+		}
+		for _, g := range given {
+			if strings.EqualFold(g.JID, b.Room) {
+				continue next
+			}
+		}
+		n := nick
+		if flagNick == "" && b.Nick != "" {
+			n = b.Nick
+		}
+		out = append(out, listen.Room{JID: b.Room, Nick: n, Password: b.Password})
+	}
+	return out
 }
 
 func hasContent(m *store.Message) bool {
@@ -180,6 +287,13 @@ type listenPrinter struct {
 func (lp *listenPrinter) print(ev listen.Event) {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
+	if lp.p.json && ev.Room != nil {
+		_ = json.NewEncoder(lp.p.w).Encode(struct {
+			*store.Message
+			*listen.RoomInfo
+		}{ev.Message, ev.Room})
+		return
+	}
 	_ = lp.p.print(ev.Message)
 }
 
@@ -241,12 +355,17 @@ func newExecRunner(ctx context.Context, f *Factory, cmd string) *execRunner {
 	return r
 }
 
-func (r *execRunner) enqueue(m *store.Message) {
-	r.push(execJob{env: []string{"XMPP_EVENT=message",
+func (r *execRunner) enqueue(ev listen.Event) {
+	m := ev.Message
+	env := []string{"XMPP_EVENT=message",
 		"XMPP_FROM=" + m.From, "XMPP_TO=" + m.To, "XMPP_WITH=" + m.With, "XMPP_ID=" + m.StanzaID,
 		"XMPP_MESSAGE_ID=" + m.MsgID, "XMPP_TYPE=" + m.Type, "XMPP_DIRECTION=" + m.Direction,
-		"XMPP_TIMESTAMP=" + m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL=" + m.OOB, "XMPP_SUBJECT=" + envSafe(m.Subject)},
-		stdin: m.Body, who: "the message from " + m.From})
+		"XMPP_TIMESTAMP=" + m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL=" + m.OOB, "XMPP_SUBJECT=" + envSafe(m.Subject)}
+	if ev.Room != nil {
+		env = append(env, "XMPP_ROOM="+ev.Room.Room, "XMPP_NICK="+envSafe(ev.Room.Nick),
+			"XMPP_OCCUPANT_ID="+envSafe(ev.Room.OccupantID), "XMPP_REAL_JID="+envSafe(ev.Room.RealJID))
+	}
+	r.push(execJob{env: env, stdin: m.Body, who: "the message from " + m.From})
 }
 
 func (r *execRunner) enqueueRequest(ev listen.SubscriptionEvent) {

@@ -89,6 +89,8 @@ never taken from the command line.
 	root.AddCommand(newSendCmd(f))
 	root.AddCommand(newArchiveCmd(f))
 	root.AddCommand(newListenCmd(f))
+	root.AddCommand(newMucCmd(f))
+	root.AddCommand(newBookmarksCmd(f))
 	root.AddCommand(newBlockCmd(f))
 	root.AddCommand(newAvatarCmd(f))
 	root.AddCommand(newNickCmd(f))

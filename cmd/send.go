@@ -129,7 +129,8 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	defer s.Close()
 
-	report := newSendReport(ctx, f, acct.JID, s.JID())
+	nick := roomNick(opts.Nick, acct.Nick, acct.JID)
+	report := newSendReport(ctx, f, archive.Self{Account: acct.JID, Nick: nick}, s.JID())
 	defer report.close()
 	ob := outbox.New(s, opts.Receipt)
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
@@ -137,7 +138,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	targets := recipients
 	var joinErrs []error
 	if opts.MUC {
-		targets, joinErrs = joinRooms(ctx, f, s, recipients, roomNick(opts.Nick, acct.Nick, acct.JID), acct.RoomPassword)
+		targets, joinErrs = joinRooms(ctx, f, s, recipients, nick, acct.RoomPassword)
 	}
 	if opts.Lines {
 		if err := sendLines(ctx, f, ob, targets, content); err != nil {
@@ -197,8 +198,8 @@ type sendReport struct {
 	rec      *sentRecorder
 }
 
-func newSendReport(ctx context.Context, f *Factory, account, full string) *sendReport {
-	r := &sendReport{ctx: ctx, f: f, failed: map[string]bool{}, rec: openSentRecorder(ctx, f, account, full)}
+func newSendReport(ctx context.Context, f *Factory, self archive.Self, full string) *sendReport {
+	r := &sendReport{ctx: ctx, f: f, failed: map[string]bool{}, rec: openSentRecorder(ctx, f, self, full)}
 	if f.Global.JSON {
 		r.enc = json.NewEncoder(f.IO.Out)
 	}
@@ -251,8 +252,8 @@ type sentRecorder struct {
 	pending []stanza.Message
 }
 
-func openSentRecorder(ctx context.Context, f *Factory, account, full string) *sentRecorder {
-	r := &sentRecorder{ctx: ctx, f: f, self: archive.Self{Account: account}, full: full}
+func openSentRecorder(ctx context.Context, f *Factory, self archive.Self, full string) *sentRecorder {
+	r := &sentRecorder{ctx: ctx, f: f, self: self, full: full}
 	if _, err := os.Stat(filepath.Join(f.DataDir(), store.FileName)); err != nil {
 		return r
 	}

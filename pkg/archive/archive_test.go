@@ -275,3 +275,73 @@ func TestSentThenArchived(t *testing.T) {
 		t.Fatalf("summary %+v %v", sum, err)
 	}
 }
+
+// TestSentToRoomThenSynced is the regression test of the room duplicates:
+// what "send --muc" recorded (from our full JID) and the room's archived
+// copy (from room/nick, with the origin-id the room reflects) are one
+// message, whether or not the sync knows the nick we sent with; another
+// occupant reusing our origin-id is not.
+func TestSentToRoomThenSynced(t *testing.T) {
+	const room = "ops@conference.example.org"
+	type originID struct {
+		XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
+		ID      string   `xml:"id,attr"`
+	}
+	tests := []struct {
+		name     string
+		sendNick string // the nick send joined with
+		syncSelf Self   // who the sync thinks we are
+		realJID  string // muc#user item jid in the archived copy (non-anonymous room)
+	}{
+		{"nick known to both", "ci-bot", Self{Account: self.Account, Nick: "ci-bot"}, ""},
+		{"sync without the nick", "ci-bot", Self{Account: self.Account}, ""},
+		{"non-anonymous room", "ci-bot", Self{Account: self.Account, Nick: "other"}, self.Account + "/cli"},
+		{"send without nick, sync with it", "", Self{Account: self.Account, Nick: "ci-bot"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			ctx := context.Background()
+			var msgs []stanza.Message
+			for i := range 3 {
+				id := "o-" + string(rune('a'+i))
+				msgs = append(msgs, stanza.Message{ID: id, To: room, Type: "groupchat", Body: "deploy " + id, Payload: []any{originID{ID: id}}})
+			}
+			if err := Sent(ctx, st, Self{Account: self.Account, Nick: tt.sendNick}, self.Account+"/cli", t0, msgs...); err != nil {
+				t.Fatal(err)
+			}
+			s := xmpptest.New()
+			s.Full = self.Account + "/sync"
+			a := &mamtest.Archive{From: room}
+			for i, m := range msgs {
+				ext := []stanza.Element{el(stanza.NSSID, "origin-id", "id", m.ID)}
+				if tt.realJID != "" {
+					x := el(stanza.NSMUCUser, "x")
+					x.Inner = []byte(`<item xmlns='` + stanza.NSMUCUser + `' jid='` + tt.realJID + `'/>`)
+					ext = append(ext, x)
+				}
+				a.Add(mamtest.Item{ID: "room-sid-" + m.ID, Stamp: t0.Add(time.Duration(i) * time.Second),
+					Message: stanza.Message{ID: m.ID, From: room + "/ci-bot", Type: "groupchat", Body: m.Body, Ext: ext}})
+			}
+			// Another occupant replays our first origin-id.
+			a.Add(mamtest.Item{ID: "room-sid-evil", Stamp: t0.Add(time.Minute),
+				Message: stanza.Message{ID: "o-a", From: room + "/mallory", Type: "groupchat", Body: "spoof",
+					Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-a")}}})
+			a.Serve(s)
+			sum, err := Sync(ctx, s, st, Options{Self: tt.syncSelf, Room: room})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.New != 1 || sum.Duplicates != 3 || sum.Total != 4 {
+				t.Fatalf("summary %+v, want 1 new (the spoof), 3 duplicates, 4 in total", sum)
+			}
+			var got []store.Message
+			_ = st.Messages(ctx, store.Filter{}, func(m *store.Message) error { got = append(got, *m); return nil })
+			for _, m := range got {
+				if m.StanzaID == "" {
+					t.Errorf("sent record %q did not adopt the room's stanza-id", m.Body)
+				}
+			}
+		})
+	}
+}

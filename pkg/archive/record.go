@@ -186,8 +186,11 @@ func FromResult(r *mam.Result, self Self, archiveJID string) (*store.Message, bo
 // Sent records messages this client has just sent (session full JID
 // from), so that their archived copies, which come back from the server
 // with a stanza-id, adopt these records instead of being stored twice
-// (matched by origin-id, sender and recipient). Commands that send call it
-// after the server acknowledged the messages; all go in one transaction.
+// (matched by origin-id, sender and recipient). A room message is
+// recorded as from room/self.Nick, the sender its reflection and the
+// room's archive show (matched by origin-id, which the room keeps).
+// Commands that send call it after the server acknowledged the messages;
+// all go in one transaction.
 func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.Time, msgs ...stanza.Message) error {
 	var recs []*store.Message
 	for _, m := range msgs {
@@ -195,6 +198,9 @@ func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.
 		archiveJID := self.Account
 		if m.Type == "groupchat" {
 			archiveJID = store.Bare(m.To)
+			if self.Nick != "" {
+				m.From = archiveJID + "/" + self.Nick
+			}
 		}
 		rec, ok := Record(&m, self, archiveJID, "", at, SourceSent)
 		if !ok {

@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"sync"
@@ -17,6 +18,14 @@ type PresenceWatcher interface {
 	// entity capabilities above all, which go-xmpp's Presence drops. It is
 	// nil when none was seen or jid went unavailable.
 	PresenceExt(jid string) []stanza.Element
+	// UnavailableExt waits until the watcher has decoded an unavailable
+	// presence from the full JID jid (received since its last available
+	// one) and returns its child elements: a room's status codes and
+	// <destroy/>, which go-xmpp's Presence drops. Call it after the
+	// unavailable presence arrived: its bytes have then reached the
+	// watcher, so the wait is for the decoder, not for the network. It
+	// returns ctx's error when the watcher could not decode the stream.
+	UnavailableExt(ctx context.Context, jid string) ([]stanza.Element, error)
 }
 
 // maxWatched bounds the presences remembered (a huge roster, a big room).
@@ -34,10 +43,15 @@ type presenceWatch struct {
 
 	mu  sync.Mutex
 	ext map[string][]stanza.Element
+	// gone holds the children of the latest unavailable presence per full
+	// JID until it is available again; changed is closed and replaced
+	// whenever one is recorded.
+	gone    map[string][]stanza.Element
+	changed chan struct{}
 }
 
 func newPresenceWatch() *presenceWatch {
-	return &presenceWatch{ext: map[string][]stanza.Element{}}
+	return &presenceWatch{ext: map[string][]stanza.Element{}, gone: map[string][]stanza.Element{}, changed: make(chan struct{})}
 }
 
 // feed passes one received chunk on; the tap calls it, one chunk at a time.
@@ -118,8 +132,31 @@ func (w *presenceWatch) record(p watchedPresence) {
 		if _, known := w.ext[p.From]; known || len(w.ext) < maxWatched {
 			w.ext[p.From] = ext
 		}
+		delete(w.gone, p.From)
 	case "unavailable":
 		delete(w.ext, p.From)
+		if _, known := w.gone[p.From]; known || len(w.gone) < maxWatched {
+			w.gone[p.From] = append([]stanza.Element{}, p.Ext...)
+			close(w.changed)
+			w.changed = make(chan struct{})
+		}
+	}
+}
+
+func (w *presenceWatch) unavailable(ctx context.Context, jid string) ([]stanza.Element, error) {
+	for {
+		w.mu.Lock()
+		ext, ok := w.gone[jid]
+		ch := w.changed
+		w.mu.Unlock()
+		if ok {
+			return ext, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 

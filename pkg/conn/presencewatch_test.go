@@ -1,9 +1,11 @@
 package conn
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -79,4 +81,24 @@ func FuzzPresenceWatch(f *testing.F) {
 		w := watchFeed(header, s[:h], s[h:])
 		_ = w.get("a@b/c")
 	})
+}
+
+// TestPresenceWatchUnavailable: a room's unavailable presence keeps its
+// status codes for UnavailableExt until the occupant is available again.
+func TestPresenceWatchUnavailable(t *testing.T) {
+	kicked := `<presence from='r@muc/me' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'>` +
+		`<item affiliation='none' role='none'/><status code='307'/><status code='110'/></x></presence>`
+	w := watchFeed(header, kicked)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ext, err := w.unavailable(ctx, "r@muc/me")
+	if err != nil || len(ext) != 1 || !ext[0].Is("http://jabber.org/protocol/muc#user", "x") || !strings.Contains(string(ext[0].Inner), "307") {
+		t.Fatalf("unavailable ext %+v, %v", ext, err)
+	}
+	w = watchFeed(header, kicked, `<presence from='r@muc/me'/>`)
+	short, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := w.unavailable(short, "r@muc/me"); err == nil {
+		t.Error("an occupant available again still has its old unavailable presence")
+	}
 }

@@ -374,6 +374,19 @@ func (s *session) Close() error {
 	return nil
 }
 
+// UnavailableExt implements PresenceWatcher; without Options.WatchPresence
+// it waits for ctx.
+func (s *session) UnavailableExt(ctx context.Context, jid string) ([]stanza.Element, error) {
+	s.tap.mu.Lock()
+	w := s.tap.watch
+	s.tap.mu.Unlock()
+	if w == nil {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return w.unavailable(ctx, jid)
+}
+
 // PresenceExt implements PresenceWatcher; without Options.WatchPresence it
 // knows nothing.
 func (s *session) PresenceExt(jid string) []stanza.Element {

@@ -48,6 +48,18 @@ type Options struct {
 	Now func() time.Time
 	// Subscriptions handles presence subscription requests.
 	Subscriptions Subscriptions
+
+	// Rooms to join and stay in (rooms.go).
+	Rooms []Room
+	// Mentions reports only those room messages that mention our nick
+	// (all are still stored; direct messages are always reported).
+	Mentions bool
+	// PingInterval is the XEP-0410 self-ping period (0 = 2 min).
+	PingInterval time.Duration
+	// OnRoomEnd is told when a room removed us for good (after Warn).
+	OnRoomEnd func(*RoomEndedError)
+	// OnJoined is told when a room has been joined (again) and caught up.
+	OnJoined func(room, nick string)
 }
 
 // Event is a newly stored message.
@@ -60,6 +72,9 @@ type Event struct {
 	Notify bool
 	// CatchUp marks messages fetched from the archive after a reconnect.
 	CatchUp bool
+	// Room describes the sender of a groupchat message from one of
+	// Options.Rooms (nil otherwise).
+	Room *RoomInfo
 }
 
 // Listener is one listen run (across reconnections).
@@ -72,6 +87,8 @@ type Listener struct {
 	started  time.Time            // when the first session came up
 	sessions int
 	requests map[string]bool // subscription requests reported this run
+
+	rooms *rooms // nil without Options.Rooms
 }
 
 // New returns a listener.
@@ -88,7 +105,11 @@ func New(o Options) *Listener {
 	for i, f := range o.From {
 		o.From[i] = store.Bare(f)
 	}
-	return &Listener{o: o, active: map[string]time.Time{}}
+	l := &Listener{o: o, active: map[string]time.Time{}}
+	if len(o.Rooms) > 0 {
+		l.initRooms()
+	}
+	return l
 }
 
 // Dialer opens a new session.
@@ -129,6 +150,9 @@ func (l *Listener) Run(ctx context.Context, dial Dialer) error {
 		}
 	}
 }
+
+// errRoomsGone ends a session's receive loop when no room is left.
+var errRoomsGone = errors.New("no room left")
 
 func retryable(err error) bool {
 	var ce *conn.ConnectError
@@ -195,18 +219,38 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 		}
 		l.o.Warn("catching up through the archive failed: %v; messages sent while offline may be missing", err)
 	}
+	if l.rooms != nil {
+		var wg sync.WaitGroup
+		rctx, cancel := context.WithCancelCause(ctx)
+		defer wg.Wait()
+		defer cancel(nil)
+		gone := l.serveRooms(rctx, s, &wg)
+		go func() {
+			select {
+			case <-gone:
+				cancel(errRoomsGone)
+			case <-rctx.Done():
+			}
+		}()
+		ctx = rctx
+	}
 	for {
 		st, err := sub.Next(ctx)
 		if err != nil {
+			if l.rooms != nil && errors.Is(context.Cause(ctx), errRoomsGone) {
+				return &RoomsEndedError{Last: l.rooms.last}
+			}
 			return err
+		}
+		if p, ok := st.(*stanza.Presence); ok {
+			l.roomPresence(p)
+			if err := l.presence(ctx, s, p); err != nil {
+				return err
+			}
+			continue
 		}
 		m, ok := st.(*stanza.Message)
 		if !ok {
-			if p, isPresence := st.(*stanza.Presence); isPresence {
-				if err := l.presence(ctx, s, p); err != nil {
-					return err
-				}
-			}
 			continue
 		}
 		if err := l.handle(ctx, s, m); err != nil {
@@ -301,6 +345,12 @@ func (l *Listener) handle(ctx context.Context, s conn.Session, m *stanza.Message
 	if rec.StanzaID != "" && strings.EqualFold(rec.Archive, l.o.Self.Account) {
 		l.seen(rec.StanzaID)
 	}
+	if room := l.roomMessage(m, rec); room != nil {
+		if m.Body == "" && m.Subject != "" {
+			return nil // the room's subject, sent on every join
+		}
+		return l.storeEvent(ctx, rec, Event{Kind: kind, Room: room})
+	}
 	return l.store(ctx, rec, kind, false)
 }
 
@@ -349,6 +399,11 @@ func (l *Listener) ownActivity(ctx context.Context, inner *stanza.Message, rec *
 
 // store puts rec into the store and reports it when new.
 func (l *Listener) store(ctx context.Context, rec *store.Message, kind archive.Kind, catchUp bool) error {
+	return l.storeEvent(ctx, rec, Event{Kind: kind, CatchUp: catchUp})
+}
+
+// storeEvent puts rec into the store and reports ev for it when new.
+func (l *Listener) storeEvent(ctx context.Context, rec *store.Message, ev Event) error {
 	var res store.PutResult
 	err := l.o.Store.Update(ctx, func(b *store.Batch) error {
 		var err error
@@ -361,7 +416,15 @@ func (l *Listener) store(ctx context.Context, rec *store.Message, kind archive.K
 	if res != store.Inserted || l.o.OnEvent == nil || !l.wanted(rec) {
 		return nil
 	}
-	l.o.OnEvent(Event{Message: rec, Kind: kind, Notify: l.notify(rec), CatchUp: catchUp})
+	if ev.Room != nil && l.o.Mentions && !ev.Room.Mention {
+		return nil
+	}
+	ev.Message, ev.Notify = rec, l.notify(rec)
+	if l.rooms != nil {
+		l.rooms.evmu.Lock()
+		defer l.rooms.evmu.Unlock()
+	}
+	l.o.OnEvent(ev)
 	return nil
 }
 

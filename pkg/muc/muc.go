@@ -1,6 +1,3 @@
-// Package muc implements the parts of XEP-0045 Multi-User Chat that a
-// command-line client needs: checking that a room exists, joining it
-// without history and waiting for the server to confirm the join.
 package muc
 
 import (
@@ -69,6 +66,11 @@ func Join(ctx context.Context, s conn.Session, room, nick, password string) erro
 		}
 		return fmt.Errorf("join %s: %w", room, err)
 	}
+	return enter(ctx, s, room, nick, password)
+}
+
+// enter sends the join presence and waits for the room's answer.
+func enter(ctx context.Context, s conn.Session, room, nick, password string) error {
 	sub := s.Subscribe()
 	defer sub.Close()
 	full := room + "/" + nick

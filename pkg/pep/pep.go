@@ -39,6 +39,10 @@ type Options struct {
 	// publish-options: the node is then configured (or created with the
 	// model) before the item is published.
 	NoPublishOptions bool
+	// Extra are further node settings applied like the access model, as
+	// publish-options and, when those fail, as node configuration (e.g.
+	// pubsub#max_items=max for XEP-0402 bookmarks).
+	Extra []Field
 }
 
 // Item is a retrieved item: its id and its payload element.
@@ -127,27 +131,42 @@ type ownerResult struct {
 // under a model other than the one asked for.
 func Publish(ctx context.Context, s conn.Session, node, id string, payload any, o Options) error {
 	if o.Access == "" {
-		return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, ""))
+		return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, "", nil))
 	}
 	if o.NoPublishOptions {
 		if err := EnsureAccess(ctx, s, node, o.Access); err != nil {
 			return err
 		}
-		return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, ""))
+		if len(o.Extra) > 0 {
+			if err := configureNode(ctx, s, node, o.Access, o.Extra); err != nil {
+				return err
+			}
+		}
+		return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, "", nil))
 	}
-	err := publishOnce(ctx, s, node, id, payload, o.Access)
+	err := publishOnce(ctx, s, node, id, payload, o.Access, o.Extra)
 	if !IsPreconditionFailure(err) {
 		return wrap("publish to", node, err)
 	}
-	if err := SetAccess(ctx, s, node, o.Access); err != nil {
+	if err := configureNode(ctx, s, node, o.Access, o.Extra); err != nil {
 		return fmt.Errorf("node %s has another access model and could not be changed to %s: %w", node, o.Access, err)
 	}
-	return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, o.Access))
+	return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, o.Access, o.Extra))
 }
 
-func publishOnce(ctx context.Context, s conn.Session, node, id string, payload any, access AccessModel) error {
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: PublishRequest(node, id, payload, access)})
+func publishOnce(ctx context.Context, s conn.Session, node, id string, payload any, access AccessModel, extra []Field) error {
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: publishRequest(node, id, payload, access, extra)})
 	return err
+}
+
+// configureNode sets the access model and the extra settings of the
+// account's existing node.
+func configureNode(ctx context.Context, s conn.Session, node string, m AccessModel, extra []Field) error {
+	f := submitForm(NSConfig, "pubsub#access_model", string(m))
+	f.Fields = append(f.Fields, extra...)
+	q := owner{Configure: &configure{Node: node, Form: f}}
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: q})
+	return wrap("configure", node, err)
 }
 
 // IsPreconditionFailure reports whether err is the refusal of a publish
@@ -286,9 +305,15 @@ func wrap(what, node string, err error) error {
 // publish-options access_model=m ("" for none), for callers and tests
 // that need the request itself.
 func PublishRequest(node, id string, payload any, m AccessModel) any {
+	return publishRequest(node, id, payload, m, nil)
+}
+
+func publishRequest(node, id string, payload any, m AccessModel, extra []Field) any {
 	q := pubsub{Publish: &publish{Node: node, Item: []outItem{{ID: id, Payload: payload}}}}
 	if m != "" {
-		q.Options = &pubOptions{Form: submitForm(NSOptions, "pubsub#access_model", string(m))}
+		f := submitForm(NSOptions, "pubsub#access_model", string(m))
+		f.Fields = append(f.Fields, extra...)
+		q.Options = &pubOptions{Form: f}
 	}
 	return q
 }

@@ -42,8 +42,14 @@ const (
 	qByStanzaID   = `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`
 	// The "id_key != ''" term lets SQLite use the partial index (it
 	// cannot prove it from "?").
-	qByIDKey = `SELECT pk, stanza_id, to_jid FROM messages
+	qByIDKey = `SELECT pk, stanza_id, to_jid, from_key, direction FROM messages
 		WHERE account=? AND archive=? AND id_key=? AND from_key=? AND id_key != ''`
+	// In a room our own message is recorded at send time from our full
+	// JID (or the nick we joined with) and comes back from room/nick: the
+	// sender key cannot match, so room copies are looked up by id alone
+	// and matched below on the direction both copies agree on.
+	qByIDKeyRoom = `SELECT pk, stanza_id, to_jid, from_key, direction FROM messages
+		WHERE account=? AND archive=? AND id_key=? AND id_key != ''`
 	qInsert = `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
 		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
 		marker, marker_for, replace_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
@@ -164,23 +170,28 @@ func (b *Batch) hasUnidentified(account, archive string) (bool, error) {
 // mergeByID finds a stored copy by the fallback identity. It returns
 // Inserted when there is none (the caller inserts).
 func (b *Batch) mergeByID(m *Message, key string) (PutResult, error) {
-	st, err := b.stmt(qByIDKey)
+	q, args := qByIDKey, []any{m.Account, m.Archive, key, m.fromKey()}
+	if m.Type == "groupchat" {
+		q, args = qByIDKeyRoom, args[:3]
+	}
+	st, err := b.stmt(q)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := st.QueryContext(b.ctx, m.Account, m.Archive, key, m.fromKey())
+	rows, err := st.QueryContext(b.ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: look up %s: %w", key, err)
 	}
 	type cand struct {
-		pk  int64
-		sid sql.NullString
-		to  string
+		pk       int64
+		sid      sql.NullString
+		to, from string
+		dir      string
 	}
 	var cands []cand
 	for rows.Next() {
 		var c cand
-		if err := rows.Scan(&c.pk, &c.sid, &c.to); err != nil {
+		if err := rows.Scan(&c.pk, &c.sid, &c.to, &c.from, &c.dir); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -195,6 +206,11 @@ func (b *Batch) mergeByID(m *Message, key string) (PutResult, error) {
 			continue // both archived under different ids: different messages
 		}
 		if !toCompatible(c.to, m.To, m.Type) {
+			continue
+		}
+		if c.from != m.fromKey() && (c.dir != Out || m.Direction != Out) {
+			// A room copy from another occupant reusing our origin-id
+			// is a different message.
 			continue
 		}
 		if !c.sid.Valid && m.StanzaID != "" {
