@@ -1,0 +1,125 @@
+package omemo
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/store"
+)
+
+// Result is the outcome of decrypting one message.
+type Result struct {
+	Version     string // namespace of the encryption
+	Body        string // the plaintext ("" when Err is set or the message was empty)
+	Empty       bool   // a key transport message: nothing to show
+	Device      uint32 // sender device
+	Fingerprint string // of the sender device's identity key
+	Trust       Trust  // of the sender device
+	Err         error  // why it could not be decrypted
+}
+
+// Find returns the OMEMO element of a message that one of the backends
+// reads, if any.
+func (c *Client) find(m *stanza.Message) (Backend, stanza.Element, bool) {
+	for _, b := range c.backends {
+		if el, ok := stanza.Find(m.Ext, b.Version(), "encrypted"); ok {
+			return b, el, true
+		}
+	}
+	return nil, stanza.Element{}, false
+}
+
+// IsEncrypted reports whether m carries an OMEMO element of any version
+// the package knows.
+func IsEncrypted(m *stanza.Message) bool {
+	_, ok := stanza.Find(m.Ext, NS, "encrypted")
+	return ok
+}
+
+// Decrypt decrypts an OMEMO message (m is the inner message of a carbon
+// or archive result); nil when m is not OMEMO-encrypted. A message that
+// started a session with one of our prekeys makes the Client replace that
+// prekey, republish the bundle and, when live is set and s is not nil,
+// answer with an empty message so that the sender's session is complete.
+// Failures are in Result.Err, never dropped.
+func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message, live bool) *Result {
+	b, el, ok := c.find(m)
+	if !ok {
+		return nil
+	}
+	res := &Result{Version: b.Version()}
+	if m.Type == "groupchat" {
+		res.Err = errors.New("OMEMO in group chats is not supported by xmppctl yet")
+		return res
+	}
+	sender := store.Bare(m.From)
+	if sender == "" {
+		sender = c.account
+	}
+	if h, err := ParseEncrypted(el); b.Version() == NS && err == nil && sender == c.account && h.SID == c.id.DeviceID {
+		res.Err = errors.New("sent by this device (a sender keeps no copy it can decrypt)")
+		res.Device = h.SID
+		return res
+	}
+	var d *Decrypted
+	var changed bool
+	err := update(ctx, c.st, func(tx *sql.Tx) error {
+		var err error
+		d, err = b.Decrypt(ctx, tx, c.account, c.id, sender, el)
+		if err != nil {
+			return err
+		}
+		t, err := seeDevice(ctx, tx, c.account, b.Version(), sender, d.SenderDevice, d.Identity, c.policy, c.now())
+		if err != nil {
+			return err
+		}
+		res.Trust, res.Device = t, d.SenderDevice
+		if len(d.Identity) == publicKeyLen {
+			res.Fingerprint = Fingerprint(d.Identity[1:])
+		}
+		if d.PreKeyUsed {
+			changed, err = b.EnsureKeys(ctx, tx, c.account, c.id, c.now())
+		}
+		return err
+	})
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Empty = d.Plaintext == nil
+	res.Body = string(d.Plaintext)
+	if d.PreKeyUsed && s != nil {
+		if changed {
+			if err := c.publishBundle(ctx, s, b, true); err != nil {
+				c.warn("%v", err)
+			}
+		}
+		if live {
+			if err := c.completeSession(ctx, s, b, sender, d.SenderDevice); err != nil {
+				c.warn("could not complete the OMEMO session with device %d of %s: %v", d.SenderDevice, sender, err)
+			}
+		}
+	}
+	return res
+}
+
+// completeSession sends an empty OMEMO message to the device that started
+// a session with us, so that its next messages no longer carry the key
+// exchange (what python-omemo and Conversations do).
+func (c *Client) completeSession(ctx context.Context, s conn.Session, b Backend, jid string, device uint32) error {
+	var el any
+	err := update(ctx, c.st, func(tx *sql.Tx) error {
+		var err error
+		el, err = b.Encrypt(ctx, tx, c.account, c.id, nil, []Recipient{{JID: jid, Device: device}})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	m := stanza.Message{ID: conn.NewID(), To: jid, Type: "chat"}
+	m.Payload = []any{el, StoreHint{}}
+	return s.Send(ctx, m)
+}
