@@ -133,8 +133,9 @@ func TestConversation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r = alice.c.Decrypt(ctx, alice.s, roundTrip(t, bob.jid, alice.jid, p), true); r.Err != nil || r.Body != "hi alice" {
-		t.Fatalf("alice reply = %+v", r)
+	if r = alice.c.Decrypt(ctx, alice.s, roundTrip(t, bob.jid, alice.jid, p), true); r.Err != nil || r.Body != "hi alice" ||
+		r.Fingerprint != bob.c.Identity().Fingerprint() {
+		t.Fatalf("alice reply = %+v, want from %s", r, bob.c.Identity().Fingerprint())
 	}
 
 	// Tampered payload: refused, and the session still works afterwards.

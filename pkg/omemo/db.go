@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"math/big"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 
 	"go.mau.fi/libsignal/ecc"

@@ -30,7 +30,9 @@ func (Legacy) Version() string { return NS }
 func (b *Bundle) Identity() []byte { return b.IdentityKey }
 
 // BundleNode is the node of a device's bundle.
-func BundleNode(device uint32) string { return nodeBundlesPrefix + strconv.FormatUint(uint64(device), 10) }
+func BundleNode(device uint32) string {
+	return nodeBundlesPrefix + strconv.FormatUint(uint64(device), 10)
+}
 
 // FetchDevices implements Backend.
 func (Legacy) FetchDevices(ctx context.Context, s conn.Session, jid string) ([]uint32, error) {
