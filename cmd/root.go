@@ -98,5 +98,6 @@ never taken from the command line.
 	root.AddCommand(newCheckCmd(f))
 	root.AddCommand(newJingleSendCmd(f))
 	root.AddCommand(newJingleReceiveCmd(f))
+	root.AddCommand(newOMEMOCmd(f))
 	return root
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
@@ -33,6 +34,9 @@ type sendOptions struct {
 	Type       string
 	OOB        string
 	Receipt    bool
+	OMEMO      bool
+	OMEMOSet   bool
+	Trust      string
 }
 
 func newSendCmd(f *Factory) *cobra.Command {
@@ -61,6 +65,7 @@ the exit status is 3.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Recipients = args
 			opts.MessageSet = c.Flags().Changed("message")
+			opts.OMEMOSet = c.Flags().Changed("omemo")
 			return runSend(c.Context(), opts)
 		},
 	}
@@ -73,6 +78,8 @@ the exit status is 3.`,
 	fl.StringVar(&opts.Type, "type", "chat", "message type: chat, normal or headline")
 	fl.StringVar(&opts.OOB, "oob", "", "attach this URL (jabber:x:oob); the URL is also the body")
 	fl.BoolVar(&opts.Receipt, "receipt", false, "request delivery receipts and wait for them (up to --timeout)")
+	fl.BoolVar(&opts.OMEMO, "omemo", false, "encrypt end to end with OMEMO (XEP-0384); a recipient without a trusted device fails, never gets clear text (config: omemo = true)")
+	fl.StringVar(&opts.Trust, "trust", "", "OMEMO trust policy for new devices: btbv (blind trust before verification) or manual (config: omemo_trust)")
 	return c
 }
 
@@ -99,6 +106,24 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	acct, err := f.Account()
 	if err != nil {
 		return err
+	}
+	if !opts.OMEMOSet {
+		opts.OMEMO = acct.OMEMO
+	}
+	var policy omemo.Policy
+	if opts.OMEMO {
+		if policy, err = omemoPolicy(acct, opts.Trust); err != nil {
+			return err
+		}
+		switch {
+		case opts.MUC:
+			return &UsageError{Err: fmt.Errorf("--omemo to rooms is not supported yet"),
+				Hint: "send to the members' JIDs, or drop --omemo (the room gets clear text)"}
+		case opts.Subject != "":
+			return usageErrorf("--subject would travel in clear with --omemo: leave it out")
+		case opts.OOB != "":
+			return usageErrorf("--oob sends the URL in clear; with --omemo put the URL in the message")
+		}
 	}
 	content := outbox.Content{Type: opts.Type, Subject: opts.Subject}
 	if opts.MUC {
@@ -134,6 +159,15 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	ob := outbox.New(s, opts.Receipt)
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
 	ob.OnSettled = report.settled
+	if opts.OMEMO {
+		oc, closeOMEMO, err := openOMEMO(ctx, f, acct, policy)
+		if err != nil {
+			return err
+		}
+		defer closeOMEMO()
+		ob.Encryption = omemo.NS
+		ob.Seal = func(ctx context.Context, _ string, m *stanza.Message) error { return oc.SealMessage(ctx, s, m) }
+	}
 	targets := recipients
 	var joinErrs []error
 	if opts.MUC {
@@ -217,7 +251,7 @@ func (r *sendReport) settled(res outbox.Result) {
 		return
 	}
 	r.f.Infof("%s %s (id %s)", res.Status, res.To, res.ID)
-	r.rec.add(res.Message)
+	r.rec.add(res.Message, res.Encrypted)
 }
 
 func (r *sendReport) close() { r.rec.close() }
@@ -249,6 +283,7 @@ type sentRecorder struct {
 	self    archive.Self
 	full    string
 	pending []stanza.Message
+	enc     string // the encryption of the pending messages
 }
 
 func openSentRecorder(ctx context.Context, f *Factory, account, full string) *sentRecorder {
@@ -265,9 +300,13 @@ func openSentRecorder(ctx context.Context, f *Factory, account, full string) *se
 	return r
 }
 
-func (r *sentRecorder) add(m stanza.Message) {
+func (r *sentRecorder) add(m stanza.Message, encryption string) {
 	if r.st == nil {
 		return
+	}
+	if encryption != r.enc {
+		r.flush()
+		r.enc = encryption
 	}
 	r.pending = append(r.pending, m)
 	if len(r.pending) >= 200 {
@@ -279,7 +318,7 @@ func (r *sentRecorder) flush() {
 	if len(r.pending) == 0 {
 		return
 	}
-	if err := archive.Sent(r.ctx, r.st, r.self, r.full, time.Now(), r.pending...); err != nil {
+	if err := archive.SentEncrypted(r.ctx, r.st, r.self, r.full, time.Now(), r.enc, r.pending...); err != nil {
 		r.f.Warnf("local archive not updated: %v", err)
 	}
 	r.pending = r.pending[:0]

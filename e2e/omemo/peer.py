@@ -156,6 +156,7 @@ class Peer(slixmpp.ClientXMPP):
     def __init__(self, jid, password):
         super().__init__(jid, password)
         self.sm = None
+        self.lock = asyncio.Lock()  # messages are decrypted one at a time, in order
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.on_message)
 
@@ -171,12 +172,20 @@ class Peer(slixmpp.ClientXMPP):
         el = msg.xml.find(f"{{{NS}}}encrypted")
         if el is None or self.sm is None:
             return
+        async with self.lock:
+            await self.handle(msg, el)
+
+    async def handle(self, msg, el):
         sender = msg["from"].bare
         try:
             m = await oldmemo.etree.parse_message(el, sender, self.boundjid.bare, self.sm)
+            rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS}}}key"))
+            fallback = msg["body"]
             plain, device, _ = await self.sm.decrypt(m)
             emit(event="message", **{"from": sender}, body=None if plain is None else plain.decode(),
-                 device=device.device_id)
+                 device=device.device_id, rids=rids, fallback=fallback,
+                 eme=msg.xml.find("{urn:xmpp:eme:0}encryption") is not None,
+                 store=msg.xml.find("{urn:xmpp:hints}store") is not None)
         except Exception as e:
             emit(event="decrypt-error", **{"from": sender}, error=f"{type(e).__name__}: {e}")
 

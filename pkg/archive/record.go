@@ -189,6 +189,13 @@ func FromResult(r *mam.Result, self Self, archiveJID string) (*store.Message, bo
 // (matched by origin-id, sender and recipient). Commands that send call it
 // after the server acknowledged the messages; all go in one transaction.
 func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.Time, msgs ...stanza.Message) error {
+	return SentEncrypted(ctx, st, self, from, at, "", msgs...)
+}
+
+// SentEncrypted is Sent for messages (given in their plaintext form) that
+// went out end-to-end encrypted under the namespace encryption: the local
+// archive keeps the plaintext once, marked encrypted.
+func SentEncrypted(ctx context.Context, st *store.Store, self Self, from string, at time.Time, encryption string, msgs ...stanza.Message) error {
 	var recs []*store.Message
 	for _, m := range msgs {
 		m.From = from
@@ -204,6 +211,7 @@ func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.
 			rec.OriginID = originID(m)
 		}
 		rec.Direction = store.Out
+		rec.Encrypted = encryption
 		if m.Type == "groupchat" {
 			rec.With = archiveJID
 		}

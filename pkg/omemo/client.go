@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 )
 
@@ -349,3 +350,20 @@ func (c *Client) encrypt(ctx context.Context, ts []target, plaintext []byte) ([]
 func fpKey(s string) string { return strings.ReplaceAll(s, " ", "") }
 
 var errNoMatch = errors.New("no device with that fingerprint")
+
+// SealMessage encrypts m's body for its recipient (see Seal) and turns m
+// into the message to send: the fallback body, the OMEMO payloads next to
+// m's own (origin-id, receipt request). m's subject must be empty: it
+// would travel in clear.
+func (c *Client) SealMessage(ctx context.Context, s conn.Session, m *stanza.Message) error {
+	if m.Subject != "" {
+		return errors.New("omemo: a subject would be sent in clear")
+	}
+	payloads, err := c.Seal(ctx, s, m.To, []byte(m.Body))
+	if err != nil {
+		return err
+	}
+	m.Body = FallbackBody
+	m.Payload = append(m.Payload, payloads...)
+	return nil
+}
