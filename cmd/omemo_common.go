@@ -5,7 +5,10 @@ import (
 	"fmt"
 
 	"github.com/xmppctl/xmppctl/internal/config"
+	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 )
 
@@ -39,4 +42,36 @@ func openOMEMO(ctx context.Context, f *Factory, acct config.Account, p omemo.Pol
 	}
 	c.Warn = f.Warnf
 	return c, func() { st.Close() }, nil
+}
+
+// omemoDecrypter opens the account's OMEMO device for listen and archive
+// sync: incoming OMEMO messages are decrypted into the local archive. The
+// device is created if needed but published only when publish is set
+// (config omemo = true): a listener that never asked for OMEMO does not
+// add a device to the account's list.
+func omemoDecrypter(ctx context.Context, f *Factory, st *store.Store, acct config.Account) (archive.Decrypter, func(ctx context.Context, s conn.Session) error, error) {
+	p, err := omemoPolicy(acct, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	oc, err := omemo.Open(ctx, st, acct.JID, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	oc.Warn = f.Warnf
+	dec := func(ctx context.Context, s conn.Session, m *stanza.Message, live bool) *archive.Decryption {
+		r := oc.Decrypt(ctx, s, m, live)
+		if r == nil {
+			return nil
+		}
+		return &archive.Decryption{Encrypted: r.Version, Body: r.Body, Empty: r.Empty, SenderFP: r.Fingerprint,
+			Trust: string(r.Trust), Err: r.Err}
+	}
+	publish := func(ctx context.Context, s conn.Session) error {
+		if !acct.OMEMO {
+			return nil
+		}
+		return oc.Publish(ctx, s)
+	}
+	return dec, publish, nil
 }

@@ -212,16 +212,33 @@ class Peer(slixmpp.ClientXMPP):
                 if c["cmd"] == "info":
                     own, _ = await self.sm.get_own_device_information()
                     emit(event="info", device=own.device_id, fingerprint=await published_fingerprint(own.device_id))
+                elif c["cmd"] == "bundle":
+                    el = await fetch(c["jid"], f"{NS}.bundles:{c['device']}")
+                    print("bundle:", ET.tostring(el)[:300], file=sys.stderr, flush=True)
+                    b = oldmemo.etree.parse_bundle(el, c["jid"], c["device"])
+                    emit(event="bundle", ok=True)
                 elif c["cmd"] == "devices":
                     await self.sm.refresh_device_list(NS, c["jid"])
                     devs = await self.sm.get_device_information(c["jid"])
                     emit(event="devices", devices=[d.device_id for d in devs])
                 elif c["cmd"] == "send":
-                    print("encrypting", file=sys.stderr, flush=True)
+                    # A client learns device lists from PEP notifications (+notify,
+                    # which needs a presence subscription); the peer asks instead.
+                    await self.sm.refresh_device_list(NS, c["to"])
                     msgs, errs = await self.sm.encrypt(frozenset([c["to"]]), {NS: c["body"].encode()})
                     for m in msgs:
-                        send_encrypted(c["to"], oldmemo.etree.serialize_message(m),
-                                       "I sent you an OMEMO encrypted message.")
+                        el = oldmemo.etree.serialize_message(m)
+                        # Hostile variants for the tests: a key left out, a payload altered.
+                        for k in list(el.iter(f"{{{NS}}}key")):
+                            if c.get("drop_rid") and int(k.get("rid")) == c["drop_rid"]:
+                                el.find(f"{{{NS}}}header").remove(k)
+                        if c.get("tamper"):
+                            import base64
+                            pl = el.find(f"{{{NS}}}payload")
+                            raw = bytearray(base64.b64decode(pl.text))
+                            raw[0] ^= 1
+                            pl.text = base64.b64encode(bytes(raw)).decode()
+                        send_encrypted(c["to"], el, "I sent you an OMEMO encrypted message.")
                     emit(event="sent", to=c["to"], errors=[repr(e) for e in errs])
             except Exception as e:
                 emit(event="command-error", cmd=c.get("cmd"), error=f"{type(e).__name__}: {e}")

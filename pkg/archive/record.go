@@ -80,7 +80,7 @@ func Record(m *stanza.Message, self Self, archiveJID, stanzaID string, stamp tim
 			r.Replace = x.Attr("id")
 		}
 	}
-	if r.Body == "" && r.Subject == "" && r.OOB == "" && r.ReceiptFor == "" && r.Marker == "" && r.Replace == "" {
+	if r.Body == "" && r.Subject == "" && r.OOB == "" && r.ReceiptFor == "" && r.Marker == "" && r.Replace == "" && !hasE2E(m) {
 		return nil, false
 	}
 	r.Time = stamp
@@ -247,4 +247,18 @@ func originID(m stanza.Message) string {
 		}
 	}
 	return ""
+}
+
+// e2eNamespaces are the end-to-end encryption elements a message may
+// carry instead of a body (OMEMO 0.3 and OMEMO 2): such a message is kept
+// even without a fallback body, for the Decrypter to fill in.
+var e2eNamespaces = []string{"eu.siacs.conversations.axolotl", "urn:xmpp:omemo:2"}
+
+func hasE2E(m *stanza.Message) bool {
+	for _, ns := range e2eNamespaces {
+		if _, ok := stanza.Find(m.Ext, ns, "encrypted"); ok {
+			return true
+		}
+	}
+	return false
 }

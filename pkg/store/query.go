@@ -95,7 +95,7 @@ func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error)
 		add(`(body LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`, pat, pat)
 	}
 	if f.Content {
-		add("(body != '' OR subject != '' OR oob_url != '')")
+		add("(body != '' OR subject != '' OR oob_url != '' OR decrypt_error != '')")
 	}
 	cond := ""
 	if len(where) > 0 {
