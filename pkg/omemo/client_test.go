@@ -2,6 +2,8 @@ package omemo
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -259,4 +261,46 @@ func messages(p *party) []string {
 		}
 	}
 	return out
+}
+
+// Publish keeps the account's other devices (read-modify-write); clean
+// removes only devices without a bundle, never this one.
+func TestPublishKeepsOthersAndClean(t *testing.T) {
+	ctx := context.Background()
+	a := newParty(t, "alice", PolicyBTBV)
+	if err := (Legacy{}).PublishDevices(ctx, a.s, []uint32{111, 222}); err != nil {
+		t.Fatal(err)
+	}
+	// 222 has a bundle (another live client), 111 is gone.
+	other := newParty(t, "other", PolicyBTBV)
+	var item any
+	err := update(ctx, other.st, func(tx *sql.Tx) error {
+		var err error
+		item, err = (Legacy{}).OwnBundle(ctx, tx, other.jid, other.c.Identity())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Legacy{}).PublishBundle(ctx, a.s, 222, item); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.c.Publish(ctx, a.s); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := (Legacy{}).FetchDevices(ctx, a.s, "")
+	if !slices.Contains(ids, 111) || !slices.Contains(ids, 222) || !slices.Contains(ids, a.c.Identity().DeviceID) {
+		t.Fatalf("device list %v lost devices", ids)
+	}
+	gone, err := a.c.Gone(ctx, a.s)
+	if err != nil || len(gone[NS]) != 1 || gone[NS][0] != 111 {
+		t.Fatalf("gone = %v, %v", gone, err)
+	}
+	if err := a.c.Remove(ctx, a.s, gone); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ = (Legacy{}).FetchDevices(ctx, a.s, "")
+	if slices.Contains(ids, 111) || !slices.Contains(ids, 222) || !slices.Contains(ids, a.c.Identity().DeviceID) {
+		t.Fatalf("after clean: %v", ids)
+	}
 }

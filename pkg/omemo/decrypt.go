@@ -123,4 +123,3 @@ func (c *Client) completeSession(ctx context.Context, s conn.Session, b Backend,
 	m.Payload = []any{el, StoreHint{}}
 	return s.Send(ctx, m)
 }
-
