@@ -3,12 +3,12 @@ package omemo
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
