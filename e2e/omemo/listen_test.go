@@ -70,8 +70,8 @@ func (p *listenProc) next(t *testing.T) store.Message {
 			t.Fatal("listen ended")
 		}
 		return m
-	case <-time.After(30 * time.Second):
-		t.Fatal("listen printed nothing in 30s")
+	case <-time.After(wait):
+		t.Fatalf("listen printed nothing in %s", wait)
 	}
 	return store.Message{}
 }
@@ -155,7 +155,7 @@ func TestArchiveSyncOMEMO(t *testing.T) {
 	p := startPeer(t, bob)
 	for _, b := range []string{"offline one", "offline two"} {
 		p.cmd(map[string]any{"cmd": "send", "to": srv.JID(alice.user), "body": b})
-		p.expect("sent", 30*time.Second)
+		p.expect("sent", wait)
 	}
 	if r := alice.run(t, "", "archive", "sync"); r.Code != 0 {
 		t.Fatalf("archive sync: exit %d", r.Code)

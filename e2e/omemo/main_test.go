@@ -6,6 +6,7 @@ package omemo
 
 import (
 	"testing"
+	"time"
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
 )
@@ -13,3 +14,7 @@ import (
 var srv *testserver.Server
 
 func TestMain(m *testing.M) { testserver.Main(m, &srv) }
+
+// wait bounds every wait for the peer, the server or the binary: only a
+// broken run ever reaches it (the machine may be shared and slow).
+const wait = 2 * time.Minute

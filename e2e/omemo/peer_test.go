@@ -98,7 +98,7 @@ func startPeer(t *testing.T, user string) *peer {
 			p.mu.Unlock()
 		}
 	})
-	ev := p.expect("ready", 60*time.Second)
+	ev := p.expect("ready", wait)
 	p.Device, p.FP = ev["device"].(float64), ev["fingerprint"].(string)
 	return p
 }

@@ -51,7 +51,7 @@ func TestSendOMEMO(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || res["status"] != "sent" || res["encrypted"] != omemo.NS {
 			t.Fatalf("--json = %q", r.Stdout)
 		}
-		ev := p.message(30 * time.Second)
+		ev := p.message(wait)
 		if ev["event"] != "message" || ev["body"] != text {
 			t.Fatalf("peer got %v, want %q", ev, text)
 		}
@@ -72,14 +72,14 @@ func TestSendOMEMOLines(t *testing.T) {
 		t.Fatalf("exit %d", r.Code)
 	}
 	for _, want := range []string{"one", "two", "three"} {
-		if ev := p.message(30 * time.Second); ev["body"] != want {
+		if ev := p.message(wait); ev["body"] != want {
 			t.Fatalf("got %v, want %q", ev, want)
 		}
 	}
 	if r := alice.run(t, "from stdin\n", "send", "--omemo", srv.JID(bob)); r.Code != 0 {
 		t.Fatalf("exit %d", r.Code)
 	}
-	if ev := p.message(30 * time.Second); ev["body"] != "from stdin" {
+	if ev := p.message(wait); ev["body"] != "from stdin" {
 		t.Fatalf("got %v", ev)
 	}
 }
@@ -98,7 +98,7 @@ func TestSendOMEMOTwoDevices(t *testing.T) {
 		t.Fatalf("exit %d", r.Code)
 	}
 	for _, p := range []*peer{p1, p2} {
-		ev := p.message(30 * time.Second)
+		ev := p.message(wait)
 		if ev["body"] != "to both" {
 			t.Fatalf("device %v got %v", p.Device, ev)
 		}
@@ -133,7 +133,7 @@ func TestSendOMEMOPeerWithout(t *testing.T) {
 	if r.Code != 3 {
 		t.Fatalf("exit %d, want 3", r.Code)
 	}
-	if ev := p.message(30 * time.Second); ev["body"] != "secret for both" {
+	if ev := p.message(wait); ev["body"] != "secret for both" {
 		t.Fatalf("bob got %v", ev)
 	}
 	// Carol got nothing: the first message she gets is a clear sentinel
@@ -141,7 +141,7 @@ func TestSendOMEMOPeerWithout(t *testing.T) {
 	if r := alice.run(t, "", "send", "-m", "sentinel", srv.JID(carol)); r.Code != 0 {
 		t.Fatal("sentinel not sent")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	for {
 		st, err := sub.Next(ctx)
@@ -179,7 +179,7 @@ func TestSendOMEMOManualTrust(t *testing.T) {
 	if r = alice.run(t, "", "send", "--omemo", "--trust", "manual", "-m", "verified now", srv.JID(bob)); r.Code != 0 {
 		t.Fatalf("exit %d after trust", r.Code)
 	}
-	if ev := p.message(30 * time.Second); ev["body"] != "verified now" {
+	if ev := p.message(wait); ev["body"] != "verified now" {
 		t.Fatalf("peer got %v (the refused message must never arrive)", ev)
 	}
 	if r = alice.run(t, "", "omemo", "fingerprint"); r.Code != 0 || len(strings.TrimSpace(r.Stderr+r.Stdout)) < 71 {
