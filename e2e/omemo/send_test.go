@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
