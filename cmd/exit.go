@@ -78,6 +78,7 @@ func exitCode(err error, interrupted bool) int {
 		se      *stanza.Error
 		connErr *conn.ConnectError
 		noDev   *omemo.NoDeviceError
+		room    *omemo.RoomError
 	)
 	switch {
 	case err == nil:
@@ -92,7 +93,7 @@ func exitCode(err error, interrupted bool) int {
 		return ExitTimeout
 	case errors.As(err, &auth):
 		return ExitAuth
-	case errors.As(err, &remote), errors.As(err, &se), errors.As(err, &noDev):
+	case errors.As(err, &remote), errors.As(err, &se), errors.As(err, &noDev), errors.As(err, &room):
 		return ExitRemote
 	case errors.As(err, &connErr):
 		return ExitConnect
@@ -124,10 +125,13 @@ func hintFor(err error) string {
 		unknown x509.UnknownAuthorityError
 		connErr *conn.ConnectError
 		noDev   *omemo.NoDeviceError
+		room    *omemo.RoomError
 	)
 	switch {
 	case errors.As(err, &noDev):
 		return noDev.Hint()
+	case errors.As(err, &room):
+		return room.Hint()
 	case errors.As(err, &usage) && usage.Hint != "":
 		return usage.Hint
 	case errors.As(err, &cfg) && cfg.Hint != "":

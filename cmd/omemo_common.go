@@ -7,6 +7,7 @@ import (
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
@@ -74,4 +75,41 @@ func omemoDecrypter(ctx context.Context, f *Factory, st *store.Store, acct confi
 		return oc.Publish(ctx, s)
 	}
 	return dec, publish, nil
+}
+
+// omemoRooms checks each room once per run: OMEMO only in non-anonymous,
+// members-only rooms, encrypted to the member list.
+type omemoRooms struct {
+	f    *Factory
+	s    conn.Session
+	seen map[string]roomMembers
+}
+
+type roomMembers struct {
+	jids []string
+	err  error
+}
+
+func newOMEMORooms(f *Factory, s conn.Session) *omemoRooms {
+	return &omemoRooms{f: f, s: s, seen: map[string]roomMembers{}}
+}
+
+func (r *omemoRooms) members(ctx context.Context, room string) ([]string, error) {
+	if m, ok := r.seen[room]; ok {
+		return m.jids, m.err
+	}
+	var m roomMembers
+	qctx, cancel := r.f.WithTimeout(ctx)
+	defer cancel()
+	ok, why, err := muc.Private(qctx, r.s, room)
+	switch {
+	case err != nil:
+		m.err = err
+	case !ok:
+		m.err = &omemo.RoomError{Room: room, Reason: "the room is " + why}
+	default:
+		m.jids, m.err = muc.Members(qctx, r.s, room)
+	}
+	r.seen[room] = m
+	return m.jids, m.err
 }

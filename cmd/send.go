@@ -51,11 +51,19 @@ are sent as they arrive, without waiting for a round trip each.
 xmppctl exits 0 only after the server acknowledged every message, and with
 --receipt only after every recipient's client confirmed receipt (XEP-0184).
 A recipient whose message bounced with an error fails; if others succeeded
-the exit status is 3.`,
+the exit status is 3.
+
+With --omemo (or omemo = true in the config) every message is end-to-end
+encrypted (OMEMO, XEP-0384) to each trusted device of the recipient and to
+the account's other devices. A recipient without a usable trusted device
+fails (exit 5, or 3 when others succeeded) and gets nothing: never clear
+text. In rooms (--muc) OMEMO needs a non-anonymous, members-only room; the
+message is encrypted to the devices of every member. See xmppctl omemo.`,
 		Example: `  echo "backup done" | xmppctl send admin@example.org
   xmppctl send -m "deploy $CI_COMMIT_SHORT_SHA ok" --muc ops@conference.example.org
   tail -f app.log | grep --line-buffered ERROR | xmppctl send --lines oncall@example.org
-  xmppctl send --receipt -m "are you there?" bob@example.org/phone`,
+  xmppctl send --receipt -m "are you there?" bob@example.org/phone
+  xmppctl send --omemo -m "db password rotated" admin@example.org`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("send needs at least one recipient JID")
@@ -116,9 +124,6 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			return err
 		}
 		switch {
-		case opts.MUC:
-			return &UsageError{Err: fmt.Errorf("--omemo to rooms is not supported yet"),
-				Hint: "send to the members' JIDs, or drop --omemo (the room gets clear text)"}
 		case opts.Subject != "":
 			return usageErrorf("--subject would travel in clear with --omemo: leave it out")
 		case opts.OOB != "":
@@ -166,7 +171,17 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 		defer closeOMEMO()
 		ob.Encryption = omemo.NS
-		ob.Seal = func(ctx context.Context, _ string, m *stanza.Message) error { return oc.SealMessage(ctx, s, m) }
+		rooms := newOMEMORooms(f, s)
+		ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
+			if m.Type == "groupchat" {
+				members, err := rooms.members(ctx, to)
+				if err != nil {
+					return err
+				}
+				return oc.SealGroup(ctx, s, m, members)
+			}
+			return oc.SealMessage(ctx, s, m)
+		}
 	}
 	targets := recipients
 	var joinErrs []error

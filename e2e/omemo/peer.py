@@ -159,6 +159,15 @@ class Peer(slixmpp.ClientXMPP):
         self.lock = asyncio.Lock()  # messages are decrypted one at a time, in order
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.on_message)
+        self.add_event_handler("presence", self.on_presence)
+        self.occupants = {}  # room/nick -> real bare JID (non-anonymous rooms)
+
+    def on_presence(self, pres):
+        item = pres.xml.find("{http://jabber.org/protocol/muc#user}x/{http://jabber.org/protocol/muc#user}item")
+        if item is not None and item.get("jid"):
+            self.occupants[str(pres["from"])] = item.get("jid").split("/")[0]
+            if str(pres["from"]) == getattr(self, "joining", None):
+                emit(event="joined", room=pres["from"].bare)
 
     async def start(self, _):
         self.send_presence()
@@ -177,6 +186,11 @@ class Peer(slixmpp.ClientXMPP):
 
     async def handle(self, msg, el):
         sender = msg["from"].bare
+        if msg["type"] == "groupchat":
+            sender = self.occupants.get(str(msg["from"]))
+            if sender is None:
+                emit(event="decrypt-error", **{"from": str(msg["from"])}, error="unknown occupant")
+                return
         try:
             m = await oldmemo.etree.parse_message(el, sender, self.boundjid.bare, self.sm)
             rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS}}}key"))
@@ -212,6 +226,12 @@ class Peer(slixmpp.ClientXMPP):
                 if c["cmd"] == "info":
                     own, _ = await self.sm.get_own_device_information()
                     emit(event="info", device=own.device_id, fingerprint=await published_fingerprint(own.device_id))
+                elif c["cmd"] == "join":
+                    self.joining = c["room"] + "/" + c["nick"]
+                    p = self.make_presence(pto=self.joining)
+                    x = ET.SubElement(p.xml, "{http://jabber.org/protocol/muc}x")
+                    ET.SubElement(x, "{http://jabber.org/protocol/muc}history", {"maxstanzas": "0"})
+                    p.send()
                 elif c["cmd"] == "bundle":
                     el = await fetch(c["jid"], f"{NS}.bundles:{c['device']}")
                     print("bundle:", ET.tostring(el)[:300], file=sys.stderr, flush=True)

@@ -367,3 +367,67 @@ func (c *Client) SealMessage(ctx context.Context, s conn.Session, m *stanza.Mess
 	m.Payload = append(m.Payload, payloads...)
 	return nil
 }
+
+// RoomError refuses OMEMO in a room whose readers cannot all be known.
+type RoomError struct {
+	Room   string
+	Reason string
+}
+
+func (e *RoomError) Error() string {
+	return fmt.Sprintf("no OMEMO message to room %s: %s", e.Room, e.Reason)
+}
+
+// Hint says what would make the room usable.
+func (e *RoomError) Hint() string {
+	return "OMEMO in rooms needs a non-anonymous, members-only room; or send without --omemo"
+}
+
+// SealGroup encrypts a groupchat message to every usable device of every
+// member (bare JIDs from the room's member list) and of the account's
+// other devices. A member without a usable device fails the whole message
+// (*NoDeviceError naming the member): the room never gets text some member
+// could read in clear, nor text a member cannot read.
+func (c *Client) SealGroup(ctx context.Context, s conn.Session, m *stanza.Message, members []string) error {
+	if m.Subject != "" {
+		return errors.New("omemo: a subject would be sent in clear")
+	}
+	if err := c.Publish(ctx, s); err != nil {
+		return err
+	}
+	var all []target
+	for _, jid := range members {
+		jid = store.Bare(jid)
+		if jid == c.account {
+			continue
+		}
+		if err := c.refresh(ctx, s, jid); err != nil {
+			return err
+		}
+		ts, err := c.targets(ctx, s, jid)
+		if err != nil {
+			return err
+		}
+		if len(ts) == 0 {
+			return &NoDeviceError{JID: jid, Reason: c.whyNone(ctx, jid) + " (member of " + store.Bare(m.To) + ")"}
+		}
+		all = append(all, ts...)
+	}
+	if err := c.refresh(ctx, s, c.account); err != nil {
+		return err
+	}
+	own, err := c.targets(ctx, s, c.account)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return &RoomError{Room: store.Bare(m.To), Reason: "it has no other members"}
+	}
+	payloads, err := c.encrypt(ctx, append(all, own...), []byte(m.Body))
+	if err != nil {
+		return err
+	}
+	m.Body = FallbackBody
+	m.Payload = append(m.Payload, payloads...)
+	return nil
+}
