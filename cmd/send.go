@@ -63,7 +63,7 @@ message is encrypted to the devices of every member. See xmppctl omemo.`,
   xmppctl send -m "deploy $CI_COMMIT_SHORT_SHA ok" --muc ops@conference.example.org
   tail -f app.log | grep --line-buffered ERROR | xmppctl send --lines oncall@example.org
   xmppctl send --receipt -m "are you there?" bob@example.org/phone
-  xmppctl send --omemo -m "db password rotated" admin@example.org`,
+  xmppctl send --omemo -m "backup of db1 failed" admin@example.org`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("send needs at least one recipient JID")
