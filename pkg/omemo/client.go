@@ -26,6 +26,7 @@ type Client struct {
 	id       *Identity
 
 	published bool                           // this run made sure our device is published
+	repaired  map[string]bool                // devices whose broken session this run repaired
 	lists     map[string]map[string][]uint32 // version → bare JID → ids fetched this run
 	// Warn, when set, receives problems that do not fail the operation
 	// (a device whose bundle cannot be fetched).

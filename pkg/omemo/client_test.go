@@ -304,3 +304,49 @@ func TestPublishKeepsOthersAndClean(t *testing.T) {
 		t.Fatalf("after clean: %v", ids)
 	}
 }
+
+// A device that lost its session answers a message on it with a new
+// session (an empty prekey message), after which messages get through.
+func TestRepairLostSession(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := newParty(t, "alice", PolicyBTBV), newParty(t, "bob", PolicyBTBV)
+	alice.see(bob)
+	bob.see(alice)
+	if err := bob.c.Publish(ctx, bob.s); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.Publish(ctx, alice.s); err != nil {
+		t.Fatal(err)
+	}
+	p, err := alice.c.Seal(ctx, alice.s, bob.jid, []byte("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bob.c.Decrypt(ctx, bob.s, roundTrip(t, alice.jid, bob.jid, p), true); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := alice.c.Decrypt(ctx, alice.s, lastSent(t, bob), true); r.Err != nil || !r.Empty {
+		t.Fatalf("key transport: %+v", r)
+	}
+	// Bob loses his state for alice.
+	if err := update(ctx, bob.st, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM omemo_sessions`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = alice.c.Seal(ctx, alice.s, bob.jid, []byte("lost"))
+	before := len(messages(bob))
+	r := bob.c.Decrypt(ctx, bob.s, roundTrip(t, alice.jid, bob.jid, p), true)
+	var ns *NoSessionError
+	if !errors.As(r.Err, &ns) || len(messages(bob)) != before+1 {
+		t.Fatalf("lost session: %+v, %d new messages", r, len(messages(bob))-before)
+	}
+	if r := alice.c.Decrypt(ctx, alice.s, lastSent(t, bob), true); r.Err != nil || !r.Empty {
+		t.Fatalf("repair message: %+v", r)
+	}
+	p, _ = alice.c.Seal(ctx, alice.s, bob.jid, []byte("after repair"))
+	if r := bob.c.Decrypt(ctx, bob.s, roundTrip(t, alice.jid, bob.jid, p), true); r.Err != nil || r.Body != "after repair" {
+		t.Fatalf("after repair: %+v", r)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -87,6 +88,10 @@ func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message,
 	})
 	if err != nil {
 		res.Err = err
+		var ns *NoSessionError
+		if errors.As(err, &ns) && live && s != nil {
+			c.repair(ctx, s, b, sender, ns.Device)
+		}
 		return res
 	}
 	res.Empty = d.Plaintext == nil
@@ -122,4 +127,39 @@ func (c *Client) completeSession(ctx context.Context, s conn.Session, b Backend,
 	m := stanza.Message{ID: conn.NewID(), To: jid, Type: "chat"}
 	m.Payload = []any{el, StoreHint{}}
 	return s.Send(ctx, m)
+}
+
+// repair starts a new session with a device whose message came on a
+// session we do not have, and sends it an empty message on it (once per
+// device and run: a flood of such messages costs one bundle fetch).
+func (c *Client) repair(ctx context.Context, s conn.Session, b Backend, jid string, device uint32) {
+	key := fmt.Sprintf("%s %s %d", b.Version(), jid, device)
+	if c.repaired == nil {
+		c.repaired = map[string]bool{}
+	}
+	if c.repaired[key] {
+		return
+	}
+	c.repaired[key] = true
+	bundle, err := b.FetchBundle(ctx, s, jid, device)
+	if err != nil {
+		c.warn("cannot repair the OMEMO session with device %d of %s: %v", device, jid, err)
+		return
+	}
+	var el any
+	err = update(ctx, c.st, func(tx *sql.Tx) error {
+		if _, err := seeDevice(ctx, tx, c.account, b.Version(), jid, device, bundle.Identity(), c.policy, c.now()); err != nil {
+			return err
+		}
+		var err error
+		el, err = b.Encrypt(ctx, tx, c.account, c.id, nil, []Recipient{{JID: jid, Device: device, Bundle: bundle}})
+		return err
+	})
+	if err == nil {
+		m := stanza.Message{ID: conn.NewID(), To: jid, Type: "chat", Payload: []any{el, StoreHint{}}}
+		err = s.Send(ctx, m)
+	}
+	if err != nil {
+		c.warn("cannot repair the OMEMO session with device %d of %s: %v", device, jid, err)
+	}
 }

@@ -15,29 +15,38 @@
 //
 // # Where OMEMO 2 plugs in
 //
-// A protocol version is a Backend (backend.go). The Client holds one per
-// version, keyed by Version (the namespace), and
+// A protocol version is a Backend (backend.go): Version (its namespace),
+// FetchDevices, PublishDevices, FetchBundle (returning a RemoteBundle that
+// shows its identity key), EnsureKeys, OwnBundle, PublishBundle,
+// HasSession, Encrypt (nil plaintext = an empty key transport message) and
+// Decrypt (returning a Decrypted). Legacy (legacy.go) is OMEMO 0.3's. The
+// Client holds the backends newest first and does everything common:
 //
-//   - Publish calls every backend's PublishDevice and PublishBundle with the
-//     account's shared Identity (one device id and identity key for all
-//     versions, as python-omemo and Conversations do; the Identity gives
-//     the private Curve25519 key, from which OMEMO 2 derives its Ed25519
-//     form);
-//   - Seal fetches each recipient's devices from every backend
-//     (FetchDevices), records them in omemo_devices with their Version, and
-//     encrypts to each device in the newest version it publishes: devices
-//     are grouped by backend and each backend's Encrypt builds its own
-//     <encrypted/> element; the message carries one element per backend
-//     used, and one EME hint per namespace;
-//   - Decrypt dispatches on the namespace of the <encrypted/> element found
-//     in the message to the backend whose Version matches; the backend
-//     returns a Decrypted (plaintext, sender device and identity key, and
-//     whether a prekey was consumed, in which case the Client republishes
-//     that backend's bundle and asks it for an empty KeyTransport message).
+//   - Open creates the account's Identity once (one device id and one
+//     Curve25519 identity key for all versions, as python-omemo and
+//     Conversations do; OMEMO 2 derives its Ed25519 form from
+//     Identity.Private) and calls every backend's EnsureKeys;
+//   - Publish reads each backend's device list, adds our id if missing
+//     (read-modify-write) and publishes OwnBundle when EnsureKeys changed it;
+//   - Seal/SealGroup fetch every backend's device list of each recipient,
+//     record the devices (omemo_devices, keyed by version) with their
+//     trust, pick for each device id the newest backend that lists it,
+//     fetch bundles for devices without a session, and call each backend's
+//     Encrypt once over its devices, in one transaction; the message carries
+//     one <encrypted/> element and one EME hint per backend used;
+//   - Decrypt finds the <encrypted/> element whose namespace is a backend's
+//     Version and calls that backend's Decrypt in a transaction; it records
+//     the sender device and trust, and when Decrypted.PreKeyUsed is set it
+//     calls EnsureKeys, republishes the bundle and sends the backend's empty
+//     message to complete the session.
 //
-// pkg/omemo2 implements Backend for urn:xmpp:omemo:2 and registers it with
-// Client.AddBackend; it keeps its prekeys and sessions in the same tables
-// under its own version column, through the *sql.Tx it is given.
+// pkg/omemo2 implements Backend for urn:xmpp:omemo:2 (its Encrypt wraps the
+// body in the XEP-0420 envelope and its Decrypt checks the envelope's from
+// and to) and is registered with Client.AddBackend right after Open. It
+// keeps its prekeys, signed prekeys, sessions and meta in the same tables
+// under its own version column, through the *sql.Tx it is given, and must
+// do no network I/O inside a transaction. pkg/archive.hasE2E already keeps
+// urn:xmpp:omemo:2 messages without a body for decryption.
 package omemo
 
 // NS is the namespace of OMEMO 0.3.

@@ -16,6 +16,20 @@ var (
 	ErrTampered = errors.New("payload failed authentication (tampered or corrupted)")
 )
 
+// NoSessionError says that a device sent us a message on a session we do
+// not have (we lost our state, or were reinstalled under the same id): the
+// Client answers with a new session so the device's next message can be
+// read (the repair OMEMO describes).
+type NoSessionError struct {
+	Device uint32
+}
+
+func (e *NoSessionError) Error() string {
+	return fmt.Sprintf("%v: no session with sender device %d", ErrBroken, e.Device)
+}
+
+func (e *NoSessionError) Unwrap() error { return ErrBroken }
+
 func identityOf(k ecc.ECPublicKeyable) *identity.Key { return identity.NewKey(k) }
 
 // parsePreKeyMessage decodes remote bytes with libsignal, which indexes

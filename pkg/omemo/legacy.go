@@ -14,6 +14,7 @@ import (
 	"go.mau.fi/libsignal/keys/prekey"
 	"go.mau.fi/libsignal/protocol"
 	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/signalerror"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/pep"
@@ -205,6 +206,9 @@ func (Legacy) Decrypt(ctx context.Context, tx *sql.Tx, account string, id *Ident
 			return nil, fmt.Errorf("%w: %v", ErrBroken, err)
 		}
 		if material, err = safeDecrypt(func() ([]byte, error) { return c.Decrypt(ctx, m) }); err != nil {
+			if errors.Is(err, signalerror.ErrNoSessionForUser) {
+				return nil, &NoSessionError{Device: h.SID}
+			}
 			return nil, fmt.Errorf("%w: %v", ErrBroken, err)
 		}
 		rec, err := st.LoadSession(ctx, a)
