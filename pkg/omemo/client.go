@@ -337,6 +337,11 @@ func (c *Client) encrypt(ctx context.Context, ts []target, plaintext []byte) ([]
 			if err != nil {
 				return err
 			}
+			for _, r := range rs {
+				if err := resetReceived(ctx, tx, c.account, b.Version(), r.JID, r.Device); err != nil {
+					return err
+				}
+			}
 			out = append(out, el, EME{Namespace: b.Version(), Name: "OMEMO"})
 		}
 		return nil

@@ -350,3 +350,38 @@ func TestRepairLostSession(t *testing.T) {
 		t.Fatalf("after repair: %+v", r)
 	}
 }
+
+// After HeartbeatAfter messages from a device without an answer, an empty
+// message goes back to it; an answer resets the count.
+func TestHeartbeat(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := newParty(t, "alice", PolicyBTBV), newParty(t, "bob", PolicyBTBV)
+	alice.see(bob)
+	bob.see(alice)
+	if err := bob.c.Publish(ctx, bob.s); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.Publish(ctx, alice.s); err != nil {
+		t.Fatal(err)
+	}
+	// The first (prekey) message is answered at once; count from there.
+	p, _ := alice.c.Seal(ctx, alice.s, bob.jid, []byte("0"))
+	bob.c.Decrypt(ctx, bob.s, roundTrip(t, alice.jid, bob.jid, p), true)
+	alice.c.Decrypt(ctx, alice.s, lastSent(t, bob), true)
+	before := len(messages(bob))
+	for i := 1; i <= HeartbeatAfter; i++ {
+		p, err := alice.c.Seal(ctx, alice.s, bob.jid, []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := bob.c.Decrypt(ctx, bob.s, roundTrip(t, alice.jid, bob.jid, p), true); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if got := len(messages(bob)) - before; (i < HeartbeatAfter && got != 0) || (i == HeartbeatAfter && got != 1) {
+			t.Fatalf("after %d messages bob sent %d", i, got)
+		}
+	}
+	if r := alice.c.Decrypt(ctx, alice.s, lastSent(t, bob), true); r.Err != nil || !r.Empty {
+		t.Fatalf("heartbeat: %+v", r)
+	}
+}

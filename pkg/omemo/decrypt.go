@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -66,7 +67,7 @@ func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message,
 		return res
 	}
 	var d *Decrypted
-	var changed bool
+	var changed, heartbeat bool
 	err := update(ctx, c.st, func(tx *sql.Tx) error {
 		var err error
 		d, err = b.Decrypt(ctx, tx, c.account, c.id, sender, el)
@@ -82,7 +83,12 @@ func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message,
 			res.Fingerprint = Fingerprint(d.Identity[1:])
 		}
 		if d.PreKeyUsed {
-			changed, err = b.EnsureKeys(ctx, tx, c.account, c.id, c.now())
+			if changed, err = b.EnsureKeys(ctx, tx, c.account, c.id, c.now()); err != nil {
+				return err
+			}
+		}
+		if live && d.Plaintext != nil {
+			heartbeat, err = countReceived(ctx, tx, c.account, b.Version(), sender, d.SenderDevice)
 		}
 		return err
 	})
@@ -96,6 +102,13 @@ func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message,
 	}
 	res.Empty = d.Plaintext == nil
 	res.Body = string(d.Plaintext)
+	if heartbeat && s != nil && !d.PreKeyUsed {
+		// Many messages received, none sent: an empty message moves the
+		// ratchet forward (forward secrecy), as python-omemo does.
+		if err := c.completeSession(ctx, s, b, sender, d.SenderDevice); err != nil {
+			c.warn("could not send the OMEMO heartbeat to device %d of %s: %v", d.SenderDevice, sender, err)
+		}
+	}
 	if d.PreKeyUsed && s != nil {
 		if changed {
 			if err := c.publishBundle(ctx, s, b, true); err != nil {
@@ -119,7 +132,10 @@ func (c *Client) completeSession(ctx context.Context, s conn.Session, b Backend,
 	err := update(ctx, c.st, func(tx *sql.Tx) error {
 		var err error
 		el, err = b.Encrypt(ctx, tx, c.account, c.id, nil, []Recipient{{JID: jid, Device: device}})
-		return err
+		if err != nil {
+			return err
+		}
+		return resetReceived(ctx, tx, c.account, b.Version(), jid, device)
 	})
 	if err != nil {
 		return err
@@ -162,4 +178,33 @@ func (c *Client) repair(ctx context.Context, s conn.Session, b Backend, jid stri
 	if err != nil {
 		c.warn("cannot repair the OMEMO session with device %d of %s: %v", device, jid, err)
 	}
+}
+
+// HeartbeatAfter is how many messages from a device without an answer make
+// us send it an empty message (python-omemo's number).
+const HeartbeatAfter = 53
+
+// countReceived counts a message received from a device since we last
+// encrypted to it; it reports (and resets the count) when a heartbeat is
+// due.
+func countReceived(ctx context.Context, tx *sql.Tx, account, version, jid string, device uint32) (bool, error) {
+	key := fmt.Sprintf("rx %s %d", jid, device)
+	v, err := getMeta(ctx, tx, account, version, key)
+	if err != nil {
+		return false, err
+	}
+	n, _ := strconv.Atoi(v)
+	n++
+	due := n >= HeartbeatAfter
+	if due {
+		n = 0
+	}
+	return due, setMeta(ctx, tx, account, version, key, strconv.Itoa(n))
+}
+
+// resetReceived forgets the count of a device we are encrypting to.
+func resetReceived(ctx context.Context, tx *sql.Tx, account, version, jid string, device uint32) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM omemo_meta WHERE account=? AND version=? AND key=?`,
+		account, version, fmt.Sprintf("rx %s %d", jid, device))
+	return err
 }
