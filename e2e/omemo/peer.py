@@ -178,6 +178,10 @@ class Peer(slixmpp.ClientXMPP):
         asyncio.ensure_future(self.commands())
 
     async def on_message(self, msg):
+        if msg.xml.find("{urn:xmpp:receipts}request") is not None and msg["id"] and msg["type"] != "groupchat":
+            r = self.make_message(mto=msg["from"])
+            ET.SubElement(r.xml, "{urn:xmpp:receipts}received", {"id": msg["id"]})
+            r.send()
         el = msg.xml.find(f"{{{NS}}}encrypted")
         if el is None or self.sm is None:
             return

@@ -61,6 +61,22 @@ func TestSendOMEMO(t *testing.T) {
 	}
 }
 
+// TestSendOMEMOReceipt: --receipt works with --omemo (the request stays
+// outside the encryption, as clients expect): exit 0 once delivered.
+func TestSendOMEMOReceipt(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := newBot(t, "alice")
+	bob := srv.NewUser(t, "bob")
+	p := startPeer(t, bob)
+	r := alice.run(t, "", "send", "--omemo", "--receipt", "--json", "-m", "with receipt", srv.JID(bob))
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"status":"delivered"`) {
+		t.Fatalf("exit %d, %q", r.Code, r.Stdout)
+	}
+	if ev := p.message(wait); ev["body"] != "with receipt" {
+		t.Fatalf("peer got %v", ev)
+	}
+}
+
 // TestSendOMEMOLines: several messages through --lines, and stdin.
 func TestSendOMEMOLines(t *testing.T) {
 	testserver.Require(t, srv)
