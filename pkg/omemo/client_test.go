@@ -385,3 +385,69 @@ func TestHeartbeat(t *testing.T) {
 		t.Fatalf("heartbeat: %+v", r)
 	}
 }
+
+// Blind trust before verification: once one of bob's devices is verified,
+// a new device of his is not used until trusted; a distrusted device never.
+func TestBTBVAfterVerification(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := newParty(t, "alice", PolicyBTBV), newParty(t, "bob", PolicyBTBV)
+	alice.see(bob)
+	if err := bob.c.Publish(ctx, bob.s); err != nil {
+		t.Fatal(err)
+	}
+	rids := func() []uint32 {
+		t.Helper()
+		p, err := alice.c.Seal(ctx, alice.s, bob.jid, []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint32
+		for _, k := range p[0].(Encrypted).Header.Keys {
+			out = append(out, k.RID)
+		}
+		return out
+	}
+	first := bob.c.Identity()
+	if got := rids(); len(got) != 1 || got[0] != first.DeviceID {
+		t.Fatalf("keys for %v, want bob's device", got)
+	}
+	if _, err := alice.c.SetTrust(ctx, bob.jid, []string{first.Fingerprint()}, TrustVerified); err != nil {
+		t.Fatal(err)
+	}
+	// Bob adds a second device (its bundle published on his account).
+	second := newParty(t, "bob2", PolicyBTBV)
+	var item any
+	if err := update(ctx, second.st, func(tx *sql.Tx) error {
+		var err error
+		item, err = (Legacy{}).OwnBundle(ctx, tx, second.jid, second.c.Identity())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id2 := second.c.Identity()
+	if err := (Legacy{}).PublishBundle(ctx, bob.s, id2.DeviceID, item); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Legacy{}).PublishDevices(ctx, bob.s, []uint32{first.DeviceID, id2.DeviceID}); err != nil {
+		t.Fatal(err)
+	}
+	alice.c.lists = map[string]map[string][]uint32{} // a new run
+	if got := rids(); len(got) != 1 || got[0] != first.DeviceID {
+		t.Fatalf("keys for %v: the new device must wait for trust after a verification", got)
+	}
+	if _, err := alice.c.Devices(ctx, alice.s, bob.jid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.c.SetTrust(ctx, bob.jid, []string{id2.Fingerprint()}, TrustVerified); err != nil {
+		t.Fatal(err)
+	}
+	if got := rids(); len(got) != 2 {
+		t.Fatalf("keys for %v after trusting the new device", got)
+	}
+	if _, err := alice.c.SetTrust(ctx, bob.jid, []string{first.Fingerprint()}, TrustDistrusted); err != nil {
+		t.Fatal(err)
+	}
+	if got := rids(); len(got) != 1 || got[0] != id2.DeviceID {
+		t.Fatalf("keys for %v after distrusting the first device", got)
+	}
+}
