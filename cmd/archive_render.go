@@ -65,6 +65,11 @@ func (p *messagePrinter) text(m *store.Message, indent int) string {
 	if m.Subject != "" {
 		tags = append(tags, "[subject: "+m.Subject+"]")
 	}
+	if m.DecryptError != "" {
+		tags = append(tags, "[OMEMO message, not decrypted: "+m.DecryptError+"]")
+	} else if m.Encrypted != "" && m.Trust != "" && m.Trust != "verified" && m.Direction == store.In {
+		tags = append(tags, "[OMEMO, "+m.Trust+" device]")
+	}
 	if m.OOB != "" && m.OOB != m.Body {
 		tags = append(tags, "<"+m.OOB+">")
 	}

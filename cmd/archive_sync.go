@@ -97,6 +97,10 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 		return err
 	}
 	defer st.Close()
+	decrypt, _, err := omemoDecrypter(ctx, f, st, acct)
+	if err != nil {
+		return err
+	}
 	lock, err := store.Acquire(ctx, f.DataDir(), acct.JID, func() {
 		if !f.Global.Quiet {
 			fmt.Fprintf(f.IO.ErrOut, "xmppctl: another archive sync of %s is running; waiting for it\n", acct.JID)
@@ -133,7 +137,7 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	for _, room := range targets {
 		o := archive.Options{Self: self, Room: room, With: with, Since: since, PageSize: opts.PageSize,
 			Timeout: f.Global.Timeout, NoPipeline: opts.NoPipeline, Live: live,
-			Warn: func(format string, args ...any) { f.Warnf(format, args...) }}
+			Warn: func(format string, args ...any) { f.Warnf(format, args...) }, Decrypt: decrypt}
 		bar := newSyncProgress(f, o.ArchiveJID())
 		if bar != nil {
 			o.Progress = bar.update

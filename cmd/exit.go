@@ -11,6 +11,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/term"
 )
@@ -76,6 +77,8 @@ func exitCode(err error, interrupted bool) int {
 		remote  *RemoteError
 		se      *stanza.Error
 		connErr *conn.ConnectError
+		noDev   *omemo.NoDeviceError
+		room    *omemo.RoomError
 	)
 	switch {
 	case err == nil:
@@ -90,7 +93,7 @@ func exitCode(err error, interrupted bool) int {
 		return ExitTimeout
 	case errors.As(err, &auth):
 		return ExitAuth
-	case errors.As(err, &remote), errors.As(err, &se):
+	case errors.As(err, &remote), errors.As(err, &se), errors.As(err, &noDev), errors.As(err, &room):
 		return ExitRemote
 	case errors.As(err, &connErr):
 		return ExitConnect
@@ -121,8 +124,14 @@ func hintFor(err error) string {
 		pin     *conn.PinError
 		unknown x509.UnknownAuthorityError
 		connErr *conn.ConnectError
+		noDev   *omemo.NoDeviceError
+		room    *omemo.RoomError
 	)
 	switch {
+	case errors.As(err, &noDev):
+		return noDev.Hint()
+	case errors.As(err, &room):
+		return room.Hint()
 	case errors.As(err, &usage) && usage.Hint != "":
 		return usage.Hint
 	case errors.As(err, &cfg) && cfg.Hint != "":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -34,6 +35,8 @@ func TestExitCode(t *testing.T) {
 		{"interrupted", context.Canceled, true, ExitInterrupted},
 		{"partial", &PartialError{Failed: 1, Total: 2, First: &stanza.Error{}}, false, ExitPartial},
 		{"all failed takes the first's code", &PartialError{Failed: 2, Total: 2, First: &stanza.Error{}}, false, ExitRemote},
+		{"omemo no device", fmt.Errorf("bob@x: %w", &omemo.NoDeviceError{JID: "bob@x", Reason: "none"}), false, ExitRemote},
+		{"omemo partial", &PartialError{Failed: 1, Total: 2, First: &omemo.NoDeviceError{JID: "bob@x"}}, false, ExitPartial},
 		{"other", errors.New("boom"), false, ExitError},
 	}
 	for _, tt := range tests {
@@ -59,5 +62,12 @@ func TestReportIsOneLineAndSanitized(t *testing.T) {
 	report(&b, &conn.AuthError{Reason: "x"}, false)
 	if !strings.Contains(b.String(), "\nhint: ") {
 		t.Errorf("auth failure without hint: %q", b.String())
+	}
+}
+
+func TestHintOMEMO(t *testing.T) {
+	err := fmt.Errorf("bob@x: %w", &omemo.NoDeviceError{JID: "bob@x", Reason: "it publishes no OMEMO device"})
+	if got := hintFor(err); got != "xmppctl omemo devices bob@x" {
+		t.Fatalf("hint %q", got)
 	}
 }

@@ -59,7 +59,9 @@ another of your devices marks that chat as read.
 With --exec, CMD runs (through sh -c) once per incoming message, one at a time
 in arrival order, with the message text on standard input and these variables
 set: XMPP_EVENT=message, XMPP_FROM, XMPP_TO, XMPP_WITH, XMPP_ID (archive id), XMPP_MESSAGE_ID,
-XMPP_TYPE, XMPP_DIRECTION, XMPP_TIMESTAMP, XMPP_OOB_URL, XMPP_SUBJECT. CMD is
+XMPP_TYPE, XMPP_DIRECTION, XMPP_TIMESTAMP, XMPP_OOB_URL, XMPP_SUBJECT, and for
+OMEMO messages XMPP_ENCRYPTED (the namespace), XMPP_SENDER_FINGERPRINT,
+XMPP_TRUST and, when it could not be decrypted, XMPP_DECRYPT_ERROR. CMD is
 not run for a chat in which another of your devices was active (sent a message
 or a marker) within --quiet-period: you are already looking at it.
 
@@ -151,6 +153,10 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		return err
 	}
 	defer st.Close()
+	decrypt, publishOMEMO, err := omemoDecrypter(ctx, f, st, acct)
+	if err != nil {
+		return err
+	}
 	resp, err := online.New(online.Options{Bot: true,
 		Features: []string{receipts.NS, markers.NS, styling.NS}})
 	if err != nil {
@@ -203,8 +209,12 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		QuietPeriod:  opts.QuietPeriod,
 		Inactive:     opts.Inactive,
 		Timeout:      f.Global.Timeout,
+		Decrypt:      decrypt,
 		Online: func(ctx context.Context, s conn.Session) error {
 			resp.Register(s)
+			if err := publishOMEMO(ctx, s); err != nil {
+				return err
+			}
 			return resp.Announce(ctx, s)
 		},
 		OnEvent: func(ev listen.Event) {
@@ -275,7 +285,7 @@ next:
 }
 
 func hasContent(m *store.Message) bool {
-	return m.Body != "" || m.Subject != "" || m.OOB != ""
+	return m.Body != "" || m.Subject != "" || m.OOB != "" || m.DecryptError != ""
 }
 
 // listenPrinter writes events as they come; the mutex keeps lines whole.
@@ -360,7 +370,9 @@ func (r *execRunner) enqueue(ev listen.Event) {
 	env := []string{"XMPP_EVENT=message",
 		"XMPP_FROM=" + m.From, "XMPP_TO=" + m.To, "XMPP_WITH=" + m.With, "XMPP_ID=" + m.StanzaID,
 		"XMPP_MESSAGE_ID=" + m.MsgID, "XMPP_TYPE=" + m.Type, "XMPP_DIRECTION=" + m.Direction,
-		"XMPP_TIMESTAMP=" + m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL=" + m.OOB, "XMPP_SUBJECT=" + envSafe(m.Subject)}
+		"XMPP_TIMESTAMP=" + m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL=" + m.OOB, "XMPP_SUBJECT=" + envSafe(m.Subject),
+		"XMPP_ENCRYPTED=" + m.Encrypted, "XMPP_SENDER_FINGERPRINT=" + m.SenderFP, "XMPP_TRUST=" + m.Trust,
+		"XMPP_DECRYPT_ERROR=" + envSafe(m.DecryptError)}
 	if ev.Room != nil {
 		env = append(env, "XMPP_ROOM="+ev.Room.Room, "XMPP_NICK="+envSafe(ev.Room.Nick),
 			"XMPP_OCCUPANT_ID="+envSafe(ev.Room.OccupantID), "XMPP_REAL_JID="+envSafe(ev.Room.RealJID))

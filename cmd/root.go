@@ -101,5 +101,6 @@ never taken from the command line.
 	root.AddCommand(newJingleSendCmd(f))
 	root.AddCommand(newJingleReceiveCmd(f))
 	root.AddCommand(newRosterCmd(f))
+	root.AddCommand(newOMEMOCmd(f))
 	return root
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
@@ -33,6 +34,9 @@ type sendOptions struct {
 	Type       string
 	OOB        string
 	Receipt    bool
+	OMEMO      bool
+	OMEMOSet   bool
+	Trust      string
 }
 
 func newSendCmd(f *Factory) *cobra.Command {
@@ -47,11 +51,19 @@ are sent as they arrive, without waiting for a round trip each.
 xmppctl exits 0 only after the server acknowledged every message, and with
 --receipt only after every recipient's client confirmed receipt (XEP-0184).
 A recipient whose message bounced with an error fails; if others succeeded
-the exit status is 3.`,
+the exit status is 3.
+
+With --omemo (or omemo = true in the config) every message is end-to-end
+encrypted (OMEMO, XEP-0384) to each trusted device of the recipient and to
+the account's other devices. A recipient without a usable trusted device
+fails (exit 5, or 3 when others succeeded) and gets nothing: never clear
+text. In rooms (--muc) OMEMO needs a non-anonymous, members-only room; the
+message is encrypted to the devices of every member. See xmppctl omemo.`,
 		Example: `  echo "backup done" | xmppctl send admin@example.org
   xmppctl send -m "deploy $CI_COMMIT_SHORT_SHA ok" --muc ops@conference.example.org
   tail -f app.log | grep --line-buffered ERROR | xmppctl send --lines oncall@example.org
-  xmppctl send --receipt -m "are you there?" bob@example.org/phone`,
+  xmppctl send --receipt -m "are you there?" bob@example.org/phone
+  xmppctl send --omemo -m "backup of db1 failed" admin@example.org`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("send needs at least one recipient JID")
@@ -61,6 +73,7 @@ the exit status is 3.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Recipients = args
 			opts.MessageSet = c.Flags().Changed("message")
+			opts.OMEMOSet = c.Flags().Changed("omemo")
 			return runSend(c.Context(), opts)
 		},
 	}
@@ -73,6 +86,8 @@ the exit status is 3.`,
 	fl.StringVar(&opts.Type, "type", "chat", "message type: chat, normal or headline")
 	fl.StringVar(&opts.OOB, "oob", "", "attach this URL (jabber:x:oob); the URL is also the body")
 	fl.BoolVar(&opts.Receipt, "receipt", false, "request delivery receipts and wait for them (up to --timeout)")
+	fl.BoolVar(&opts.OMEMO, "omemo", false, "encrypt end to end with OMEMO (XEP-0384); a recipient without a trusted device fails, never gets clear text (config: omemo = true)")
+	fl.StringVar(&opts.Trust, "trust", "", "OMEMO trust policy for new devices: btbv (blind trust before verification) or manual (config: omemo_trust)")
 	return c
 }
 
@@ -99,6 +114,21 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	acct, err := f.Account()
 	if err != nil {
 		return err
+	}
+	if !opts.OMEMOSet {
+		opts.OMEMO = acct.OMEMO
+	}
+	var policy omemo.Policy
+	if opts.OMEMO {
+		if policy, err = omemoPolicy(acct, opts.Trust); err != nil {
+			return err
+		}
+		switch {
+		case opts.Subject != "":
+			return usageErrorf("--subject would travel in clear with --omemo: leave it out")
+		case opts.OOB != "":
+			return usageErrorf("--oob sends the URL in clear; with --omemo put the URL in the message")
+		}
 	}
 	content := outbox.Content{Type: opts.Type, Subject: opts.Subject}
 	if opts.MUC {
@@ -135,6 +165,25 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	ob := outbox.New(s, opts.Receipt)
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
 	ob.OnSettled = report.settled
+	if opts.OMEMO {
+		oc, closeOMEMO, err := openOMEMO(ctx, f, acct, policy)
+		if err != nil {
+			return err
+		}
+		defer closeOMEMO()
+		ob.Encryption = omemo.NS
+		rooms := newOMEMORooms(f, s)
+		ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
+			if m.Type == "groupchat" {
+				members, err := rooms.members(ctx, to)
+				if err != nil {
+					return err
+				}
+				return oc.SealGroup(ctx, s, m, members)
+			}
+			return oc.SealMessage(ctx, s, m)
+		}
+	}
 	targets := recipients
 	var joinErrs []error
 	if opts.MUC {
@@ -218,7 +267,7 @@ func (r *sendReport) settled(res outbox.Result) {
 		return
 	}
 	r.f.Infof("%s %s (id %s)", res.Status, res.To, res.ID)
-	r.rec.add(res.Message)
+	r.rec.add(res.Message, res.Encrypted)
 }
 
 func (r *sendReport) close() { r.rec.close() }
@@ -250,6 +299,7 @@ type sentRecorder struct {
 	self    archive.Self
 	full    string
 	pending []stanza.Message
+	enc     string // the encryption of the pending messages
 }
 
 func openSentRecorder(ctx context.Context, f *Factory, self archive.Self, full string) *sentRecorder {
@@ -266,9 +316,13 @@ func openSentRecorder(ctx context.Context, f *Factory, self archive.Self, full s
 	return r
 }
 
-func (r *sentRecorder) add(m stanza.Message) {
+func (r *sentRecorder) add(m stanza.Message, encryption string) {
 	if r.st == nil {
 		return
+	}
+	if encryption != r.enc {
+		r.flush()
+		r.enc = encryption
 	}
 	r.pending = append(r.pending, m)
 	if len(r.pending) >= 200 {
@@ -280,7 +334,7 @@ func (r *sentRecorder) flush() {
 	if len(r.pending) == 0 {
 		return
 	}
-	if err := archive.Sent(r.ctx, r.st, r.self, r.full, time.Now(), r.pending...); err != nil {
+	if err := archive.SentEncrypted(r.ctx, r.st, r.self, r.full, time.Now(), r.enc, r.pending...); err != nil {
 		r.f.Warnf("local archive not updated: %v", err)
 	}
 	r.pending = r.pending[:0]

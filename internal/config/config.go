@@ -31,6 +31,11 @@ type Account struct {
 	RoomPassword    string `toml:"room_password"`
 	Nick            string `toml:"nick"`
 	Legacy          bool   `toml:"legacy_avatar"`
+	// OMEMO makes send encrypt with OMEMO (XEP-0384) by default.
+	OMEMO bool `toml:"omemo"`
+	// OMEMOTrust is the trust policy for new devices: "btbv" (blind trust
+	// before verification, the default) or "manual".
+	OMEMOTrust string `toml:"omemo_trust"`
 }
 
 // File is the whole configuration file.
@@ -157,13 +162,14 @@ func (f *File) Select(name string) (Account, error) {
 		v   string
 	}{
 		{&a.Server, n.Server}, {&a.TLS, n.TLS}, {&a.CAFile, n.CAFile}, {&a.Pin, n.Pin},
-		{&a.RoomPassword, n.RoomPassword}, {&a.Nick, n.Nick},
+		{&a.RoomPassword, n.RoomPassword}, {&a.Nick, n.Nick}, {&a.OMEMOTrust, n.OMEMOTrust},
 	} {
 		if kv.v != "" {
 			*kv.dst = kv.v
 		}
 	}
 	a.Legacy = a.Legacy || n.Legacy
+	a.OMEMO = a.OMEMO || n.OMEMO
 	return a, nil
 }
 

@@ -138,3 +138,23 @@ func FuzzLoad(f *testing.F) {
 		_, _ = Load(p, false) // must not panic
 	})
 }
+
+func TestOMEMOKeys(t *testing.T) {
+	p := write(t, `
+jid = "me@example.org"
+omemo_trust = "manual"
+
+[account.bot]
+jid = "bot@example.org"
+omemo = true
+`, 0o600)
+	f, err := Load(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := f.Select("")
+	bot, _ := f.Select("bot")
+	if top.OMEMO || top.OMEMOTrust != "manual" || !bot.OMEMO || bot.OMEMOTrust != "manual" {
+		t.Errorf("top %+v, bot %+v", top, bot)
+	}
+}

@@ -80,7 +80,7 @@ func Record(m *stanza.Message, self Self, archiveJID, stanzaID string, stamp tim
 			r.Replace = x.Attr("id")
 		}
 	}
-	if r.Body == "" && r.Subject == "" && r.OOB == "" && r.ReceiptFor == "" && r.Marker == "" && r.Replace == "" {
+	if r.Body == "" && r.Subject == "" && r.OOB == "" && r.ReceiptFor == "" && r.Marker == "" && r.Replace == "" && !hasE2E(m) {
 		return nil, false
 	}
 	r.Time = stamp
@@ -192,6 +192,13 @@ func FromResult(r *mam.Result, self Self, archiveJID string) (*store.Message, bo
 // Commands that send call it after the server acknowledged the messages;
 // all go in one transaction.
 func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.Time, msgs ...stanza.Message) error {
+	return SentEncrypted(ctx, st, self, from, at, "", msgs...)
+}
+
+// SentEncrypted is Sent for messages (given in their plaintext form) that
+// went out end-to-end encrypted under the namespace encryption: the local
+// archive keeps the plaintext once, marked encrypted.
+func SentEncrypted(ctx context.Context, st *store.Store, self Self, from string, at time.Time, encryption string, msgs ...stanza.Message) error {
 	var recs []*store.Message
 	for _, m := range msgs {
 		m.From = from
@@ -210,6 +217,7 @@ func Sent(ctx context.Context, st *store.Store, self Self, from string, at time.
 			rec.OriginID = originID(m)
 		}
 		rec.Direction = store.Out
+		rec.Encrypted = encryption
 		if m.Type == "groupchat" {
 			rec.With = archiveJID
 		}
@@ -245,4 +253,18 @@ func originID(m stanza.Message) string {
 		}
 	}
 	return ""
+}
+
+// e2eNamespaces are the end-to-end encryption elements a message may
+// carry instead of a body (OMEMO 0.3 and OMEMO 2): such a message is kept
+// even without a fallback body, for the Decrypter to fill in.
+var e2eNamespaces = []string{"eu.siacs.conversations.axolotl", "urn:xmpp:omemo:2"}
+
+func hasE2E(m *stanza.Message) bool {
+	for _, ns := range e2eNamespaces {
+		if _, ok := stanza.Find(m.Ext, ns, "encrypted"); ok {
+			return true
+		}
+	}
+	return false
 }

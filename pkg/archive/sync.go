@@ -31,6 +31,9 @@ type Options struct {
 	Progress func(done, total int)
 	// Warn tells the user about recoverable trouble (a stale sync point).
 	Warn func(format string, args ...any)
+	// Decrypt, when set, decrypts end-to-end encrypted messages before
+	// they are stored (outside the page's transaction).
+	Decrypt Decrypter
 }
 
 // Summary is what a sync did.
@@ -113,18 +116,22 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 	done := 0
 	for it.Next(ctx) {
 		page := it.Page()
+		// Records are made (and decrypted, which writes the store) before
+		// the page's transaction.
+		var recs []*store.Message
+		for _, r := range page.Results {
+			rec, ok := FromResult(r, o.Self, o.ArchiveJID())
+			if !decryptRecord(ctx, o.Decrypt, s, r.Message, rec, false) || !ok {
+				continue
+			}
+			recs = append(recs, rec)
+		}
+		live := collectLive(ctx, s, o)
 		err := st.Update(ctx, func(b *store.Batch) error {
-			for _, r := range page.Results {
-				rec, ok := FromResult(r, o.Self, o.ArchiveJID())
-				if !ok {
-					continue
-				}
+			for _, rec := range append(recs, live...) {
 				if err := put(b, rec, sum); err != nil {
 					return err
 				}
-			}
-			if err := drainInto(b, o, sum); err != nil {
-				return err
 			}
 			if n := len(page.Results); n > 0 {
 				last := page.Results[n-1]
@@ -164,31 +171,33 @@ func put(b *store.Batch, rec *store.Message, sum *Summary) error {
 	return nil
 }
 
-// drainInto stores what arrived live so far (account archive only: live
-// room messages need a joined room, which a sync does not do).
-func drainInto(b *store.Batch, o Options, sum *Summary) error {
+// collectLive takes what arrived live so far (account archive only: live
+// room messages need a joined room, which a sync does not do), decrypted.
+func collectLive(ctx context.Context, s conn.Session, o Options) []*store.Message {
 	if o.Live == nil || o.Room != "" {
 		return nil
 	}
+	var out []*store.Message
 	for {
 		st, ok := o.Live.Poll()
 		if !ok {
-			return nil
+			return out
 		}
 		m, ok := st.(*stanza.Message)
 		if !ok {
 			continue
 		}
-		rec, _, _ := Incoming(m, o.Self)
+		rec, kind, inner := Incoming(m, o.Self)
+		if !decryptRecord(ctx, o.Decrypt, s, inner, rec, kind != KindForged) {
+			continue
+		}
 		if rec == nil || !strings.EqualFold(rec.Archive, o.ArchiveJID()) {
 			continue
 		}
 		if o.With != "" && !strings.EqualFold(rec.With, store.Bare(o.With)) {
 			continue
 		}
-		if err := put(b, rec, sum); err != nil {
-			return err
-		}
+		out = append(out, rec)
 	}
 }
 
@@ -210,5 +219,13 @@ func drainLive(ctx context.Context, s conn.Session, st *store.Store, o Options, 
 			return fmt.Errorf("archive sync: %w", err)
 		}
 	}
-	return st.Update(ctx, func(b *store.Batch) error { return drainInto(b, o, sum) })
+	live := collectLive(ctx, s, o)
+	return st.Update(ctx, func(b *store.Batch) error {
+		for _, rec := range live {
+			if err := put(b, rec, sum); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -60,6 +60,9 @@ type Options struct {
 	OnRoomEnd func(*RoomEndedError)
 	// OnJoined is told when a room has been joined (again) and caught up.
 	OnJoined func(room, nick string)
+	// Decrypt, when set, decrypts end-to-end encrypted messages (OMEMO)
+	// before they are stored and reported.
+	Decrypt archive.Decrypter
 }
 
 // Event is a newly stored message.
@@ -299,7 +302,7 @@ func (l *Listener) walk(ctx context.Context, s conn.Session, q mam.Query) error 
 		for _, r := range it.Page().Results {
 			rec, ok := archive.FromResult(r, l.o.Self, l.o.Self.Account)
 			l.seen(r.ID)
-			if !ok {
+			if !archive.Decrypt(ctx, l.o.Decrypt, s, r.Message, rec, false) || !ok {
 				continue
 			}
 			kind := archive.KindLive
@@ -332,6 +335,11 @@ func (l *Listener) handle(ctx context.Context, s conn.Session, m *stanza.Message
 	case archive.KindForged:
 		l.o.Warn("ignored a forged carbon from %s", m.From)
 		return nil
+	}
+	if !archive.Decrypt(ctx, l.o.Decrypt, s, inner, rec, true) {
+		return nil // an empty OMEMO message: processed, nothing to show
+	}
+	switch kind {
 	case archive.KindLive:
 		if err := l.acknowledge(ctx, s, m); err != nil {
 			return err
@@ -442,7 +450,7 @@ func (l *Listener) wanted(rec *store.Message) bool {
 }
 
 func (l *Listener) notify(rec *store.Message) bool {
-	if rec.Direction != store.In || (rec.Body == "" && rec.OOB == "" && rec.Subject == "") {
+	if rec.Direction != store.In || (rec.Body == "" && rec.OOB == "" && rec.Subject == "" && rec.DecryptError == "") {
 		return false
 	}
 	l.mu.Lock()

@@ -28,12 +28,15 @@ type Content struct {
 
 // Result is the fate of one message.
 type Result struct {
-	To        string         `json:"to"`
-	ID        string         `json:"id"`
-	Status    string         `json:"status"` // sent, delivered, failed
-	Err       error          `json:"-"`
-	ErrorText string         `json:"error,omitempty"`
-	Message   stanza.Message `json:"-"` // what was sent
+	To        string `json:"to"`
+	ID        string `json:"id"`
+	Status    string `json:"status"` // sent, delivered, failed
+	Err       error  `json:"-"`
+	ErrorText string `json:"error,omitempty"`
+	// Encrypted is the end-to-end encryption the message went out under
+	// (its namespace), "" for none.
+	Encrypted string         `json:"encrypted,omitempty"`
+	Message   stanza.Message `json:"-"` // what was sent (before Seal: the plaintext)
 }
 
 // Outbox tracks the messages of one session.
@@ -48,6 +51,12 @@ type Outbox struct {
 	// (after each batch acknowledgement), which then is forgotten: a
 	// never-ending --lines stream keeps constant memory.
 	OnSettled func(Result)
+	// Seal, when set, turns each message into its end-to-end encrypted
+	// form before it is sent (replacing body and adding payloads). An error
+	// fails that message alone and nothing is sent for it: never the
+	// plaintext. Encryption names it in the results.
+	Seal       func(ctx context.Context, to string, m *stanza.Message) error
+	Encryption string
 
 	s       conn.Session
 	sub     conn.Subscription
@@ -97,7 +106,20 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 	r := &Result{To: to, ID: id, Status: "sending", Message: m}
 	o.order = append(o.order, r)
 	o.byID[id] = r
-	if err := o.s.Send(ctx, m); err != nil {
+	wire := m
+	if o.Seal != nil {
+		r.Encrypted = o.Encryption
+		wire.Payload = append([]any(nil), m.Payload...)
+		if err := o.Seal(ctx, to, &wire); err != nil {
+			if ctx.Err() != nil {
+				r.Status, r.Err = "failed", ctx.Err()
+				return id, ctx.Err()
+			}
+			r.Status, r.Err = "failed", err
+			return id, nil
+		}
+	}
+	if err := o.s.Send(ctx, wire); err != nil {
 		r.Status, r.Err = "failed", err
 		return id, err
 	}

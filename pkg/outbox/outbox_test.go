@@ -87,3 +87,36 @@ func TestFinishStatuses(t *testing.T) {
 		t.Errorf("flushes = %d, want 1", s.Flushes())
 	}
 }
+
+// Seal: a recipient whose message cannot be sealed fails alone and gets
+// nothing (never the plaintext); the others get the sealed form, while the
+// result keeps the plaintext for the local archive.
+func TestSeal(t *testing.T) {
+	s := xmpptest.New()
+	ob := New(s, false)
+	ob.Encryption = "urn:test:e2e"
+	ob.Seal = func(_ context.Context, to string, m *stanza.Message) error {
+		if to == "plain@example.org" {
+			return errors.New("no trusted device")
+		}
+		m.Body = "sealed"
+		return nil
+	}
+	ctx := context.Background()
+	for _, to := range []string{"plain@example.org", "ok@example.org"} {
+		if _, err := ob.Send(ctx, to, Content{Type: "chat", Body: "secret"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := ob.Finish(ctx, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := strings.Join(s.Sent(), "\n")
+	if strings.Contains(sent, "secret") || strings.Contains(sent, "plain@example.org") || !strings.Contains(sent, "sealed") {
+		t.Fatalf("sent:\n%s", sent)
+	}
+	if res[0].Status != "failed" || res[1].Status != "sent" || res[1].Encrypted != "urn:test:e2e" || res[1].Message.Body != "secret" {
+		t.Fatalf("results %+v", res)
+	}
+}

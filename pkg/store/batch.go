@@ -52,7 +52,8 @@ const (
 		WHERE account=? AND archive=? AND id_key=? AND id_key != ''`
 	qInsert = `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
 		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
-		marker, marker_for, replace_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+		marker, marker_for, replace_id, source, encrypted, sender_fp, trust, decrypt_error)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 )
 
 // Update runs fn in one transaction: everything fn wrote is committed
@@ -77,6 +78,10 @@ func (s *Store) Update(ctx context.Context, fn func(b *Batch) error) error {
 	}
 	return nil
 }
+
+// Tx is the batch's transaction, for packages that keep their own tables
+// in the store (pkg/omemo) and must write them atomically with it.
+func (b *Batch) Tx() *sql.Tx { return b.tx }
 
 // PutResult says what Put did.
 type PutResult int
@@ -137,7 +142,7 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 	_, err = ins.ExecContext(b.ctx,
 		m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
 		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker,
-		m.MarkerFor, m.Replace, m.Source)
+		m.MarkerFor, m.Replace, m.Source, m.Encrypted, m.SenderFP, m.Trust, m.DecryptError)
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}

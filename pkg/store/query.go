@@ -64,7 +64,8 @@ type Filter struct {
 }
 
 const columns = `account, archive, COALESCE(stanza_id, ''), origin_id, msg_id, from_jid, to_jid, with_jid, direction,
-	type, ts, body, subject, thread, oob_url, receipt_for, marker, marker_for, replace_id, source`
+	type, ts, body, subject, thread, oob_url, receipt_for, marker, marker_for, replace_id, source,
+	encrypted, sender_fp, trust, decrypt_error`
 
 // Messages calls fn for each matching message, oldest first.
 func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error) error {
@@ -96,7 +97,7 @@ func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error)
 		add(`(body LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`, pat, pat)
 	}
 	if f.Content {
-		add("(body != '' OR subject != '' OR oob_url != '')")
+		add("(body != '' OR subject != '' OR oob_url != '' OR decrypt_error != '')")
 	}
 	if f.Direction != "" {
 		add("direction = ?", f.Direction)
@@ -121,7 +122,7 @@ func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error)
 		var ts int64
 		if err := rows.Scan(&m.Account, &m.Archive, &m.StanzaID, &m.OriginID, &m.MsgID, &m.From, &m.To, &m.With,
 			&m.Direction, &m.Type, &ts, &m.Body, &m.Subject, &m.Thread, &m.OOB, &m.ReceiptFor, &m.Marker,
-			&m.MarkerFor, &m.Replace, &m.Source); err != nil {
+			&m.MarkerFor, &m.Replace, &m.Source, &m.Encrypted, &m.SenderFP, &m.Trust, &m.DecryptError); err != nil {
 			return fmt.Errorf("store: read: %w", err)
 		}
 		m.Time = time.UnixMilli(ts).UTC()

@@ -51,4 +51,62 @@ var migrations = []string{
 		read_id       TEXT NOT NULL DEFAULT '',
 		PRIMARY KEY (account, with_jid)
 	);`,
+	// 2: OMEMO (XEP-0384) state and the encryption facts of archived
+	// messages. The identity is one per account; everything keyed by
+	// version belongs to one protocol version (its namespace), so that
+	// OMEMO 2 keeps its own prekeys and sessions next to OMEMO 0.3's.
+	`CREATE TABLE omemo_identity (
+		account     TEXT PRIMARY KEY,
+		device_id   INTEGER NOT NULL,
+		reg_id      INTEGER NOT NULL,
+		private_key BLOB NOT NULL,
+		public_key  BLOB NOT NULL,
+		created     INTEGER NOT NULL
+	);
+	CREATE TABLE omemo_prekeys (
+		account TEXT NOT NULL,
+		version TEXT NOT NULL,
+		id      INTEGER NOT NULL,
+		record  BLOB NOT NULL,
+		PRIMARY KEY (account, version, id)
+	);
+	CREATE TABLE omemo_signed_prekeys (
+		account TEXT NOT NULL,
+		version TEXT NOT NULL,
+		id      INTEGER NOT NULL,
+		record  BLOB NOT NULL,
+		created INTEGER NOT NULL,
+		PRIMARY KEY (account, version, id)
+	);
+	CREATE TABLE omemo_sessions (
+		account TEXT NOT NULL,
+		version TEXT NOT NULL,
+		jid     TEXT NOT NULL,
+		device  INTEGER NOT NULL,
+		record  BLOB NOT NULL,
+		PRIMARY KEY (account, version, jid, device)
+	);
+	CREATE TABLE omemo_devices (
+		account    TEXT NOT NULL,
+		version    TEXT NOT NULL,
+		jid        TEXT NOT NULL,
+		device     INTEGER NOT NULL,
+		identity   BLOB,
+		trust      TEXT NOT NULL DEFAULT 'undecided',
+		active     INTEGER NOT NULL DEFAULT 1,
+		first_seen INTEGER NOT NULL DEFAULT 0,
+		last_seen  INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (account, version, jid, device)
+	);
+	CREATE TABLE omemo_meta (
+		account TEXT NOT NULL,
+		version TEXT NOT NULL,
+		key     TEXT NOT NULL,
+		value   TEXT NOT NULL,
+		PRIMARY KEY (account, version, key)
+	);
+	ALTER TABLE messages ADD COLUMN encrypted TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN sender_fp TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN trust TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN decrypt_error TEXT NOT NULL DEFAULT '';`,
 }

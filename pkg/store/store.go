@@ -116,6 +116,14 @@ type Message struct {
 	MarkerFor  string    `json:"marker_for,omitempty"`
 	Replace    string    `json:"replace_id,omitempty"`
 	Source     string    `json:"source,omitempty"` // mam, carbon, live, sent
+	// Encrypted is the end-to-end encryption the message arrived (or was
+	// sent) under: "" for none, else its namespace (OMEMO 0.3 is
+	// eu.siacs.conversations.axolotl). Body is then the plaintext, or
+	// empty when DecryptError says why it could not be read.
+	Encrypted    string `json:"encrypted,omitempty"`
+	SenderFP     string `json:"sender_fingerprint,omitempty"`
+	Trust        string `json:"trust,omitempty"`
+	DecryptError string `json:"decrypt_error,omitempty"`
 }
 
 // Directions.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -253,5 +254,39 @@ func TestLock(t *testing.T) {
 	l2.Release()
 	if filepath.Dir(LockPath(dir, "a@x")) != dir {
 		t.Error("lock outside the data dir")
+	}
+}
+
+// A data dir written by schema 1 (before OMEMO) migrates: its messages
+// stay, gain the encryption columns, and the OMEMO tables exist.
+func TestMigrateFromV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{migrations[0], "PRAGMA user_version = 1",
+		`INSERT INTO messages (account, archive, stanza_id, direction, ts, body) VALUES ('a@x', 'a@x', 's1', 'in', 1, 'old')`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	st, err := OpenFile(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v, _ := st.Version(ctx); v != len(migrations) {
+		t.Fatalf("version %d, want %d", v, len(migrations))
+	}
+	var got []Message
+	err = st.Messages(ctx, Filter{Account: "a@x"}, func(m *Message) error { got = append(got, *m); return nil })
+	if err != nil || len(got) != 1 || got[0].Body != "old" || got[0].Encrypted != "" {
+		t.Fatalf("messages after migration: %+v, %v", got, err)
+	}
+	if _, err := st.db.Exec(`INSERT INTO omemo_devices (account, version, jid, device) VALUES ('a@x', 'v', 'b@x', 1)`); err != nil {
+		t.Fatalf("omemo tables missing: %v", err)
 	}
 }

@@ -1,0 +1,115 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xmppctl/xmppctl/internal/config"
+	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/muc"
+	"github.com/xmppctl/xmppctl/pkg/omemo"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+	"github.com/xmppctl/xmppctl/pkg/store"
+)
+
+// omemoPolicy is --trust, else omemo_trust from the config, else btbv.
+func omemoPolicy(acct config.Account, flag string) (omemo.Policy, error) {
+	v := flag
+	if v == "" {
+		v = acct.OMEMOTrust
+	}
+	p, err := omemo.ParsePolicy(v)
+	if err != nil {
+		if flag != "" {
+			return "", usageErrorf("%v", err)
+		}
+		return "", &config.Error{Msg: err.Error()}
+	}
+	return p, nil
+}
+
+// openOMEMO opens the local store and the account's OMEMO device in it
+// (created on first use). The returned func closes the store.
+func openOMEMO(ctx context.Context, f *Factory, acct config.Account, p omemo.Policy) (*omemo.Client, func(), error) {
+	st, err := store.Open(ctx, f.DataDir())
+	if err != nil {
+		return nil, nil, fmt.Errorf("omemo: %w", err)
+	}
+	c, err := omemo.Open(ctx, st, acct.JID, p)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	c.Warn = f.Warnf
+	return c, func() { st.Close() }, nil
+}
+
+// omemoDecrypter opens the account's OMEMO device for listen and archive
+// sync: incoming OMEMO messages are decrypted into the local archive. The
+// device is created if needed but published only when publish is set
+// (config omemo = true): a listener that never asked for OMEMO does not
+// add a device to the account's list.
+func omemoDecrypter(ctx context.Context, f *Factory, st *store.Store, acct config.Account) (archive.Decrypter, func(ctx context.Context, s conn.Session) error, error) {
+	p, err := omemoPolicy(acct, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	oc, err := omemo.Open(ctx, st, acct.JID, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	oc.Warn = f.Warnf
+	dec := func(ctx context.Context, s conn.Session, m *stanza.Message, live bool) *archive.Decryption {
+		r := oc.Decrypt(ctx, s, m, live)
+		if r == nil {
+			return nil
+		}
+		return &archive.Decryption{Encrypted: r.Version, Body: r.Body, Empty: r.Empty, SenderFP: r.Fingerprint,
+			Trust: string(r.Trust), Err: r.Err}
+	}
+	publish := func(ctx context.Context, s conn.Session) error {
+		if !acct.OMEMO {
+			return nil
+		}
+		return oc.Publish(ctx, s)
+	}
+	return dec, publish, nil
+}
+
+// omemoRooms checks each room once per run: OMEMO only in non-anonymous,
+// members-only rooms, encrypted to the member list.
+type omemoRooms struct {
+	f    *Factory
+	s    conn.Session
+	seen map[string]roomMembers
+}
+
+type roomMembers struct {
+	jids []string
+	err  error
+}
+
+func newOMEMORooms(f *Factory, s conn.Session) *omemoRooms {
+	return &omemoRooms{f: f, s: s, seen: map[string]roomMembers{}}
+}
+
+func (r *omemoRooms) members(ctx context.Context, room string) ([]string, error) {
+	if m, ok := r.seen[room]; ok {
+		return m.jids, m.err
+	}
+	var m roomMembers
+	qctx, cancel := r.f.WithTimeout(ctx)
+	defer cancel()
+	ok, why, err := muc.Private(qctx, r.s, room)
+	switch {
+	case err != nil:
+		m.err = err
+	case !ok:
+		m.err = &omemo.RoomError{Room: room, Reason: "the room is " + why}
+	default:
+		m.jids, m.err = muc.Members(qctx, r.s, room)
+	}
+	r.seen[room] = m
+	return m.jids, m.err
+}

@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""An independent OMEMO 0.3 peer for xmppctl's end-to-end tests.
+
+python-omemo (SessionManager) + oldmemo on slixmpp: the crypto and device
+bookkeeping are python-omemo's; this file is only the XMPP glue (PEP
+publish/fetch with access model open, message building and parsing).
+
+Driven by a Go test: commands arrive as JSON lines on stdin, events leave
+as JSON lines on stdout:
+  {"cmd":"send","to":JID,"body":TEXT}   -> {"event":"sent","to":JID} or {"event":"send-error",...}
+  {"cmd":"info"}                        -> {"event":"info","device":ID,"fingerprint":HEX}
+  {"cmd":"devices","jid":JID}           -> {"event":"devices","devices":[{"id":..,"fingerprint":..}]}
+  {"cmd":"quit"}
+  incoming OMEMO message                -> {"event":"message","from":JID,"body":TEXT|null,"device":ID}
+                                           or {"event":"decrypt-error","from":JID,"error":TEXT}
+  after login and publishing            -> {"event":"ready","device":ID,"fingerprint":HEX}
+"""
+
+import argparse
+import asyncio
+import json
+import threading
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+import slixmpp
+import omemo
+import oldmemo
+import oldmemo.etree
+from omemo.storage import Just, Maybe, Nothing, Storage
+from omemo.types import DeviceInformation, TrustLevel
+
+NS = oldmemo.oldmemo.NAMESPACE
+PUBSUB = "http://jabber.org/protocol/pubsub"
+XMPP = None
+
+
+def emit(**kw):
+    sys.stdout.write(json.dumps(kw) + "\n")
+    sys.stdout.flush()
+
+
+class MemStorage(Storage):
+    def __init__(self):
+        super().__init__()
+        self.data = {}
+
+    async def _load(self, key):
+        return Just(self.data[key]) if key in self.data else Nothing()
+
+    async def _store(self, key, value):
+        self.data[key] = value
+
+    async def _delete(self, key):
+        self.data.pop(key, None)
+
+
+def options_form():
+    x = ET.Element("{jabber:x:data}x", {"type": "submit"})
+    for var, val in (("FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"),
+                     ("pubsub#access_model", "open")):
+        f = ET.SubElement(x, "{jabber:x:data}field", {"var": var})
+        ET.SubElement(f, "{jabber:x:data}value").text = val
+    return x
+
+
+async def publish(node, item_id, payload):
+    iq = XMPP.make_iq_set()
+    ps = ET.Element(f"{{{PUBSUB}}}pubsub")
+    pub = ET.SubElement(ps, f"{{{PUBSUB}}}publish", {"node": node})
+    item = ET.SubElement(pub, f"{{{PUBSUB}}}item", {"id": item_id})
+    item.append(payload)
+    opts = ET.SubElement(ps, f"{{{PUBSUB}}}publish-options")
+    opts.append(options_form())
+    iq.xml.append(ps)
+    await iq.send()
+
+
+async def fetch(jid, node):
+    iq = XMPP.make_iq_get(ito=jid)
+    ps = ET.Element(f"{{{PUBSUB}}}pubsub")
+    ET.SubElement(ps, f"{{{PUBSUB}}}items", {"node": node})
+    iq.xml.append(ps)
+    resp = await iq.send()
+    for item in resp.xml.iter(f"{{{PUBSUB}}}item"):
+        for child in item:
+            return child
+    return None
+
+
+class Manager(omemo.SessionManager):
+    @staticmethod
+    async def _upload_bundle(bundle):
+        await publish(f"{NS}.bundles:{bundle.device_id}", "current", oldmemo.etree.serialize_bundle(bundle))
+
+    @staticmethod
+    async def _download_bundle(namespace, bare_jid, device_id):
+        try:
+            el = await fetch(bare_jid, f"{NS}.bundles:{device_id}")
+        except Exception as e:
+            raise omemo.BundleDownloadFailed(str(e)) from e
+        if el is None:
+            raise omemo.BundleDownloadFailed("no bundle")
+        return oldmemo.etree.parse_bundle(el, bare_jid, device_id)
+
+    @staticmethod
+    async def _delete_bundle(namespace, device_id):
+        pass
+
+    @staticmethod
+    async def _upload_device_list(namespace, device_list):
+        await publish(f"{NS}.devicelist", "current", oldmemo.etree.serialize_device_list(device_list))
+
+    @staticmethod
+    async def _download_device_list(namespace, bare_jid):
+        try:
+            el = await fetch(bare_jid, f"{NS}.devicelist")
+        except slixmpp.exceptions.IqError as e:
+            if e.condition in ("item-not-found", "forbidden"):
+                return {}
+            raise omemo.DeviceListDownloadFailed(str(e)) from e
+        return {} if el is None else oldmemo.etree.parse_device_list(el)
+
+    async def _evaluate_custom_trust_level(self, device):
+        return {"trusted": TrustLevel.TRUSTED, "distrusted": TrustLevel.DISTRUSTED}.get(
+            device.trust_level_name, TrustLevel.UNDECIDED)
+
+    async def _make_trust_decision(self, undecided, identifier):
+        for d in undecided:  # blind trust: the tests verify fingerprints on the xmppctl side
+            await self.set_trust(d.bare_jid, d.identity_key, "trusted")
+
+    @staticmethod
+    async def _send_message(message, bare_jid):
+        send_encrypted(bare_jid, oldmemo.etree.serialize_message(message), None)
+
+
+def send_encrypted(to, encrypted, body):
+    msg = XMPP.make_message(mto=to, mtype="chat")
+    if body is not None:
+        msg["body"] = body
+    msg.xml.append(encrypted)
+    ET.SubElement(msg.xml, "{urn:xmpp:eme:0}encryption", {"namespace": NS, "name": "OMEMO"})
+    ET.SubElement(msg.xml, "{urn:xmpp:hints}store")
+    msg.send()
+
+
+async def published_fingerprint(device_id):
+    """The identity key as others see it: read back from our published bundle."""
+    el = await fetch(XMPP.boundjid.bare, f"{NS}.bundles:{device_id}")
+    import base64
+    return base64.b64decode(el.find(f"{{{NS}}}identityKey").text)[1:].hex()
+
+
+class Peer(slixmpp.ClientXMPP):
+    def __init__(self, jid, password):
+        super().__init__(jid, password)
+        self.sm = None
+        self.lock = asyncio.Lock()  # messages are decrypted one at a time, in order
+        self.add_event_handler("session_start", self.start)
+        self.add_event_handler("message", self.on_message)
+        self.add_event_handler("presence", self.on_presence)
+        self.occupants = {}  # room/nick -> real bare JID (non-anonymous rooms)
+
+    def on_presence(self, pres):
+        item = pres.xml.find("{http://jabber.org/protocol/muc#user}x/{http://jabber.org/protocol/muc#user}item")
+        if item is not None and item.get("jid"):
+            self.occupants[str(pres["from"])] = item.get("jid").split("/")[0]
+            if str(pres["from"]) == getattr(self, "joining", None):
+                emit(event="joined", room=pres["from"].bare)
+
+    async def start(self, _):
+        self.send_presence()
+        self.sm = await Manager.create([oldmemo.Oldmemo(MemStorage())], MemStorage(), self.boundjid.bare,
+                                       None, "trusted")
+        own, _ = await self.sm.get_own_device_information()
+        emit(event="ready", device=own.device_id, fingerprint=await published_fingerprint(own.device_id))
+        asyncio.ensure_future(self.commands())
+
+    async def on_message(self, msg):
+        if msg.xml.find("{urn:xmpp:receipts}request") is not None and msg["id"] and msg["type"] != "groupchat":
+            r = self.make_message(mto=msg["from"])
+            ET.SubElement(r.xml, "{urn:xmpp:receipts}received", {"id": msg["id"]})
+            r.send()
+        el = msg.xml.find(f"{{{NS}}}encrypted")
+        if el is None or self.sm is None:
+            return
+        async with self.lock:
+            await self.handle(msg, el)
+
+    async def handle(self, msg, el):
+        sender = msg["from"].bare
+        if msg["type"] == "groupchat":
+            sender = self.occupants.get(str(msg["from"]))
+            if sender is None:
+                emit(event="decrypt-error", **{"from": str(msg["from"])}, error="unknown occupant")
+                return
+        try:
+            m = await oldmemo.etree.parse_message(el, sender, self.boundjid.bare, self.sm)
+            rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS}}}key"))
+            fallback = msg["body"]
+            plain, device, _ = await self.sm.decrypt(m)
+            emit(event="message", **{"from": sender}, body=None if plain is None else plain.decode(),
+                 device=device.device_id, rids=rids, fallback=fallback,
+                 eme=msg.xml.find("{urn:xmpp:eme:0}encryption") is not None,
+                 store=msg.xml.find("{urn:xmpp:hints}store") is not None)
+        except Exception as e:
+            emit(event="decrypt-error", **{"from": sender}, error=f"{type(e).__name__}: {e}")
+
+    async def commands(self):
+        # stdin is read in a thread: asyncio pipes on stdin proved unreliable
+        # next to slixmpp's loop.
+        loop = asyncio.get_running_loop()
+        queue = asyncio.Queue()
+
+        def reader():
+            for raw in sys.stdin:
+                loop.call_soon_threadsafe(queue.put_nowait, raw)
+            loop.call_soon_threadsafe(queue.put_nowait, "")
+        threading.Thread(target=reader, daemon=True).start()
+        while True:
+            line = await queue.get()
+            if not line:
+                break
+            c = json.loads(line)
+            print("command:", c, file=sys.stderr, flush=True)
+            try:
+                if c["cmd"] == "quit":
+                    break
+                if c["cmd"] == "info":
+                    own, _ = await self.sm.get_own_device_information()
+                    emit(event="info", device=own.device_id, fingerprint=await published_fingerprint(own.device_id))
+                elif c["cmd"] == "join":
+                    self.joining = c["room"] + "/" + c["nick"]
+                    p = self.make_presence(pto=self.joining)
+                    x = ET.SubElement(p.xml, "{http://jabber.org/protocol/muc}x")
+                    ET.SubElement(x, "{http://jabber.org/protocol/muc}history", {"maxstanzas": "0"})
+                    p.send()
+                elif c["cmd"] == "bundle":
+                    el = await fetch(c["jid"], f"{NS}.bundles:{c['device']}")
+                    print("bundle:", ET.tostring(el)[:300], file=sys.stderr, flush=True)
+                    b = oldmemo.etree.parse_bundle(el, c["jid"], c["device"])
+                    emit(event="bundle", ok=True)
+                elif c["cmd"] == "devices":
+                    await self.sm.refresh_device_list(NS, c["jid"])
+                    devs = await self.sm.get_device_information(c["jid"])
+                    emit(event="devices", devices=[d.device_id for d in devs])
+                elif c["cmd"] == "send":
+                    # A client learns device lists from PEP notifications (+notify,
+                    # which needs a presence subscription); the peer asks instead.
+                    await self.sm.refresh_device_list(NS, c["to"])
+                    msgs, errs = await self.sm.encrypt(frozenset([c["to"]]), {NS: c["body"].encode()})
+                    for m in msgs:
+                        el = oldmemo.etree.serialize_message(m)
+                        # Hostile variants for the tests: a key left out, a payload altered.
+                        for k in list(el.iter(f"{{{NS}}}key")):
+                            if c.get("drop_rid") and int(k.get("rid")) == c["drop_rid"]:
+                                el.find(f"{{{NS}}}header").remove(k)
+                        if c.get("tamper"):
+                            import base64
+                            pl = el.find(f"{{{NS}}}payload")
+                            raw = bytearray(base64.b64decode(pl.text))
+                            raw[0] ^= 1
+                            pl.text = base64.b64encode(bytes(raw)).decode()
+                        send_encrypted(c["to"], el, "I sent you an OMEMO encrypted message.")
+                    emit(event="sent", to=c["to"], errors=[repr(e) for e in errs])
+            except Exception as e:
+                emit(event="command-error", cmd=c.get("cmd"), error=f"{type(e).__name__}: {e}")
+        self.disconnect()
+
+
+def main():
+    global XMPP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jid", required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--ca", required=True)
+    a = ap.parse_args()
+    XMPP = Peer(a.jid, os.environ["PEER_PASSWORD"])  # never on the command line
+    XMPP.ca_certs = a.ca
+    XMPP.connect(address=(a.host, a.port), force_starttls=True, disable_starttls=False)
+    XMPP.add_event_handler("disconnected", lambda _: asyncio.get_event_loop().stop())
+    XMPP.add_event_handler("failed_auth", lambda _: (emit(event="fatal", error="auth failed"), sys.exit(1)))
+    asyncio.get_event_loop().run_forever()
+
+
+if __name__ == "__main__":
+    main()
