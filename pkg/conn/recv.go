@@ -81,7 +81,7 @@ func (s *session) fail(err error) {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, "stream error"):
-		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Err: errors.New(msg)}
+		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Condition: s.tap.sm.streamError(), Err: errors.New(msg)}
 	default:
 		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Err: err}
 	}

@@ -32,6 +32,10 @@ type streamScan struct {
 	quote byte
 	tag   []byte
 	onTop func(name string, tag []byte) // a start tag at depth 1
+	top   string                        // the open top-level element
+	// onChild, when set, gets the start tags of a top-level element's
+	// children (the condition of a <stream:error>).
+	onChild func(top, name string)
 }
 
 func (s *streamScan) feed(p []byte) {
@@ -84,8 +88,14 @@ func (s *streamScan) endTag(tag []byte) {
 		s.depth = 1 // a stream (re)start: everything before is gone
 		return
 	}
-	if s.depth == 1 && s.onTop != nil {
-		s.onTop(name, tag)
+	switch {
+	case s.depth == 1:
+		s.top = name
+		if s.onTop != nil {
+			s.onTop(name, tag)
+		}
+	case s.depth == 2 && s.onChild != nil:
+		s.onChild(s.top, name)
 	}
 	if !self {
 		s.depth++
@@ -145,6 +155,27 @@ type smCounters struct {
 	// the count at each top-level <r/> not yet answered.
 	in, inBase uint64
 	rq         []uint64
+	// The defined condition of a <stream:error> from the server (go-xmpp
+	// reports its text only).
+	streamCond string
+}
+
+func (m *smCounters) onRecvChild(top, name string) {
+	if top != "stream:error" || name == "text" {
+		return
+	}
+	m.mu.Lock()
+	if m.streamCond == "" && len(name) < 64 {
+		m.streamCond = name
+	}
+	m.mu.Unlock()
+}
+
+// streamError returns the condition of the server's stream error, if any.
+func (m *smCounters) streamError() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.streamCond
 }
 
 func (m *smCounters) onSend(name string, tag []byte) {

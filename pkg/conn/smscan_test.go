@@ -111,3 +111,14 @@ func FuzzStreamScan(f *testing.F) {
 		_ = m.answerR()
 	})
 }
+
+func TestScanStreamErrorCondition(t *testing.T) {
+	var m smCounters
+	sc := streamScan{onTop: m.onRecv, onChild: m.onRecvChild}
+	feedChunks(&sc, `<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><message><policy-violation/></message>`+
+		`<stream:error><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>XML stanza is too big</text>`+
+		`<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`, 5)
+	if got := m.streamError(); got != "policy-violation" {
+		t.Errorf("condition %q, want policy-violation", got)
+	}
+}

@@ -44,6 +44,7 @@ var (
 func newTap(out io.Writer) *tap {
 	t := &tap{out: out, login: true}
 	t.recvScan.onTop = t.sm.onRecv
+	t.recvScan.onChild = t.sm.onRecvChild
 	t.sendScan.onTop = t.sm.onSend
 	return t
 }
