@@ -1,0 +1,155 @@
+package e2e
+
+// Fault injection: xmppctl talks to Prosody through internal/faultproxy,
+// which cuts, resets and freezes the connection where the test says. The
+// proxy passes the bytes through: STARTTLS still ends at Prosody and the
+// certificate is still verified for the account's domain.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppctl/xmppctl/internal/faultproxy"
+	"github.com/xmppctl/xmppctl/internal/testserver"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// viaProxy starts a fault proxy in front of the test server's STARTTLS port.
+func viaProxy(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
+	testserver.Require(t, srv)
+	p, err := faultproxy.Start(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// proxyFlags are srv.Flags() with the proxy as the server address.
+func proxyFlags(p *faultproxy.Proxy) []string {
+	return []string{"--server", p.Addr(), "--tls", "starttls", "--ca-file", srv.CAFile}
+}
+
+func xmppctlVia(t *testing.T, p *faultproxy.Proxy, user, stdin string, args ...string) testserver.Result {
+	t.Helper()
+	return testserver.Run(t, stdin, srv.AccountEnv(user), append(proxyFlags(p), args...)...)
+}
+
+// cutEach cuts every connection after bytes more bytes towards the server,
+// until cuts connections have been cut (a login that fails over to another
+// SASL mechanism opens a connection that never gets that far).
+func cutEach(t *testing.T, p *faultproxy.Proxy, cuts int, bytes int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p.ArmNext(faultproxy.CutAfter(faultproxy.ToServer, bytes))
+	go func() {
+		for n := p.Count() + 1; ; n++ {
+			if _, err := p.Wait(ctx, faultproxy.Is(faultproxy.Accepted, n)); err != nil {
+				return
+			}
+			fired := 0
+			for _, e := range p.Events() {
+				if e.Kind == faultproxy.Fired {
+					fired++
+				}
+			}
+			if c := p.Conn(n); c != nil && n > 1 && fired < cuts {
+				c.Apply(faultproxy.CutAfter(faultproxy.ToServer, bytes))
+			}
+		}
+	}()
+}
+
+type lineResult struct {
+	To, ID, Status, Error string
+}
+
+func parseResults(t *testing.T, stdout string) []lineResult {
+	t.Helper()
+	var out []lineResult
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var r lineResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("json line %q: %v", sc.Text(), err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestSendLinesSurvivesTwoCuts: 2,000 lines, the connection cut twice in
+// the middle of the stream. Every line reaches bob; none reported sent that
+// did not; a line that arrives twice carries the same id both times (a
+// recognisable repeat).
+func TestSendLinesSurvivesTwoCuts(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	rb := online(t, bob)
+	p := viaProxy(t)
+	// Login is a few kB; 2,000 messages are ~500 kB: cut the first two
+	// connections well inside the stream.
+	cutEach(t, p, 2, 150_000)
+	const n = 2000
+	var in strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&in, "line %04d\n", i)
+	}
+	res := xmppctlVia(t, p, alice, in.String(), "--json", "send", "--lines", srv.JID(bob))
+	mustOK(t, res)
+	if fired := countEvents(p, faultproxy.Fired); fired != 2 {
+		t.Fatalf("%d cuts, want 2", fired)
+	}
+	results := parseResults(t, res.Stdout)
+	if len(results) != n {
+		t.Fatalf("%d results, want one per line (%d)", len(results), n)
+	}
+	ids := map[string]bool{}
+	for _, r := range results {
+		if r.Status != "sent" {
+			t.Errorf("line %s: status %s (%s)", r.ID, r.Status, r.Error)
+		}
+		ids[r.ID] = true
+	}
+	got := rb.messages(3*time.Second, fromUser(alice))
+	seen := map[string]string{} // body → id
+	repeats := 0
+	for _, m := range got {
+		if id, dup := seen[m.Body]; dup {
+			repeats++
+			if id != m.ID {
+				t.Errorf("%q arrived twice with ids %s and %s: not a recognisable repeat", m.Body, id, m.ID)
+			}
+			continue
+		}
+		seen[m.Body] = m.ID
+		if !ids[m.ID] {
+			t.Errorf("%q arrived with id %s, which no result reports", m.Body, m.ID)
+		}
+		if o, ok := stanza.Find(m.Ext, stanza.NSSID, "origin-id"); !ok || o.Attr("id") != m.ID {
+			t.Errorf("%q: origin-id differs from the id %s", m.Body, m.ID)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if _, ok := seen[fmt.Sprintf("line %04d", i)]; !ok {
+			t.Errorf("line %04d never arrived", i)
+		}
+	}
+	t.Logf("%d connections, %d messages, %d repeats", p.Count(), len(got), repeats)
+}
+
+func countEvents(p *faultproxy.Proxy, k faultproxy.EventKind) int {
+	n := 0
+	for _, e := range p.Events() {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
