@@ -31,7 +31,17 @@ type listenOptions struct {
 	Inactive    bool
 	QuietPeriod time.Duration
 	Nick        string
+	Keepalive   time.Duration
+	Retries     int
 }
+
+// listen's defaults: a ping after 90 s of silence notices a frozen
+// connection within 3 min; 30 failed reconnections in a row (backoff
+// capped at 1 min) ride out a server down for about 25 min.
+const (
+	listenKeepalive = 90 * time.Second
+	listenRetries   = 30
+)
 
 func newListenCmd(f *Factory) *cobra.Command {
 	opts := &listenOptions{f: f}
@@ -53,8 +63,12 @@ XMPP_TYPE, XMPP_DIRECTION, XMPP_TIMESTAMP, XMPP_OOB_URL, XMPP_SUBJECT. CMD is
 not run for a chat in which another of your devices was active (sent a message
 or a marker) within --quiet-period: you are already looking at it.
 
-When the connection drops, xmppctl reconnects with backoff and fetches what
-arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).`,
+When the connection drops, xmppctl reconnects with backoff (--retries failed
+attempts in a row at most) and fetches what arrived meanwhile from the
+server's archive (XEP-0313). After --keepalive without a stanza it pings the
+server (XEP-0199); no answer within --keepalive more means the connection is
+dead (a frozen route or NAT never says so), and it reconnects: a frozen
+connection is noticed within twice --keepalive. Ctrl-C exits (130).`,
 		Example: `  xmppctl listen
   xmppctl listen --json | jq -r 'select(.direction=="in") | .body'
   xmppctl listen --from boss@example.org --exec 'notify-send "$XMPP_FROM" "$(cat)"'
@@ -68,6 +82,8 @@ arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).`,
 	fl.BoolVar(&opts.Inactive, "inactive", false, "tell the server this is a background client (XEP-0352 CSI)")
 	fl.DurationVar(&opts.QuietPeriod, "quiet-period", time.Minute, "no --exec for a chat while another device of yours was active in it this recently")
 	fl.StringVar(&opts.Nick, "nick", "", "your nickname in rooms, to tell your own room messages")
+	fl.DurationVar(&opts.Keepalive, "keepalive", listenKeepalive, "ping the server after this long without traffic; no answer within as long again: reconnect (0: off)")
+	fl.IntVar(&opts.Retries, "retries", listenRetries, "failed reconnection attempts in a row before giving up (0: no limit)")
 	return c
 }
 
@@ -79,6 +95,12 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	}
 	if opts.QuietPeriod < 0 {
 		return usageErrorf("invalid --quiet-period %s: want 0 or more", opts.QuietPeriod)
+	}
+	if opts.Keepalive < 0 {
+		return usageErrorf("invalid --keepalive %s: want 0 (off) or more", opts.Keepalive)
+	}
+	if opts.Retries < 0 {
+		return usageErrorf("--retries must not be negative")
 	}
 	acct, err := f.Account()
 	if err != nil {
@@ -107,6 +129,8 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		QuietPeriod: opts.QuietPeriod,
 		Inactive:    opts.Inactive,
 		Timeout:     f.Global.Timeout,
+		Keepalive:   opts.Keepalive,
+		Retries:     opts.Retries,
 		Online: func(ctx context.Context, s conn.Session) error {
 			resp.Register(s)
 			return resp.Announce(ctx, s)
