@@ -153,3 +153,43 @@ func countEvents(p *faultproxy.Proxy, k faultproxy.EventKind) int {
 	}
 	return n
 }
+
+// TestListenThroughFreeze: the connection freezes (nothing passes either
+// way, no FIN, no RST); listen's keepalive notices, it reconnects, and the
+// message sent during the freeze is printed once.
+func TestListenThroughFreeze(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	bs := srv.Dial(t, bob)
+	p := viaProxy(t)
+	const keepalive = 2 * time.Second
+	lp := startListenWith(t, proxyFlags(p), alice, t.TempDir(), "--keepalive", keepalive.String())
+	sendMsg(t, bs, srv.JID(alice), "before")
+	flush(t, bs)
+	lp.waitFor(t, 1)
+
+	live := p.Count()
+	p.Conn(live).Apply(faultproxy.FreezeAfter(faultproxy.ToClient, 0))
+	frozen, err := p.Wait(ctxFor(t, 30*time.Second), faultproxy.Is(faultproxy.Fired, live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendMsg(t, bs, srv.JID(alice), "during-freeze")
+	flush(t, bs)
+	// The next connection is the reconnection after the keepalive failed.
+	back, err := p.Wait(ctxFor(t, 60*time.Second), faultproxy.Is(faultproxy.Accepted, live+1))
+	if err != nil {
+		t.Fatalf("no reconnection after the freeze: %v\n%s", err, lp.errText())
+	}
+	t.Logf("freeze noticed and reconnecting after %v (keepalive %v)", back.At.Sub(frozen.At).Round(time.Millisecond), keepalive)
+	exactlyOnce(t, lp.waitFor(t, 2), []string{"before", "during-freeze"})
+	if !strings.Contains(lp.errText(), "keepalive") {
+		t.Errorf("the dead connection was not reported: %s", lp.errText())
+	}
+	lp.interrupt(t)
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

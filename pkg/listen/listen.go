@@ -123,13 +123,17 @@ func (l *Listener) Run(ctx context.Context, dial Dialer) error {
 		}
 		backoff, failed = time.Second, 0
 		err = l.Serve(ctx, s)
-		s.Close()
 		if ctx.Err() != nil {
+			s.Close()
 			return ctx.Err()
 		}
+		// A lost session is closed on the side: its polite close waits for
+		// an answer that a dead connection (a failed keepalive) never gives.
 		if !retryable(err) {
+			s.Close()
 			return err
 		}
+		go s.Close()
 		l.o.Warn("connection lost (%v); reconnecting", err)
 		if err := sleep(ctx, jitter(200*time.Millisecond)); err != nil {
 			return err
