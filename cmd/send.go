@@ -171,7 +171,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		targets, joinErrs = joinRooms(ctx, f, s, recipients, nick, acct.RoomPassword)
 	}
 	ob.Reconnect = &outbox.Reconnect{
-		Dial: dial, Retries: opts.Retries,
+		Dial: dial, Retries: opts.Retries, CheckArchive: !opts.MUC,
 		OnLost: func(err error, n int) {
 			f.Warnf("%v; reconnecting (attempt %d of %d)", err, n, opts.Retries)
 		},

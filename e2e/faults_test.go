@@ -193,3 +193,39 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestSendOnceCutBeforeAck: the connection is cut just after the message
+// went to the server, before the acknowledgement could come back. send
+// retries once on a new connection, finds the message in the archive (so
+// the server had it) and does not send it twice: delivered once, exit 0.
+func TestSendOnceCutBeforeAck(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	rb := online(t, bob)
+	p := viaProxy(t)
+	// The message is the only TLS record this large: cut right after it.
+	body := "cut-before-ack " + strings.Repeat("x", 4000)
+	dir := t.TempDir()
+	// A first clean run remembers the SASL mechanism, so that the cut hits
+	// the one connection of the second run.
+	mustOK(t, xmppctlVia(t, p, alice, "", "--data-dir", dir, "send", "-m", "warm-up", srv.JID(bob)))
+	p.ArmNext(faultproxy.Fault{Action: faultproxy.Cut, Dir: faultproxy.ToServer, When: faultproxy.TLSRecordAtLeast(4000)})
+	res := xmppctlVia(t, p, alice, "", "--data-dir", dir, "--json", "send", "-m", body, srv.JID(bob))
+	mustOK(t, res)
+	if countEvents(p, faultproxy.Fired) != 1 {
+		t.Fatalf("the cut did not happen: %v", p.Events())
+	}
+	if !strings.Contains(res.Stderr, "reconnecting") {
+		t.Errorf("the lost connection was not reported: %s", res.Stderr)
+	}
+	var r lineResult
+	if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil || r.Status != "sent" {
+		t.Fatalf("result %q: %v", res.Stdout, err)
+	}
+	got := rb.messages(3*time.Second, func(m *stanza.Message) bool { return fromUser(alice)(m) && m.Body == body })
+	if len(got) != 1 {
+		t.Fatalf("bob got the message %d times, want once", len(got))
+	}
+	if got[0].ID != r.ID {
+		t.Errorf("id %s, reported %s", got[0].ID, r.ID)
+	}
+}

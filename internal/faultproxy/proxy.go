@@ -67,6 +67,11 @@ type Fault struct {
 	Dir    Dir
 	After  int64
 	Delay  time.Duration
+	// When, if set, replaces After: it sees every chunk about to go in Dir,
+	// in order, and returns how many of its bytes go before the action
+	// fires, or -1 for none (e.g. a TLS record scanner that fires after a
+	// record of a given size: see TLSRecordAtLeast).
+	When func(chunk []byte) int
 }
 
 // CutAfter closes the connection once n more bytes went in dir.
@@ -280,6 +285,7 @@ type Conn struct {
 	pending [2][]Fault // byte-triggered faults per direction, budget counted from Apply
 	base    [2][]int64 // bytes[dir] when each pending fault was applied
 	delay   [2]time.Duration
+	when    [2][]Fault // chunk-triggered faults per direction
 	frozen  bool
 	ended   bool
 	done    chan struct{}
@@ -310,6 +316,11 @@ func (c *Conn) Apply(f Fault) {
 	c.mu.Lock()
 	if f.Delay > 0 || f.Action == 0 {
 		c.delay[f.Dir] = f.Delay
+		c.mu.Unlock()
+		return
+	}
+	if f.When != nil {
+		c.when[f.Dir] = append(c.when[f.Dir], f)
 		c.mu.Unlock()
 		return
 	}
@@ -363,6 +374,16 @@ func (c *Conn) pump(dir Dir, src, dst *net.TCPConn) {
 				fire = &f
 				c.pending[dir] = append(c.pending[dir][:idx], c.pending[dir][idx+1:]...)
 				c.base[dir] = append(c.base[dir][:idx], c.base[dir][idx+1:]...)
+			}
+			for i, f := range c.when[dir] {
+				if fire != nil {
+					break
+				}
+				if k := f.When(chunk); k >= 0 && k <= len(chunk) {
+					chunk = chunk[:k]
+					fire = &f
+					c.when[dir] = append(c.when[dir][:i:i], c.when[dir][i+1:]...)
+				}
 			}
 			delay := c.delay[dir]
 			c.mu.Unlock()
@@ -454,4 +475,46 @@ func (p *Proxy) WaitConn(ctx context.Context, n int) (*Conn, error) {
 		return c, nil
 	}
 	return nil, ErrNoConn
+}
+
+// TLSRecordAtLeast returns a Fault.When that fires right after the first
+// TLS record of at least size bytes of payload has gone through whole:
+// with a message larger than everything else in a session, "just after the
+// server got this stanza, before anything that follows". Bytes before the
+// first TLS handshake record (STARTTLS's plaintext XML) are skipped.
+func TLSRecordAtLeast(size int) func([]byte) int {
+	var (
+		started bool
+		hdr     []byte // a partial record header
+		left    int    // payload bytes of the current record still to come
+		big     bool   // the current record is the one
+	)
+	return func(b []byte) int {
+		for i := 0; i < len(b); {
+			if !started {
+				if b[i] != 0x16 { // a TLS handshake record starts TLS
+					i++
+					continue
+				}
+				started = true
+			}
+			if left > 0 {
+				n := min(left, len(b)-i)
+				left -= n
+				i += n
+				if left == 0 && big {
+					return i
+				}
+				continue
+			}
+			hdr = append(hdr, b[i])
+			i++
+			if len(hdr) == 5 {
+				left = int(hdr[3])<<8 | int(hdr[4])
+				big = left >= size
+				hdr = hdr[:0]
+			}
+		}
+		return -1
+	}
 }

@@ -216,3 +216,48 @@ func TestCloseEndsEverything(t *testing.T) {
 		t.Errorf("read after Close: %v", err)
 	}
 }
+
+func TestTLSRecordAtLeast(t *testing.T) {
+	rec := func(n int) []byte { return append([]byte{0x17, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...) }
+	stream := append([]byte("<starttls/>"), 0x16, 3, 1, 0, 2, 0, 0) // plaintext, then a handshake record
+	stream = append(stream, rec(10)...)
+	stream = append(stream, rec(300)...)
+	want := len(stream)
+	stream = append(stream, rec(300)...)
+	for _, chunk := range []int{1, 3, 7, 1000} {
+		w := TLSRecordAtLeast(300)
+		got, off := -1, 0
+		for off < len(stream) && got < 0 {
+			end := min(off+chunk, len(stream))
+			if k := w(stream[off:end]); k >= 0 {
+				got = off + k
+			}
+			off = end
+		}
+		if got != want {
+			t.Errorf("chunks of %d: fires after %d bytes, want %d", chunk, got, want)
+		}
+	}
+}
+
+func TestWhenCutsMidChunk(t *testing.T) {
+	p := start(t)
+	p.ArmNext(Fault{Action: Cut, Dir: ToServer, When: func(b []byte) int {
+		if i := bytes.IndexByte(b, '|'); i >= 0 {
+			return i + 1
+		}
+		return -1
+	}})
+	c := dial(t, p)
+	if _, err := c.Write([]byte("abc|def")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(c)
+	if !bytes.HasPrefix([]byte("abc|"), got) {
+		t.Errorf("got %q, want at most the bytes up to the cut", got)
+	}
+	e, err := p.Wait(ctx(t), Is(Fired, 1))
+	if err != nil || e.Bytes[ToServer] != 4 {
+		t.Errorf("event %v %v, want the cut after 4 bytes", e, err)
+	}
+}

@@ -35,8 +35,9 @@ type Result struct {
 	ErrorText string         `json:"error,omitempty"`
 	Message   stanza.Message `json:"-"` // what was sent
 
-	seq   uint64 // position on the current stream (conn.Acks); 0: not written on it
-	wrote bool   // written on some stream, so possibly delivered
+	seq     uint64    // position on the current stream (conn.Acks); 0: not written on it
+	wrote   bool      // written on some stream, so possibly delivered
+	written time.Time // when first written
 }
 
 // The statuses of a Result.
@@ -139,14 +140,21 @@ func (o *Outbox) write(ctx context.Context, r *Result) error {
 		if err != nil {
 			return err
 		}
-		r.seq, r.wrote = seq, true
+		o.wrote(r)
+		r.seq = seq
 		return nil
 	}
 	if err := o.s.Send(ctx, r.Message); err != nil {
 		return err
 	}
-	r.wrote = true
+	o.wrote(r)
 	return nil
+}
+
+func (o *Outbox) wrote(r *Result) {
+	if !r.wrote {
+		r.wrote, r.written = true, time.Now()
+	}
 }
 
 func (o *Outbox) flush(ctx context.Context) error {

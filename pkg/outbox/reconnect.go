@@ -27,6 +27,10 @@ type Reconnect struct {
 	Setup func(ctx context.Context, s conn.Session) error
 	// Retries bounds the reconnection attempts in a row.
 	Retries int
+	// CheckArchive asks the account's archive (XEP-0313), before sending
+	// again, which of the unacknowledged messages the server did handle
+	// (archived.go): those are not sent twice.
+	CheckArchive bool
 	// Backoff is the wait before attempt n (1-based); nil: Backoff.
 	Backoff func(n int) time.Duration
 	// OnLost, when set, hears of every lost connection before attempt n.
@@ -95,6 +99,9 @@ func (o *Outbox) recover(ctx context.Context, err error) error {
 				err = serr
 				continue
 			}
+		}
+		if rc.CheckArchive {
+			o.markArchived(ctx)
 		}
 		if err = o.resend(ctx, culprit); err == nil {
 			return nil
