@@ -87,8 +87,8 @@ func parseResults(t *testing.T, stdout string) []lineResult {
 
 // TestSendLinesSurvivesTwoCuts: 2,000 lines, the connection cut twice in
 // the middle of the stream. Every line reaches bob; none reported sent that
-// did not; a line that arrives twice carries the same id both times (a
-// recognisable repeat).
+// did not; none arrives twice unless reported unknown (and then with the
+// same id both times, a recognisable repeat).
 func TestSendLinesSurvivesTwoCuts(t *testing.T) {
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	rb := online(t, bob)
@@ -110,12 +110,13 @@ func TestSendLinesSurvivesTwoCuts(t *testing.T) {
 	if len(results) != n {
 		t.Fatalf("%d results, want one per line (%d)", len(results), n)
 	}
-	ids := map[string]bool{}
+	ids, unknown := map[string]bool{}, map[string]bool{}
 	for _, r := range results {
 		if r.Status != "sent" {
 			t.Errorf("line %s: status %s (%s)", r.ID, r.Status, r.Error)
 		}
 		ids[r.ID] = true
+		unknown[r.ID] = r.Status == "unknown"
 	}
 	got := rb.messages(3*time.Second, fromUser(alice))
 	seen := map[string]string{} // body → id
@@ -125,6 +126,9 @@ func TestSendLinesSurvivesTwoCuts(t *testing.T) {
 			repeats++
 			if id != m.ID {
 				t.Errorf("%q arrived twice with ids %s and %s: not a recognisable repeat", m.Body, id, m.ID)
+			}
+			if !unknown[m.ID] {
+				t.Errorf("%q arrived twice but was reported sent", m.Body)
 			}
 			continue
 		}
