@@ -46,9 +46,15 @@ func xmppctlVia(t *testing.T, p *faultproxy.Proxy, user, stdin string, args ...s
 // SASL mechanism opens a connection that never gets that far).
 func cutEach(t *testing.T, p *faultproxy.Proxy, cuts int, bytes int64) {
 	t.Helper()
+	cutEachDir(t, p, faultproxy.ToServer, cuts, bytes)
+}
+
+// cutEachDir is cutEach in either direction.
+func cutEachDir(t *testing.T, p *faultproxy.Proxy, dir faultproxy.Dir, cuts int, bytes int64) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p.ArmNext(faultproxy.CutAfter(faultproxy.ToServer, bytes))
+	p.ArmNext(faultproxy.CutAfter(dir, bytes))
 	go func() {
 		for n := p.Count() + 1; ; n++ {
 			if _, err := p.Wait(ctx, faultproxy.Is(faultproxy.Accepted, n)); err != nil {
@@ -61,7 +67,7 @@ func cutEach(t *testing.T, p *faultproxy.Proxy, cuts int, bytes int64) {
 				}
 			}
 			if c := p.Conn(n); c != nil && n > 1 && fired < cuts {
-				c.Apply(faultproxy.CutAfter(faultproxy.ToServer, bytes))
+				c.Apply(faultproxy.CutAfter(dir, bytes))
 			}
 		}
 	}()
@@ -232,4 +238,36 @@ func TestSendOnceCutBeforeAck(t *testing.T) {
 	if got[0].ID != r.ID {
 		t.Errorf("id %s, reported %s", got[0].ID, r.ID)
 	}
+}
+
+// TestArchiveSyncCutMidPage: the connection is cut while archive pages
+// stream in; the sync reconnects, continues after the last committed page
+// and ends with exactly the full set.
+func TestArchiveSyncCutMidPage(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	bs := srv.Dial(t, bob)
+	// alice is online while bob writes: the messages are in her archive
+	// only, not waiting offline (a flush of those at login is no page).
+	as := srv.Dial(t, alice)
+	flush(t, as)
+	want := pipeline(t, bs, srv.JID(alice), "chat", "archived", 300)
+	as.Close()
+	p := viaProxy(t)
+	// 300 archived messages are ~200 kB towards the client: cut twice
+	// inside that stream (each cut lands inside some page).
+	cutEachDir(t, p, faultproxy.ToClient, 2, 45_000)
+	dir := t.TempDir()
+	res := xmppctlVia(t, p, alice, "", "--data-dir", dir, "--json", "archive", "sync", "--page-size", "50")
+	mustOK(t, res)
+	if n := countEvents(p, faultproxy.Fired); n != 2 {
+		t.Fatalf("%d cuts, want 2", n)
+	}
+	if !strings.Contains(res.Stderr, "reconnecting") {
+		t.Errorf("the lost connection was not reported: %s", res.Stderr)
+	}
+	var sum syncSummary
+	if err := json.Unmarshal([]byte(res.Stdout), &sum); err != nil || sum.Total != len(want) {
+		t.Errorf("summary %q (%v), want total %d", res.Stdout, err, len(want))
+	}
+	exactlyOnce(t, listJSON(t, alice, dir), want)
 }

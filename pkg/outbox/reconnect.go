@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/retry"
 )
 
 // Reconnect lets an Outbox survive a lost connection: it logs in again
@@ -31,29 +31,14 @@ type Reconnect struct {
 	// again, which of the unacknowledged messages the server did handle
 	// (archived.go): those are not sent twice.
 	CheckArchive bool
-	// Backoff is the wait before attempt n (1-based); nil: Backoff.
+	// Backoff is the wait before attempt n (1-based); nil: retry.Backoff.
 	Backoff func(n int) time.Duration
 	// OnLost, when set, hears of every lost connection before attempt n.
 	OnLost func(err error, n int)
 }
 
-// Backoff doubles from 250 ms up to 30 s, with ±25% jitter so that many
-// clients cut by one server restart do not come back in step.
-func Backoff(n int) time.Duration {
-	d := 250 * time.Millisecond
-	for i := 1; i < n && d < 30*time.Second; i++ {
-		d *= 2
-	}
-	d = min(d, 30*time.Second)
-	return d - d/4 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-// Lost reports whether err means the connection is gone (as opposed to a
-// refusal, bad input or the caller's context).
-func Lost(err error) bool {
-	var ce *conn.ConnectError
-	return errors.As(err, &ce) && !ce.TLS || errors.Is(err, conn.ErrClosed)
-}
+// Lost reports whether err means the connection is gone (retry.Lost).
+func Lost(err error) bool { return retry.Lost(err) }
 
 // Session is the session currently in use (it changes on reconnection);
 // the caller closes it when done.
@@ -80,7 +65,7 @@ func (o *Outbox) recover(ctx context.Context, err error) error {
 		_ = o.s.Close()
 		backoff := rc.Backoff
 		if backoff == nil {
-			backoff = Backoff
+			backoff = retry.Backoff
 		}
 		select {
 		case <-time.After(backoff(o.streak)):
