@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -270,4 +272,37 @@ func TestArchiveSyncCutMidPage(t *testing.T) {
 		t.Errorf("summary %q (%v), want total %d", res.Stdout, err, len(want))
 	}
 	exactlyOnce(t, listJSON(t, alice, dir), want)
+}
+
+// TestUploadShareCutBeforeAck: the connection is cut just after the
+// caption went to the server, before the acknowledgement. upload
+// reconnects, finds the caption in the archive (not sent twice) and sends
+// the link: bob gets each once, exit 0.
+func TestUploadShareCutBeforeAck(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	rb := online(t, bob)
+	p := viaProxy(t)
+	file := filepath.Join(t.TempDir(), "report.txt")
+	if err := os.WriteFile(file, []byte("shared across a cut\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caption := "caption " + strings.Repeat("c", 4000) // the only TLS record this large
+	dir := t.TempDir()
+	mustOK(t, xmppctlVia(t, p, alice, "", "--data-dir", dir, "send", "-m", "warm-up", srv.JID(bob))) // SASL mechanism remembered
+	rb.messages(500*time.Millisecond, fromUser(alice))
+	p.ArmNext(faultproxy.Fault{Action: faultproxy.Cut, Dir: faultproxy.ToServer, When: faultproxy.TLSRecordAtLeast(4000)})
+	res := xmppctlVia(t, p, alice, "", "--data-dir", dir, "upload", "--caption", caption, "--to", srv.JID(bob), file)
+	mustOK(t, res)
+	if countEvents(p, faultproxy.Fired) != 1 {
+		t.Fatalf("the cut did not happen: %v", p.Events())
+	}
+	url := strings.TrimSpace(res.Stdout)
+	got := rb.messages(3*time.Second, fromUser(alice))
+	count := map[string]int{}
+	for _, m := range got {
+		count[m.Body]++
+	}
+	if count[caption] != 1 || count[url] != 1 || len(got) != 2 {
+		t.Errorf("bob got %d messages: caption %d times, link %d times; want each once", len(got), count[caption], count[url])
+	}
 }
