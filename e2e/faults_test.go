@@ -306,3 +306,42 @@ func TestUploadShareCutBeforeAck(t *testing.T) {
 		t.Errorf("bob got %d messages: caption %d times, link %d times; want each once", len(got), count[caption], count[url])
 	}
 }
+
+// TestSendLinesTooLarge: one line over the server's stanza limit (Prosody:
+// 256 KiB) but under 1 MiB makes the server close the stream; that line is
+// reported failed, every other line is sent, exit 3. A line over 1 MiB is
+// failed without being sent.
+func TestSendLinesTooLarge(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	rb := online(t, bob)
+	in := "first\nsecond\n" + strings.Repeat("b", 300<<10) + "\nthird\n" + strings.Repeat("h", 1<<20+5) + "\nfourth\n"
+	res := xmppctl(t, alice, in, "--json", "send", "--lines", srv.JID(bob))
+	if res.Code != 3 {
+		t.Fatalf("exit %d, want 3 (partial); stderr:\n%s", res.Code, res.Stderr)
+	}
+	results := parseResults(t, res.Stdout)
+	var statuses []string
+	for _, r := range results {
+		statuses = append(statuses, r.Status)
+	}
+	if got := strings.Join(statuses, " "); got != "sent sent failed sent failed sent" && got != "sent sent sent failed failed sent" {
+		// The 1 MiB line is settled when read; the too-large one after the
+		// server closed the stream: their order in the output may differ.
+		if strings.Count(got, "failed") != 2 || strings.Count(got, "sent") != 4 {
+			t.Errorf("statuses %q, want the two long lines failed and four sent", got)
+		}
+	}
+	got := map[string]int{}
+	for _, m := range rb.messages(3*time.Second, fromUser(alice)) {
+		got[m.Body]++
+	}
+	for _, b := range []string{"first", "second", "third", "fourth"} {
+		if got[b] != 1 {
+			t.Errorf("%q arrived %d times, want once", b, got[b])
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("bob got %d distinct messages, want 4", len(got))
+	}
+}

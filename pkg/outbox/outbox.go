@@ -68,13 +68,15 @@ type Outbox struct {
 	// reconnect.go).
 	Reconnect *Reconnect
 
-	s       conn.Session
-	sub     conn.Subscription
-	streak  int // reconnection attempts since the last acknowledgement
-	receipt bool
-	order   []*Result
-	byID    map[string]*Result
-	unacked int
+	s      conn.Session
+	sub    conn.Subscription
+	streak int // reconnection attempts since the last acknowledgement
+	// finishing: Finish runs, nothing more will be sent.
+	finishing bool
+	receipt   bool
+	order     []*Result
+	byID      map[string]*Result
+	unacked   int
 }
 
 // OriginID is XEP-0359's origin-id.
@@ -269,7 +271,8 @@ func sameBare(a, b string) bool {
 // or (with receipts) ctx ended first.
 func (o *Outbox) Finish(flushCtx, receiptCtx context.Context) ([]Result, error) {
 	defer func() { o.sub.Close() }() // the subscription of the last session
-	for {
+	o.finishing = true
+	for len(o.pending()) > 0 {
 		err := o.s.Flush(flushCtx)
 		if err == nil {
 			break

@@ -50,6 +50,18 @@ func (o *Outbox) Session() conn.Session { return o.s }
 // written, failed if not) and returns the error.
 func (o *Outbox) recover(ctx context.Context, err error) error {
 	culprit := tooLarge(err) // the server closed the stream over a stanza's size
+	if culprit {
+		o.noteAcked()
+		if p := o.pending(); len(p) == 1 && p[0].wrote {
+			// The only stanza the server had not acknowledged: it is the one.
+			p[0].Status, p[0].Err = StatusFailed, fmt.Errorf("the server refused the message as too large: %w", err)
+			o.settle()
+			culprit = false
+			if o.finishing {
+				return nil // nothing left to send: no new connection needed
+			}
+		}
+	}
 	for {
 		o.noteAcked()
 		rc := o.Reconnect
@@ -118,7 +130,9 @@ func (o *Outbox) noteAcked() {
 // so that the one the server refuses is known: it fails alone and the
 // rest goes on.
 func (o *Outbox) resend(ctx context.Context, oneByOne bool) error {
-	for _, r := range o.order {
+	// settle compacts o.order: walk a copy, settle once at the end.
+	defer o.settle()
+	for _, r := range append([]*Result(nil), o.order...) {
 		if r.Status != StatusSending {
 			continue
 		}
@@ -132,15 +146,24 @@ func (o *Outbox) resend(ctx context.Context, oneByOne bool) error {
 			if tooLarge(err) {
 				r.Status, r.Err = StatusFailed, fmt.Errorf("the server refused the message as too large: %w", err)
 				o.streak = 0 // progress: the culprit is known
-				o.settle()
 			}
 			return err
 		}
 		r.Status = StatusSent
-		o.settle()
 	}
 	o.unacked = 0
 	return nil
+}
+
+// pending returns the messages not settled yet.
+func (o *Outbox) pending() []*Result {
+	var out []*Result
+	for _, r := range o.order {
+		if r.Status == StatusSending {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func tooLarge(err error) bool {
