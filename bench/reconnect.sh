@@ -11,5 +11,6 @@ source "$(dirname "$0")/lib.sh"
 start_server
 build_xmppctl
 set -a; . "$SRV_DIR/testbed.env"; set +a
-export XMPPCTL DATA="$SRV_DIR/xdata" HOME="$SRV_DIR"
+# The xmppctl runs get a HOME of their own (no user config); go keeps its own.
+export XMPPCTL DATA="$SRV_DIR/xdata" XMPPCTL_HOME="$SRV_DIR/home"
 (cd "$ROOT" && go run ./bench/faultbench -lines "${1:-10000}" -cuts "${2:-5}" -keepalive "${3:-5s}")

@@ -158,7 +158,6 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 
 	report := newSendReport(ctx, f, acct.JID, s.JID())
-	report.lines = opts.Lines
 	defer report.close()
 	ob := outbox.New(s, opts.Receipt)
 	defer func() { ob.Session().Close() }() // the last session, after reconnections
@@ -249,7 +248,7 @@ type sendReport struct {
 	failed   map[string]bool
 	rec      *sentRecorder
 
-	lines          bool  // --lines: the outcome counts messages, not recipients
+	// With --lines the outcome counts messages, not recipients.
 	total, notSent int   // messages settled, and those not sent
 	firstNotSent   error // the first failure or unknown, for the exit status
 }

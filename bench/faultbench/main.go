@@ -170,7 +170,7 @@ func freeze(bin string, flags []string, data string, p *faultproxy.Proxy, keepal
 }
 
 func accountEnv(user string) []string {
-	return []string{"HOME=" + os.Getenv("HOME"), "PATH=" + os.Getenv("PATH"),
+	return []string{"HOME=" + os.Getenv("XMPPCTL_HOME"), "PATH=" + os.Getenv("PATH"),
 		"XMPPCTL_JID=" + user + "@" + os.Getenv("XMPP_DOMAIN"), "XMPPCTL_PASSWORD=" + user + "pass"}
 }
 
