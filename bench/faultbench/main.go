@@ -47,57 +47,60 @@ func main() {
 	defer bob.Close()
 	sub := bob.Subscribe()
 
-	// 1. send --lines with cuts.
 	data := os.Getenv("DATA")
-	run(bin, append(flags, "--data-dir", data, "send", "-m", "warm-up", "bob@"+domain), "", "alice", nil) // mechanism remembered
-	drain(sub, time.Second)
-	base := p.Count()
-	ctx, cancel := context.WithCancel(context.Background())
-	go cutEach(ctx, p, base+1, *cuts, *every)
-	var in strings.Builder
-	for i := 0; i < *lines; i++ {
-		fmt.Fprintf(&in, "bench line %06d\n", i)
-	}
-	start := time.Now()
-	out, _, code := run(bin, append(flags, "--data-dir", data, "--json", "send", "--lines", "bob@"+domain), in.String(), "alice", nil)
-	took := time.Since(start)
-	cancel()
-	status := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var r struct{ Status string }
-		if json.Unmarshal(sc.Bytes(), &r) == nil {
-			status[r.Status]++
+	if *lines > 0 {
+		// 1. send --lines with cuts.
+		run(bin, append(flags, "--data-dir", data, "send", "-m", "warm-up", "bob@"+domain), "", "alice", nil) // mechanism remembered
+		drain(sub, time.Second)
+		base := p.Count()
+		ctx, cancel := context.WithCancel(context.Background())
+		go cutEach(ctx, p, base+1, *cuts, *every)
+		var in strings.Builder
+		for i := 0; i < *lines; i++ {
+			fmt.Fprintf(&in, "bench line %06d\n", i)
 		}
-	}
-	got := map[string]int{}
-	for _, m := range drain(sub, 5*time.Second) {
-		if strings.HasPrefix(m.Body, "bench line ") {
-			got[m.Body]++
+		start := time.Now()
+		out, _, code := run(bin, append(flags, "--data-dir", data, "--json", "send", "--lines", "bob@"+domain), in.String(), "alice", nil)
+		took := time.Since(start)
+		cancel()
+		status := map[string]int{}
+		sc := bufio.NewScanner(strings.NewReader(out))
+		for sc.Scan() {
+			var r struct{ Status string }
+			if json.Unmarshal(sc.Bytes(), &r) == nil {
+				status[r.Status]++
+			}
 		}
-	}
-	lost, dup := 0, 0
-	for i := 0; i < *lines; i++ {
-		switch n := got[fmt.Sprintf("bench line %06d", i)]; {
-		case n == 0:
-			lost++
-		case n > 1:
-			dup += n - 1
+		got := map[string]int{}
+		for _, m := range drain(sub, 5*time.Second) {
+			if strings.HasPrefix(m.Body, "bench line ") {
+				got[m.Body]++
+			}
 		}
-	}
-	fired := 0
-	for _, e := range p.Events() {
-		if e.Kind == faultproxy.Fired {
-			fired++
+		lost, dup := 0, 0
+		for i := 0; i < *lines; i++ {
+			switch n := got[fmt.Sprintf("bench line %06d", i)]; {
+			case n == 0:
+				lost++
+			case n > 1:
+				dup += n - 1
+			}
 		}
+		fired := 0
+		for _, e := range p.Events() {
+			if e.Kind == faultproxy.Fired {
+				fired++
+			}
+		}
+		per := func(n int) float64 { return float64(n) * 10000 / float64(*lines) }
+		fmt.Printf("send --lines: %d lines, %d cuts, exit %d, %.1f s; statuses %v\n", *lines, fired, code, took.Seconds(), status)
+		fmt.Printf("  lost %d (%.1f per 10,000), duplicated %d (%.1f per 10,000)\n", lost, per(lost), dup, per(dup))
+
 	}
-	per := func(n int) float64 { return float64(n) * 10000 / float64(*lines) }
-	fmt.Printf("send --lines: %d lines, %d cuts, exit %d, %.1f s; statuses %v\n", *lines, fired, code, took.Seconds(), status)
-	fmt.Printf("  lost %d (%.1f per 10,000), duplicated %d (%.1f per 10,000)\n", lost, per(lost), dup, per(dup))
 
 	// 2. listen through freezes.
 	for i := 0; i < *freezes; i++ {
-		noticed, back := freeze(bin, flags, data, p, *keepalive)
+		noticed, back := freeze(bin, flags, data, p, *keepalive, bob, fmt.Sprintf("steady %d", i))
 		fmt.Printf("listen --keepalive %v, freeze %d: dead after %.1f s, reconnected after %.1f s\n",
 			*keepalive, i+1, noticed.Seconds(), back.Seconds())
 	}
@@ -121,7 +124,11 @@ func cutEach(ctx context.Context, p *faultproxy.Proxy, first, cuts int, every in
 	}
 }
 
-func freeze(bin string, flags []string, data string, p *faultproxy.Proxy, keepalive time.Duration) (noticed, back time.Duration) {
+// freeze starts listen, waits until it is in its steady state (it printed
+// a message bob sent after login, so the catch-up is over), freezes its
+// connection and times the keepalive.
+func freeze(bin string, flags []string, data string, p *faultproxy.Proxy, keepalive time.Duration,
+	bob conn.Session, marker string) (noticed, back time.Duration) {
 	var mu sync.Mutex
 	var stderr bytes.Buffer
 	ready, dead := make(chan struct{}), make(chan time.Time, 1)
@@ -129,7 +136,19 @@ func freeze(bin string, flags []string, data string, p *faultproxy.Proxy, keepal
 	cmd.Env = accountEnv("alice")
 	errPipe, err := cmd.StderrPipe()
 	check(err)
+	outPipe, err := cmd.StdoutPipe()
+	check(err)
 	check(cmd.Start())
+	printed := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(outPipe)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), marker) {
+				once.Do(func() { close(printed) })
+			}
+		}
+	}()
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	go func() {
 		sc := bufio.NewScanner(errPipe)
@@ -153,6 +172,14 @@ func freeze(bin string, flags []string, data string, p *faultproxy.Proxy, keepal
 	case <-ready:
 	case <-time.After(60 * time.Second):
 		check(fmt.Errorf("listen did not start: %s", stderr.String()))
+	}
+	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel0()
+	check(bob.Send(ctx0, stanza.Message{To: "alice@" + os.Getenv("XMPP_DOMAIN"), Type: "chat", Body: marker}))
+	select {
+	case <-printed:
+	case <-time.After(time.Minute):
+		check(fmt.Errorf("listen did not print %q: %s", marker, stderr.String()))
 	}
 	live := p.Count()
 	t0 := time.Now()
