@@ -345,3 +345,40 @@ func TestSendLinesTooLarge(t *testing.T) {
 		t.Errorf("bob got %d distinct messages, want 4", len(got))
 	}
 }
+
+// TestSendLinesThroughFreeze: the connection freezes in the middle of a
+// --lines stream; the acknowledgement that does not come within --timeout
+// counts as a lost connection, and every line still arrives exactly once.
+func TestSendLinesThroughFreeze(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	rb := online(t, bob)
+	p := viaProxy(t)
+	dir := t.TempDir()
+	mustOK(t, xmppctlVia(t, p, alice, "", "--data-dir", dir, "send", "-m", "warm-up", srv.JID(bob))) // SASL mechanism remembered
+	rb.messages(500*time.Millisecond, fromUser(alice))
+	p.ArmNext(faultproxy.FreezeAfter(faultproxy.ToServer, 40_000))
+	const n = 500
+	var in strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&in, "frozen line %03d\n", i)
+	}
+	res := xmppctlVia(t, p, alice, in.String(), "--data-dir", dir, "--timeout", "5s", "--json", "send", "--lines", srv.JID(bob))
+	mustOK(t, res)
+	if countEvents(p, faultproxy.Fired) != 1 {
+		t.Fatalf("the freeze did not happen: %v", p.Events())
+	}
+	for _, r := range parseResults(t, res.Stdout) {
+		if r.Status != "sent" {
+			t.Errorf("%s: %s (%s)", r.ID, r.Status, r.Error)
+		}
+	}
+	got := map[string]int{}
+	for _, m := range rb.messages(3*time.Second, fromUser(alice)) {
+		got[m.Body]++
+	}
+	for i := 0; i < n; i++ {
+		if b := fmt.Sprintf("frozen line %03d", i); got[b] != 1 {
+			t.Errorf("%q arrived %d times, want once", b, got[b])
+		}
+	}
+}
