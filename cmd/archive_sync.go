@@ -13,7 +13,9 @@ import (
 
 	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/carbons"
+	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/mam"
+	"github.com/xmppctl/xmppctl/pkg/retry"
 	"github.com/xmppctl/xmppctl/pkg/store"
 	"github.com/xmppctl/xmppctl/pkg/term"
 )
@@ -27,7 +29,12 @@ type archiveSyncOptions struct {
 	PageSize   int
 	NoPipeline bool
 	Nick       string
+	Retries    int
 }
+
+// archiveSyncRetries: reconnections in a row after a lost connection; the
+// sync resumes after the last page committed.
+const archiveSyncRetries = 5
 
 func newArchiveSyncCmd(f *Factory) *cobra.Command {
 	opts := &archiveSyncOptions{f: f}
@@ -40,7 +47,8 @@ than --since). Carbons (XEP-0280) are enabled first, so that messages arriving
 while the sync runs are stored too, each message exactly once.
 
 Each page is committed with the sync point: an interrupted sync keeps what it
-stored and the next one continues after it. If the server no longer has the
+stored and the next one continues after it. A lost connection is reconnected
+(--retries times in a row, with backoff) and the sync continues the same way. If the server no longer has the
 last synced message (the archive expired), the sync starts again from the
 oldest message available and reports a gap.
 
@@ -62,6 +70,7 @@ locally for that archive; "gap": true when a gap was detected).`,
 	fl.IntVar(&opts.PageSize, "page-size", mam.DefaultPageSize, "messages per archive page (the server may allow fewer)")
 	fl.BoolVar(&opts.NoPipeline, "no-pipeline", false, "wait for the end of each page before asking for the next")
 	fl.StringVar(&opts.Nick, "nick", "", "your nickname in the rooms, to tell your messages (default: config nick or local part)")
+	fl.IntVar(&opts.Retries, "retries", archiveSyncRetries, "reconnection attempts in a row after a lost connection")
 	_ = fl.MarkHidden("no-pipeline")
 	return c
 }
@@ -74,6 +83,9 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	}
 	if opts.PageSize < 1 {
 		return usageErrorf("invalid --page-size %d: want at least 1", opts.PageSize)
+	}
+	if opts.Retries < 0 {
+		return usageErrorf("--retries must not be negative")
 	}
 	var with string
 	if opts.With != "" {
@@ -111,24 +123,16 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	}
 	defer lock.Release()
 
-	s, err := f.Connect(ctx, acct, true)
-	if err != nil {
+	self := archive.Self{Account: store.Bare(acct.JID), Nick: nick}
+	ss := &syncSession{f: f, dial: f.Redial(acct, true)}
+	// A session lost while it starts (the server flushing a large offline
+	// backlog to it) is retried like a later loss; a first connection that
+	// fails is not.
+	var ce *conn.ConnectError
+	if err := ss.open(ctx); err != nil && (!errors.As(err, &ce) || !ce.Lost) {
 		return err
 	}
-	defer s.Close()
-	self := archive.Self{Account: store.Bare(acct.JID), Nick: nick}
-	// Subscribe before enabling carbons: every copy from then on is seen.
-	live := s.Subscribe()
-	defer live.Close()
-	cctx, cancel := f.WithTimeout(ctx)
-	err = carbons.Enable(cctx, s)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		f.Warnf("%s; messages your other devices send during the sync are fetched by the next one", term.Sanitize(err.Error(), false))
-	}
+	defer ss.close()
 	targets := []string{""}
 	if len(rooms) > 0 {
 		targets = rooms
@@ -136,13 +140,27 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	var failed []error
 	for _, room := range targets {
 		o := archive.Options{Self: self, Room: room, With: with, Since: since, PageSize: opts.PageSize,
-			Timeout: f.Global.Timeout, NoPipeline: opts.NoPipeline, Live: live,
+			Timeout: f.Global.Timeout, NoPipeline: opts.NoPipeline,
 			Warn: func(format string, args ...any) { f.Warnf(format, args...) }, Decrypt: decrypt}
 		bar := newSyncProgress(f, o.ArchiveJID())
 		if bar != nil {
 			o.Progress = bar.update
 		}
-		sum, err := archive.Sync(ctx, s, st, o)
+		var sum archive.Summary
+		policy := retry.Policy{Retries: opts.Retries, OnLost: func(err error, n int) {
+			f.Warnf("%s; reconnecting (attempt %d of %d)", term.Sanitize(err.Error(), false), n, opts.Retries)
+		}}
+		err := policy.Do(ctx, func(ctx context.Context, attempt int) error {
+			if attempt > 0 || ss.s == nil {
+				if err := ss.reopen(ctx); err != nil {
+					return err
+				}
+			}
+			o.Live = ss.live
+			got, err := archive.Sync(ctx, ss.s, st, o)
+			sum = got.Add(sum)
+			return err
+		})
 		bar.finish()
 		if err != nil {
 			err = syncError(o.ArchiveJID(), err)
@@ -234,4 +252,53 @@ func (p *syncProgress) finish() {
 	if p != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// syncSession is the session of an archive sync, replaced after a loss:
+// subscribed before carbons are enabled, so that every copy from then on
+// is seen.
+type syncSession struct {
+	f    *Factory
+	dial func(context.Context) (conn.Session, error)
+	s    conn.Session
+	live conn.Subscription
+}
+
+func (ss *syncSession) open(ctx context.Context) error {
+	s, err := ss.dial(ctx)
+	if err != nil {
+		return err
+	}
+	ss.s, ss.live = s, s.Subscribe()
+	if err := s.Err(); err != nil {
+		return err
+	}
+	cctx, cancel := ss.f.WithTimeout(ctx)
+	err = carbons.Enable(cctx, s)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		if retry.Lost(err) {
+			return err
+		}
+		ss.f.Warnf("%s; messages your other devices send during the sync are fetched by the next one", term.Sanitize(err.Error(), false))
+	}
+	return nil
+}
+
+// reopen replaces a lost session.
+func (ss *syncSession) reopen(ctx context.Context) error {
+	ss.close()
+	return ss.open(ctx)
+}
+
+func (ss *syncSession) close() {
+	if ss.s == nil {
+		return
+	}
+	ss.live.Close()
+	ss.s.Close()
+	ss.s = nil
 }

@@ -173,6 +173,22 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool,
 	return s, nil
 }
 
+// Redial returns a function that logs acct in again, for commands that
+// reconnect after a lost connection (the password, or password_command's
+// answer, is taken from the first login: the command is not run again).
+func (f *Factory) Redial(acct config.Account, online bool, opts ...ConnectOption) func(context.Context) (conn.Session, error) {
+	return func(ctx context.Context) (conn.Session, error) {
+		if acct.Password == "" {
+			pw, err := acct.ResolvePassword(ctx)
+			if err != nil {
+				return nil, err
+			}
+			acct.Password, acct.PasswordCommand = pw, ""
+		}
+		return f.Connect(ctx, acct, online, opts...)
+	}
+}
+
 // Session resolves the account and logs it in: what every command does
 // once its own input is valid. The caller closes the session; the account
 // comes back for its defaults (own JID, TLS policy, legacy settings).

@@ -41,7 +41,17 @@ type listenOptions struct {
 
 	ApproveFrom   []string
 	ApproveRoster bool
+	Keepalive     time.Duration
+	Retries       int
 }
+
+// listen's defaults: a ping after 90 s of silence notices a frozen
+// connection within 3 min; 30 failed reconnections in a row (backoff
+// capped at 1 min) ride out a server down for about 25 min.
+const (
+	listenKeepalive = 90 * time.Second
+	listenRetries   = 30
+)
 
 func newListenCmd(f *Factory) *cobra.Command {
 	opts := &listenOptions{f: f}
@@ -75,8 +85,12 @@ approved only from the JIDs given with --approve-from, and with
 --approve-roster from contacts already in your roster; others stay pending
 ("xmppctl roster requests", "roster approve", "roster deny").
 
-When the connection drops, xmppctl reconnects with backoff and fetches what
-arrived meanwhile from the server's archive (XEP-0313). Ctrl-C exits (130).
+When the connection drops, xmppctl reconnects with backoff (--retries failed
+attempts in a row at most) and fetches what arrived meanwhile from the
+server's archive (XEP-0313). After --keepalive without a stanza it pings the
+server (XEP-0199); no answer within --keepalive more means the connection is
+dead (a frozen route or NAT never says so), and it reconnects: a frozen
+connection is noticed within twice --keepalive. Ctrl-C exits (130).
 
 Rooms (XEP-0045): --muc ROOM (repeatable) and --bookmarks (the rooms whose
 XEP-0402 bookmark has autojoin) join those rooms as --nick (default: the
@@ -115,6 +129,8 @@ When no room is left, listen exits with status 5.`,
 	fl.DurationVar(&opts.RoomPing, "room-ping", listen.DefaultPingInterval, "check this often that each room still has us (XEP-0410 self-ping)")
 	fl.StringArrayVar(&opts.ApproveFrom, "approve-from", nil, "approve presence subscription requests from this JID (repeatable)")
 	fl.BoolVar(&opts.ApproveRoster, "approve-roster", false, "approve presence subscription requests from contacts already in the roster")
+	fl.DurationVar(&opts.Keepalive, "keepalive", listenKeepalive, "ping the server after this long without traffic; no answer within as long again: reconnect (0: off)")
+	fl.IntVar(&opts.Retries, "retries", listenRetries, "failed reconnection attempts in a row before giving up (0: no limit)")
 	return c
 }
 
@@ -143,6 +159,12 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	}
 	if opts.Mentions && len(roomJIDs) == 0 && !opts.Bookmarks {
 		return usageErrorf("--mentions applies to rooms: give --muc ROOM or --bookmarks")
+	}
+	if opts.Keepalive < 0 {
+		return usageErrorf("invalid --keepalive %s: want 0 (off) or more", opts.Keepalive)
+	}
+	if opts.Retries < 0 {
+		return usageErrorf("--retries must not be negative")
 	}
 	acct, err := f.Account()
 	if err != nil {
@@ -210,6 +232,8 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		Inactive:     opts.Inactive,
 		Timeout:      f.Global.Timeout,
 		Decrypt:      decrypt,
+		Keepalive:    opts.Keepalive,
+		Retries:      opts.Retries,
 		Online: func(ctx context.Context, s conn.Session) error {
 			resp.Register(s)
 			if err := publishOMEMO(ctx, s); err != nil {

@@ -90,25 +90,25 @@ type roomMembers struct {
 	err  error
 }
 
-func newOMEMORooms(f *Factory, s conn.Session) *omemoRooms {
-	return &omemoRooms{f: f, s: s, seen: map[string]roomMembers{}}
+func newOMEMORooms(f *Factory) *omemoRooms {
+	return &omemoRooms{f: f, seen: map[string]roomMembers{}}
 }
 
-func (r *omemoRooms) members(ctx context.Context, room string) ([]string, error) {
+func (r *omemoRooms) members(ctx context.Context, s conn.Session, room string) ([]string, error) {
 	if m, ok := r.seen[room]; ok {
 		return m.jids, m.err
 	}
 	var m roomMembers
 	qctx, cancel := r.f.WithTimeout(ctx)
 	defer cancel()
-	ok, why, err := muc.Private(qctx, r.s, room)
+	ok, why, err := muc.Private(qctx, s, room)
 	switch {
 	case err != nil:
 		m.err = err
 	case !ok:
 		m.err = &omemo.RoomError{Room: room, Reason: "the room is " + why}
 	default:
-		m.jids, m.err = muc.Members(qctx, r.s, room)
+		m.jids, m.err = muc.Members(qctx, s, room)
 	}
 	r.seen[room] = m
 	return m.jids, m.err

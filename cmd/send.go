@@ -1,9 +1,9 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xmppctl/xmppctl/pkg/archive"
+	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -37,7 +38,17 @@ type sendOptions struct {
 	OMEMO      bool
 	OMEMOSet   bool
 	Trust      string
+	Retries    int
+	RetriesSet bool
 }
+
+// Reconnection attempts in a row after a lost connection, by default: a
+// one-shot message tries one new connection (issue 14); a --lines stream
+// (tail -f | xmppctl send --lines, for days) rides out a server restart.
+const (
+	sendRetries      = 1
+	sendLinesRetries = 10
+)
 
 func newSendCmd(f *Factory) *cobra.Command {
 	opts := &sendOptions{f: f}
@@ -58,7 +69,15 @@ encrypted (OMEMO, XEP-0384) to each trusted device of the recipient and to
 the account's other devices. A recipient without a usable trusted device
 fails (exit 5, or 3 when others succeeded) and gets nothing: never clear
 text. In rooms (--muc) OMEMO needs a non-anonymous, members-only room; the
-message is encrypted to the devices of every member. See xmppctl omemo.`,
+message is encrypted to the devices of every member. See xmppctl omemo.
+
+A lost connection is reconnected (--retries attempts in a row, with backoff)
+and every message the server had not acknowledged is sent again with the same
+id and origin-id. With --lines --json every line gets an object whose status
+is sent (acknowledged), failed (never sent, or too long: over 1 MiB or refused
+by the server) or unknown (written, then the connection was lost before the
+acknowledgement and the retries ran out); the exit status is 0 only if every
+line was sent, 3 if some were.`,
 		Example: `  echo "backup done" | xmppctl send admin@example.org
   xmppctl send -m "deploy $CI_COMMIT_SHORT_SHA ok" --muc ops@conference.example.org
   tail -f app.log | grep --line-buffered ERROR | xmppctl send --lines oncall@example.org
@@ -74,6 +93,7 @@ message is encrypted to the devices of every member. See xmppctl omemo.`,
 			opts.Recipients = args
 			opts.MessageSet = c.Flags().Changed("message")
 			opts.OMEMOSet = c.Flags().Changed("omemo")
+			opts.RetriesSet = c.Flags().Changed("retries")
 			return runSend(c.Context(), opts)
 		},
 	}
@@ -88,6 +108,8 @@ message is encrypted to the devices of every member. See xmppctl omemo.`,
 	fl.BoolVar(&opts.Receipt, "receipt", false, "request delivery receipts and wait for them (up to --timeout)")
 	fl.BoolVar(&opts.OMEMO, "omemo", false, "encrypt end to end with OMEMO (XEP-0384); a recipient without a trusted device fails, never gets clear text (config: omemo = true)")
 	fl.StringVar(&opts.Trust, "trust", "", "OMEMO trust policy for new devices: btbv (blind trust before verification) or manual (config: omemo_trust)")
+	fl.IntVar(&opts.Retries, "retries", sendRetries,
+		fmt.Sprintf("reconnection attempts in a row after a lost connection (with --lines: %d)", sendLinesRetries))
 	return c
 }
 
@@ -106,6 +128,12 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	if opts.Receipt && opts.MUC {
 		return usageErrorf("--receipt does not apply to rooms")
+	}
+	if opts.Retries < 0 {
+		return usageErrorf("--retries must not be negative")
+	}
+	if opts.Lines && !opts.RetriesSet {
+		opts.Retries = sendLinesRetries
 	}
 	recipients, err := parseJIDs(opts.Recipients, opts.MUC)
 	if err != nil {
@@ -153,16 +181,17 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		return usageErrorf("empty message: give -m TEXT or text on standard input")
 	}
 
-	s, err := f.Connect(ctx, acct, false)
+	dial := f.Redial(acct, false)
+	s, err := dial(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
 
 	nick := roomNick(opts.Nick, acct.Nick, acct.JID)
 	report := newSendReport(ctx, f, archive.Self{Account: acct.JID, Nick: nick}, s.JID())
 	defer report.close()
 	ob := outbox.New(s, opts.Receipt)
+	defer func() { ob.Session().Close() }() // the last session, after reconnections
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
 	ob.OnSettled = report.settled
 	if opts.OMEMO {
@@ -172,10 +201,11 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 		defer closeOMEMO()
 		ob.Encryption = omemo.NS
-		rooms := newOMEMORooms(f, s)
+		rooms := newOMEMORooms(f)
 		ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
+			s := ob.Session() // the current one, after reconnections
 			if m.Type == "groupchat" {
-				members, err := rooms.members(ctx, to)
+				members, err := rooms.members(ctx, s, to)
 				if err != nil {
 					return err
 				}
@@ -189,9 +219,22 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	if opts.MUC {
 		targets, joinErrs = joinRooms(ctx, f, s, recipients, nick, acct.RoomPassword)
 	}
+	ob.Reconnect = &outbox.Reconnect{
+		Dial: dial, Retries: opts.Retries, CheckArchive: !opts.MUC,
+		OnLost: func(err error, n int) {
+			f.Warnf("%v; reconnecting (attempt %d of %d)", err, n, opts.Retries)
+		},
+	}
+	if opts.MUC {
+		joined := targets
+		ob.Reconnect.Setup = func(ctx context.Context, s conn.Session) error {
+			_, errs := joinRooms(ctx, f, s, joined, nick, acct.RoomPassword)
+			return errors.Join(errs...)
+		}
+	}
 	if opts.Lines {
-		if err := sendLines(ctx, f, ob, targets, content); err != nil {
-			return err
+		if err := sendLines(ctx, f, ob, targets, content, report); err != nil {
+			return report.outcomeWith(err)
 		}
 	} else {
 		for _, to := range targets {
@@ -205,19 +248,26 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	rctx, rcancel := f.WithTimeout(ctx)
 	defer rcancel()
 	if _, err := ob.Finish(fctx, rctx); err != nil {
+		if opts.Lines {
+			return report.outcomeWith(err)
+		}
 		return err
+	}
+	if opts.Lines {
+		return report.linesOutcome(joinErrs)
 	}
 	return report.outcome(joinErrs, len(recipients))
 }
 
-// sendLines sends each non-empty line as it arrives.
-func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []string, content outbox.Content) error {
-	sc := bufio.NewScanner(f.IO.In)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
+// sendLines sends each non-empty line as it arrives; a line over 1 MiB is
+// reported failed and skipped.
+func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []string, content outbox.Content, report *sendReport) error {
+	err := outbox.Lines(f.IO.In, outbox.MaxLine, func(line string, tooLong error) error {
+		if tooLong != nil {
+			for _, to := range targets {
+				report.settled(outbox.Result{To: to, Status: outbox.StatusFailed, Err: tooLong, ErrorText: tooLong.Error()})
+			}
+			return nil
 		}
 		c := content
 		c.Body = line
@@ -226,11 +276,13 @@ func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []str
 				return err
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	var pe *os.PathError
+	if errors.As(err, &pe) {
 		return fmt.Errorf("read standard input: %w", err)
 	}
-	return nil
+	return err
 }
 
 // sendReport receives each result as the outbox settles it: it prints it
@@ -245,6 +297,10 @@ type sendReport struct {
 	failures []error
 	failed   map[string]bool
 	rec      *sentRecorder
+
+	// With --lines the outcome counts messages, not recipients.
+	total, notSent int   // messages settled, and those not sent
+	firstNotSent   error // the first failure or unknown, for the exit status
 }
 
 func newSendReport(ctx context.Context, f *Factory, self archive.Self, full string) *sendReport {
@@ -259,7 +315,17 @@ func (r *sendReport) settled(res outbox.Result) {
 	if r.enc != nil {
 		_ = r.enc.Encode(res)
 	}
-	if res.Status == "failed" {
+	r.total++
+	if res.Status == outbox.StatusFailed || res.Status == outbox.StatusUnknown {
+		r.notSent++
+		if r.firstNotSent == nil {
+			r.firstNotSent = fmt.Errorf("%s: %s", res.To, res.ErrorText)
+		}
+	}
+	if res.Status == outbox.StatusUnknown {
+		return
+	}
+	if res.Status == outbox.StatusFailed {
 		if !r.failed[res.To] {
 			r.failed[res.To] = true
 			r.failures = append(r.failures, fmt.Errorf("%s: %w", res.To, res.Err))
@@ -271,6 +337,30 @@ func (r *sendReport) settled(res outbox.Result) {
 }
 
 func (r *sendReport) close() { r.rec.close() }
+
+// outcomeWith is the outcome of a --lines run that ended with err (the
+// connection lost for good, or standard input unreadable): every message
+// settled has been reported; the error says how many were not sent.
+func (r *sendReport) outcomeWith(err error) error {
+	if r.notSent == 0 || r.notSent == r.total {
+		return err
+	}
+	return &PartialError{Failed: r.notSent, Total: r.total, First: err}
+}
+
+// linesOutcome is the outcome of a --lines run that read all its input.
+func (r *sendReport) linesOutcome(joinErrs []error) error {
+	if len(joinErrs) > 0 {
+		return r.outcome(joinErrs, len(joinErrs)+1)
+	}
+	if r.notSent == 0 {
+		return nil
+	}
+	if r.notSent < r.total {
+		fmt.Fprintln(r.f.IO.ErrOut, "xmppctl: "+term.Sanitize(r.firstNotSent.Error(), false))
+	}
+	return &PartialError{Failed: r.notSent, Total: r.total, First: r.firstNotSent}
+}
 
 // outcome turns the failures into the command's error. With one failure
 // among one recipient the error itself is the report; with several, each

@@ -102,7 +102,7 @@ If some files or recipients fail and others succeed the exit status is 3.`,
 	fl.Int64Var(&opts.Size, "size", 0, "with -: the exact size of standard input, to stream it without a temporary file")
 	fl.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow plain-http upload URLs to other hosts than this machine")
 	fl.IntVar(&opts.Jobs, "jobs", 2, "files uploaded at the same time")
-	fl.IntVar(&opts.Retries, "retries", 3, "retries of a failed transfer, each on a fresh slot")
+	fl.IntVar(&opts.Retries, "retries", 3, "retries of a failed transfer (each on a fresh slot), and reconnections in a row while sharing the links")
 	return c
 }
 
@@ -183,7 +183,16 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	total := len(items)
 	if len(failures) < len(items) && len(to)+len(rooms) > 0 {
 		total += len(to) + len(rooms)
-		shareFails, err := shareLinks(ctx, f, s, opts.Caption, items, to, joined, joinErrs)
+		rc := &outbox.Reconnect{Dial: f.Redial(acct, false), Retries: opts.Retries, CheckArchive: len(rooms) == 0,
+			OnLost: func(err error, n int) { f.Warnf("%v; reconnecting (attempt %d of %d)", err, n, opts.Retries) }}
+		if len(joined) > 0 {
+			nick := roomNick(opts.Nick, acct.Nick, acct.JID)
+			rc.Setup = func(ctx context.Context, s conn.Session) error {
+				_, errs := joinRooms(ctx, f, s, joined, nick, acct.RoomPassword)
+				return errors.Join(errs...)
+			}
+		}
+		shareFails, err := shareLinks(ctx, f, s, rc, opts.Caption, items, to, joined, joinErrs)
 		if err != nil {
 			return err
 		}
@@ -551,9 +560,15 @@ func printUploadResult(f *Factory, enc *json.Encoder, it *uploadItem) {
 // shareLinks sends the caption and one message per uploaded file, in
 // order, to every contact and joined room, and waits for the server's
 // acknowledgement. It returns one error per recipient that failed.
-func shareLinks(ctx context.Context, f *Factory, s conn.Session, caption string, items []*uploadItem,
+func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reconnect, caption string, items []*uploadItem,
 	to, rooms []string, joinErrs []error) ([]error, error) {
 	ob := outbox.New(s, false)
+	ob.Reconnect = rc // a lost connection is replaced; the links are sent again with the same ids
+	defer func() {
+		if ob.Session() != s {
+			ob.Session().Close()
+		}
+	}()
 	type target struct{ jid, typ string }
 	var targets []target
 	for _, j := range to {
@@ -587,10 +602,11 @@ func shareLinks(ctx context.Context, f *Factory, s conn.Session, caption string,
 	failures := append([]error(nil), joinErrs...)
 	seen := map[string]bool{}
 	for _, r := range results {
-		if r.Status == "failed" && !seen[r.To] {
+		notSent := r.Status == outbox.StatusFailed || r.Status == outbox.StatusUnknown
+		if notSent && !seen[r.To] {
 			seen[r.To] = true
 			failures = append(failures, fmt.Errorf("%s: %w", r.To, r.Err))
-		} else if r.Status != "failed" {
+		} else if !notSent {
 			f.Infof("shared with %s (id %s)", r.To, r.ID)
 		}
 	}

@@ -38,7 +38,13 @@ type listenProc struct {
 func startListen(t *testing.T, user, dataDir string, args ...string) *listenProc {
 	t.Helper()
 	testserver.Require(t, srv)
-	all := append(srv.Flags(), "--data-dir", dataDir, "-v", "--json", "listen")
+	return startListenWith(t, srv.Flags(), user, dataDir, args...)
+}
+
+// startListenWith is startListen with other server flags (a fault proxy).
+func startListenWith(t *testing.T, flags []string, user, dataDir string, args ...string) *listenProc {
+	t.Helper()
+	all := append(append([]string(nil), flags...), "--data-dir", dataDir, "-v", "--json", "listen")
 	cmd := exec.Command(testserver.Binary(t), append(all, args...)...)
 	cmd.Env = append(os.Environ(), srv.AccountEnv(user)...)
 	p := &listenProc{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{})}

@@ -229,3 +229,13 @@ func drainLive(ctx context.Context, s conn.Session, st *store.Store, o Options, 
 		return nil
 	})
 }
+
+// Add returns s with the counts of an earlier attempt of the same sync
+// (before a lost connection) added.
+func (s Summary) Add(earlier Summary) Summary {
+	s.New += earlier.New
+	s.Duplicates += earlier.Duplicates
+	s.Forged += earlier.Forged
+	s.Gap = s.Gap || earlier.Gap
+	return s
+}

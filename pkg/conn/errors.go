@@ -24,7 +24,10 @@ type ConnectError struct {
 	Addr string // host:port tried, if any
 	TLS  bool   // the failure is about TLS or the certificate
 	Lost bool   // an established session ended
-	Err  error
+	// Condition is the defined condition of the stream error that ended
+	// the session ("policy-violation"), when the server sent one.
+	Condition string
+	Err       error
 }
 
 func (e *ConnectError) Error() string {

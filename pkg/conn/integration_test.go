@@ -71,7 +71,6 @@ func TestDialBothTLSModesAndRememberMechanism(t *testing.T) {
 func TestFlushWithStreamManagement(t *testing.T) {
 	testserver.Require(t, srv)
 	o := srv.Options(t, "alice")
-	o.EnableSM = true
 	s, err := conn.Dial(ctx(t), o)
 	if err != nil {
 		t.Fatal(err)
@@ -83,13 +82,23 @@ func TestFlushWithStreamManagement(t *testing.T) {
 	if err := rb.Flush(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
+	acks, ok := s.(conn.Acks)
+	if !ok {
+		t.Fatal("session does not implement conn.Acks")
+	}
+	var last uint64
 	for i := 0; i < 20; i++ {
-		if err := s.Send(ctx(t), stanza.Message{To: srv.JID("bob"), Type: "chat", Body: "sm"}); err != nil {
+		seq, err := acks.SendSeq(ctx(t), stanza.Message{To: srv.JID("bob"), Type: "chat", Body: "sm"})
+		if err != nil {
 			t.Fatal(err)
 		}
+		last = seq
 	}
 	if err := s.Flush(ctx(t)); err != nil {
 		t.Fatalf("flush with SM: %v", err)
+	}
+	if n, on := acks.Acked(); !on || n < last {
+		t.Errorf("after Flush: acked %d (stream management %v), want ≥ %d", n, on, last)
 	}
 	n := 0
 	for n < 20 {

@@ -53,16 +53,11 @@ func recoverable(err error) bool {
 func (s *session) handleNonza(el string) {
 	switch el {
 	case stanza.NSSM + " <a/>":
-		s.mu.Lock()
-		if len(s.acks) > 0 {
-			close(s.acks[0])
-			s.acks = s.acks[1:]
-		}
-		s.mu.Unlock()
+		s.ackArrived() // its h was read by the tap (smscan.go)
 	case stanza.NSSM + " <r/>":
-		// We count what Recv returned; pings go-xmpp answers internally are
-		// not seen, so h may be low, never high (which would kill the stream).
-		_ = s.writeRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", s.handled.Load()))
+		// h counts the stanzas that came before this <r/>: Recv has
+		// returned them all, so they are processed (smscan.go).
+		_ = s.writeRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", s.tap.sm.answerR()))
 	case stanza.NSSM + " <enabled/>":
 		s.sm.Store(true)
 		s.closeEnabled()
@@ -86,7 +81,7 @@ func (s *session) fail(err error) {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, "stream error"):
-		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Err: errors.New(msg)}
+		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Condition: s.tap.sm.streamError(), Err: errors.New(msg)}
 	default:
 		s.err = &ConnectError{Addr: s.target.Addr, Lost: true, Err: err}
 	}

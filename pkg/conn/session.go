@@ -29,7 +29,9 @@ type Options struct {
 	DebugXML    io.Writer // stream copy with credentials redacted; nil = off
 	DialTimeout time.Duration
 	Lookup      LookupSRV // nil = the system resolver
-	EnableSM    bool      // enable XEP-0198 (acks; Flush then uses <r/>)
+	// NoSM keeps XEP-0198 stream management off even where the server
+	// offers it (it is on by default: acks per stanza, Flush by <r/>).
+	NoSM bool
 	// Unavailable withdraws at once the initial presence go-xmpp always
 	// sends after login (it has no option to skip it): the account then
 	// shows online to contacts only for the moment between the two, and
@@ -120,8 +122,8 @@ type session struct {
 	subs       map[*Queue]struct{}
 	subscribed bool            // a subscription was ever made
 	early      []stanza.Stanza // stanzas that arrived before the first subscription
-	acks       []chan struct{}
-	enabled    chan struct{} // closed when SM <enabled/> or <failed/> arrived
+	ackWait    []ackWaiter     // Flush calls waiting for an <a/>, oldest first
+	enabled    chan struct{}   // closed when SM <enabled/> or <failed/> arrived
 
 	sm      atomic.Bool
 	handled atomic.Uint32
@@ -187,7 +189,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 			return nil, err
 		}
 	}
-	if o.EnableSM {
+	if !o.NoSM && smOffered(t.streamFeatures()) {
 		if err := s.enableSM(ctx); err != nil {
 			s.Close()
 			return nil, err
@@ -252,6 +254,13 @@ func (s *session) deadErr() error {
 
 // Send marshals v with encoding/xml and writes it.
 func (s *session) Send(ctx context.Context, v any) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.sendLocked(ctx, v)
+}
+
+// sendLocked is Send with wmu held.
+func (s *session) sendLocked(ctx context.Context, v any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -259,7 +268,13 @@ func (s *session) Send(ctx context.Context, v any) error {
 	if err != nil {
 		return fmt.Errorf("marshal stanza: %w", err)
 	}
-	return s.writeRaw(string(b))
+	if s.closed {
+		return s.deadErr()
+	}
+	if _, err := s.c.SendOrg(string(b)); err != nil {
+		return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
+	}
+	return nil
 }
 
 func (s *session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) {
@@ -309,7 +324,7 @@ func (s *session) Flush(ctx context.Context) error {
 			return s.deadErr()
 		}
 		s.mu.Lock()
-		s.acks = append(s.acks, ch)
+		s.ackWait = append(s.ackWait, ackWaiter{upTo: s.tap.sm.outCount(), ch: ch})
 		s.mu.Unlock()
 		_, err := s.c.SendOrg("<r xmlns='urn:xmpp:sm:3'/>")
 		s.wmu.Unlock()

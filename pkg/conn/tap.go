@@ -25,6 +25,11 @@ type tap struct {
 
 	watch *presenceWatch // nil unless Options.WatchPresence
 
+	// XEP-0198 counting (smscan.go), both directions, from the first byte.
+	sm       smCounters
+	recvScan streamScan
+	sendScan streamScan
+
 	afterRead func()       // acknowledges what was read at once (quickack.go); may be nil
 	loginSock *loginSocket // the same during login; nil when not found or not Linux
 	loginAck  bool         // loginSock had found the socket when login ended
@@ -36,7 +41,13 @@ var (
 	reToken  = regexp.MustCompile(`(token=['"])[^'"]*`)
 )
 
-func newTap(out io.Writer) *tap { return &tap{out: out, login: true} }
+func newTap(out io.Writer) *tap {
+	t := &tap{out: out, login: true}
+	t.recvScan.onTop = t.sm.onRecv
+	t.recvScan.onChild = t.sm.onRecvChild
+	t.sendScan.onTop = t.sm.onSend
+	return t
+}
 
 func (t *tap) Write(p []byte) (int, error) {
 	t.mu.Lock()
@@ -51,6 +62,13 @@ func (t *tap) Write(p []byte) (int, error) {
 		// sees is our stream header, while the server's TLS session ticket
 		// waits for an ACK that holds back its stream features.
 		t.loginSock.afterIO()
+	}
+	switch {
+	case bytes.HasPrefix(p, []byte("RECV ")):
+		// The same newline repair as for the features (captureFeatures).
+		t.recvScan.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
+	case bytes.HasPrefix(p, []byte("SEND ")):
+		t.sendScan.feed(p[5:])
 	}
 	if t.watch != nil && bytes.HasPrefix(p, []byte("RECV ")) {
 		// The same newline repair as for the features (captureFeatures).

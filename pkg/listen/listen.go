@@ -2,6 +2,7 @@ package listen
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,6 +45,13 @@ type Options struct {
 	Timeout time.Duration
 	// MaxBackoff caps the wait between reconnection attempts (0 = 1 min).
 	MaxBackoff time.Duration
+	// Retries bounds the reconnection attempts in a row that fail (0 = no
+	// bound); a session that comes up starts the count again.
+	Retries int
+	// Keepalive: after this long without a stanza from the server, ping
+	// it (XEP-0199); no answer within Keepalive more means the connection
+	// is dead (a frozen NAT or route never says so): reconnect. 0 = off.
+	Keepalive time.Duration
 	// Now returns the time (tests); nil means time.Now.
 	Now func() time.Time
 	// Subscriptions handles presence subscription requests.
@@ -124,10 +132,12 @@ type Dialer func(ctx context.Context) (conn.Session, error)
 // backoff (1 s doubling to MaxBackoff, with jitter).
 func (l *Listener) Run(ctx context.Context, dial Dialer) error {
 	backoff := time.Second
+	failed := 0
 	for {
 		s, err := dial(ctx)
 		if err != nil {
-			if ctx.Err() != nil || l.sessions == 0 || !retryable(err) {
+			failed++
+			if ctx.Err() != nil || l.sessions == 0 || !retryable(err) || (l.o.Retries > 0 && failed > l.o.Retries) {
 				return err
 			}
 			wait := jitter(backoff)
@@ -138,15 +148,19 @@ func (l *Listener) Run(ctx context.Context, dial Dialer) error {
 			backoff = min(backoff*2, l.o.MaxBackoff)
 			continue
 		}
-		backoff = time.Second
+		backoff, failed = time.Second, 0
 		err = l.Serve(ctx, s)
-		s.Close()
 		if ctx.Err() != nil {
+			s.Close()
 			return ctx.Err()
 		}
+		// A lost session is closed on the side: its polite close waits for
+		// an answer that a dead connection (a failed keepalive) never gives.
 		if !retryable(err) {
+			s.Close()
 			return err
 		}
+		go s.Close()
 		l.o.Warn("connection lost (%v); reconnecting", err)
 		if err := sleep(ctx, jitter(200*time.Millisecond)); err != nil {
 			return err
@@ -238,7 +252,7 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 		ctx = rctx
 	}
 	for {
-		st, err := sub.Next(ctx)
+		st, err := l.next(ctx, s, sub)
 		if err != nil {
 			if l.rooms != nil && errors.Is(context.Cause(ctx), errRoomsGone) {
 				return &RoomsEndedError{Last: l.rooms.last}
@@ -260,6 +274,46 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 			return err
 		}
 	}
+}
+
+// next waits for the next stanza; after Keepalive of silence it pings the
+// server, and no answer within Keepalive more ends the session as lost.
+func (l *Listener) next(ctx context.Context, s conn.Session, sub conn.Subscription) (stanza.Stanza, error) {
+	if l.o.Keepalive <= 0 {
+		return sub.Next(ctx)
+	}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, l.o.Keepalive)
+		st, err := sub.Next(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || wctx.Err() == nil {
+			return st, err
+		}
+		if err := Ping(ctx, s, l.o.Keepalive); err != nil {
+			return nil, err
+		}
+	}
+}
+
+type ping struct {
+	XMLName xml.Name `xml:"urn:xmpp:ping ping"`
+}
+
+// Ping sends an XEP-0199 ping to the account's server and waits up to
+// timeout for the answer. An error reply still proves the connection alive;
+// no answer in time is reported as a lost connection.
+func Ping(ctx context.Context, s conn.Session, timeout time.Duration) error {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := s.SendIQ(pctx, stanza.IQ{Type: "get", To: s.Domain(), Payload: ping{}})
+	var se *stanza.Error
+	switch {
+	case err == nil, errors.As(err, &se):
+		return nil
+	case ctx.Err() == nil && pctx.Err() != nil:
+		return &conn.ConnectError{Lost: true, Err: fmt.Errorf("no answer to a keepalive ping within %v", timeout)}
+	}
+	return err
 }
 
 // catchUp fetches what the account archive got since the last id this

@@ -30,14 +30,33 @@ type Content struct {
 type Result struct {
 	To        string `json:"to"`
 	ID        string `json:"id"`
-	Status    string `json:"status"` // sent, delivered, failed
+	Status    string `json:"status"` // sent, delivered, failed, unknown
 	Err       error  `json:"-"`
 	ErrorText string `json:"error,omitempty"`
 	// Encrypted is the end-to-end encryption the message went out under
 	// (its namespace), "" for none.
 	Encrypted string         `json:"encrypted,omitempty"`
 	Message   stanza.Message `json:"-"` // what was sent (before Seal: the plaintext)
+
+	// wire is what goes on the stream: Message, or its sealed form. A
+	// re-send after a reconnect writes it again unchanged (the ratchet
+	// step it used is already stored), never a second encryption.
+	wire    stanza.Message
+	seq     uint64    // position on the current stream (conn.Acks); 0: not written on it
+	wrote   bool      // written on some stream, so possibly delivered
+	written time.Time // when first written
 }
+
+// The statuses of a Result.
+const (
+	StatusSending   = "sending"   // not final yet
+	StatusSent      = "sent"      // the server acknowledged it
+	StatusDelivered = "delivered" // the recipient's receipt arrived
+	StatusFailed    = "failed"    // never sent, or bounced with an error
+	// StatusUnknown: written, then the connection was lost before the
+	// server's acknowledgement and retries ran out before it was re-sent.
+	StatusUnknown = "unknown"
+)
 
 // Outbox tracks the messages of one session.
 type Outbox struct {
@@ -58,12 +77,19 @@ type Outbox struct {
 	Seal       func(ctx context.Context, to string, m *stanza.Message) error
 	Encryption string
 
-	s       conn.Session
-	sub     conn.Subscription
-	receipt bool
-	order   []*Result
-	byID    map[string]*Result
-	unacked int
+	// Reconnect, when set, makes the outbox survive lost connections (see
+	// reconnect.go).
+	Reconnect *Reconnect
+
+	s      conn.Session
+	sub    conn.Subscription
+	streak int // reconnection attempts since the last acknowledgement
+	// finishing: Finish runs, nothing more will be sent.
+	finishing bool
+	receipt   bool
+	order     []*Result
+	byID      map[string]*Result
+	unacked   int
 }
 
 // OriginID is XEP-0359's origin-id.
@@ -103,25 +129,28 @@ func Build(id, to string, c Content, requestReceipt bool) stanza.Message {
 func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error) {
 	id := conn.NewID()
 	m := Build(id, to, c, o.receipt)
-	r := &Result{To: to, ID: id, Status: "sending", Message: m}
+	r := &Result{To: to, ID: id, Status: StatusSending, Message: m}
 	o.order = append(o.order, r)
 	o.byID[id] = r
-	wire := m
+	r.wire = m
 	if o.Seal != nil {
 		r.Encrypted = o.Encryption
+		wire := m
 		wire.Payload = append([]any(nil), m.Payload...)
 		if err := o.Seal(ctx, to, &wire); err != nil {
 			if ctx.Err() != nil {
-				r.Status, r.Err = "failed", ctx.Err()
+				r.Status, r.Err = StatusFailed, ctx.Err()
 				return id, ctx.Err()
 			}
-			r.Status, r.Err = "failed", err
+			r.Status, r.Err = StatusFailed, err
 			return id, nil
 		}
+		r.wire = wire
 	}
-	if err := o.s.Send(ctx, wire); err != nil {
-		r.Status, r.Err = "failed", err
-		return id, err
+	if err := o.write(ctx, r); err != nil {
+		if err := o.recover(ctx, err); err != nil {
+			return id, err
+		}
 	}
 	o.unacked++
 	if o.BatchSize > 0 && o.unacked >= o.BatchSize {
@@ -133,15 +162,58 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 	return id, nil
 }
 
+// write sends r on the current stream, noting its position there.
+func (o *Outbox) write(ctx context.Context, r *Result) error {
+	r.seq = 0
+	if a, ok := o.s.(conn.Acks); ok {
+		seq, err := a.SendSeq(ctx, r.wire)
+		if err != nil {
+			return err
+		}
+		o.wrote(r)
+		r.seq = seq
+		return nil
+	}
+	if err := o.s.Send(ctx, r.wire); err != nil {
+		return err
+	}
+	o.wrote(r)
+	return nil
+}
+
+func (o *Outbox) wrote(r *Result) {
+	if !r.wrote {
+		r.wrote, r.written = true, time.Now()
+	}
+}
+
 func (o *Outbox) flush(ctx context.Context) error {
+	for {
+		err := o.flushOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		if rerr := o.recover(ctx, err); rerr != nil {
+			return fmt.Errorf("wait for server acknowledgement: %w", rerr)
+		}
+	}
+}
+
+func (o *Outbox) flushOnce(ctx context.Context) error {
 	fctx, cancel := ctx, context.CancelFunc(func() {})
 	if o.BatchTimeout > 0 {
 		fctx, cancel = context.WithTimeout(ctx, o.BatchTimeout)
 	}
 	defer cancel()
 	if err := o.s.Flush(fctx); err != nil {
-		return fmt.Errorf("wait for server acknowledgement: %w", err)
+		if ctx.Err() == nil && fctx.Err() != nil && o.Reconnect != nil {
+			// No answer within the bound while the caller still waits: the
+			// connection is as good as lost (frozen); reconnect.
+			return &conn.ConnectError{Lost: true, Err: fmt.Errorf("no acknowledgement within %v", o.BatchTimeout)}
+		}
+		return err
 	}
+	o.streak = 0
 	o.unacked = 0
 	o.drain()
 	o.markSent()
@@ -152,8 +224,8 @@ func (o *Outbox) flush(ctx context.Context) error {
 // markSent marks everything sent before the last acknowledgement as sent.
 func (o *Outbox) markSent() {
 	for _, r := range o.order {
-		if r.Status == "sending" {
-			r.Status = "sent"
+		if r.Status == StatusSending {
+			r.Status = StatusSent
 		}
 	}
 }
@@ -165,7 +237,8 @@ func (o *Outbox) settle() {
 	}
 	keep := o.order[:0]
 	for _, r := range o.order {
-		if r.Status == "failed" || r.Status == "delivered" || (r.Status == "sent" && !o.receipt) {
+		if r.Status == StatusFailed || r.Status == StatusDelivered || r.Status == StatusUnknown ||
+			(r.Status == StatusSent && !o.receipt) {
 			res := *r
 			if r.Err != nil {
 				res.ErrorText = r.Err.Error()
@@ -199,16 +272,16 @@ func (o *Outbox) apply(st stanza.Stanza) {
 		return
 	}
 	if m.Type == "error" {
-		if r := o.byID[m.ID]; r != nil && r.Status != "failed" {
-			r.Status, r.Err = "failed", m.Error
+		if r := o.byID[m.ID]; r != nil && r.Status != StatusFailed {
+			r.Status, r.Err = StatusFailed, m.Error
 		}
 		return
 	}
 	if id, ok := receipts.ReceivedID(m); ok {
 		r := o.byID[id]
 		// The receipt must come from the recipient (any resource of it).
-		if r != nil && r.Status != "failed" && sameBare(m.From, r.To) {
-			r.Status = "delivered"
+		if r != nil && r.Status != StatusFailed && sameBare(m.From, r.To) {
+			r.Status = StatusDelivered
 		}
 	}
 }
@@ -225,9 +298,18 @@ func sameBare(a, b string) bool {
 // been handed to it); err is non-nil only when the session itself failed
 // or (with receipts) ctx ended first.
 func (o *Outbox) Finish(flushCtx, receiptCtx context.Context) ([]Result, error) {
-	defer o.sub.Close()
-	if err := o.s.Flush(flushCtx); err != nil {
-		return o.results(), fmt.Errorf("wait for server acknowledgement: %w", err)
+	defer func() { o.sub.Close() }() // the subscription of the last session
+	o.finishing = true
+	for len(o.pending()) > 0 {
+		err := o.s.Flush(flushCtx)
+		if err == nil {
+			break
+		}
+		if rerr := o.recover(flushCtx, err); rerr != nil {
+			res := o.results()
+			o.settleAll()
+			return res, fmt.Errorf("wait for server acknowledgement: %w", rerr)
+		}
 	}
 	o.drain()
 	o.markSent()
@@ -263,7 +345,7 @@ func (o *Outbox) missing() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range o.order {
-		if r.Status == "sent" && !seen[r.To] {
+		if r.Status == StatusSent && !seen[r.To] {
 			seen[r.To] = true
 			out = append(out, r.To)
 		}
