@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/listen"
@@ -194,7 +195,8 @@ func (r *execRunner) loop() {
 
 func (r *execRunner) run(m *store.Message) {
 	c := exec.CommandContext(r.ctx, "/bin/sh", "-c", r.cmd)
-	c.Env = append(os.Environ(),
+	// The command handles remote content: it gets no secret (issue 14).
+	c.Env = append(config.ChildEnv(os.Environ()),
 		"XMPP_FROM="+m.From, "XMPP_TO="+m.To, "XMPP_WITH="+m.With, "XMPP_ID="+m.StanzaID,
 		"XMPP_MESSAGE_ID="+m.MsgID, "XMPP_TYPE="+m.Type, "XMPP_DIRECTION="+m.Direction,
 		"XMPP_TIMESTAMP="+m.Time.UTC().Format(time.RFC3339), "XMPP_OOB_URL="+m.OOB, "XMPP_SUBJECT="+envSafe(m.Subject))
