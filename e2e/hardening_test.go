@@ -3,13 +3,17 @@ package e2e
 // Regression tests for the defects hostile testing found (issue 14).
 
 import (
+	"context"
+	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
+	"github.com/xmppctl/xmppctl/pkg/conn"
 )
 
 // TestListenExecGetsNoSecrets (defect 5): the --exec command handles
@@ -42,4 +46,90 @@ func TestListenExecGetsNoSecrets(t *testing.T) {
 		}
 	}
 	p.interrupt(t)
+}
+
+// rawMessage is a message whose children are given as XML: the hostile
+// shapes below are exactly what a stranger's client can put on the wire.
+type rawMessage struct {
+	XMLName xml.Name `xml:"jabber:client message"`
+	To      string   `xml:"to,attr"`
+	Type    string   `xml:"type,attr,omitempty"`
+	ID      string   `xml:"id,attr"`
+	Inner   string   `xml:",innerxml"`
+}
+
+// hostileChildren are message contents that go-xmpp v0.4.1 fails to
+// parse after reading the whole stanza (pkg/conn/recvskip.go): each ended
+// the receiving session (issue 14 defect 2).
+var hostileChildren = []string{
+	`<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'><item id='x'/></items></event>`,
+	`<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'><item id='x'><data xmlns='urn:xmpp:avatar:data'>AAAA</data></item></items></event>`,
+	`<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'><item id='x'>text only</item></items></event>`,
+	`<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'/></event>`,
+	`<body>and a body too</body><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'><item id='y'/></items></event>`,
+}
+
+// sendHostile sends every hostile shape from s (a stranger: not in the
+// target's roster) to to, as messages of type typ, and waits until the
+// server has processed them.
+func sendHostile(t *testing.T, s conn.Session, to, typ string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, inner := range hostileChildren {
+		if err := s.Send(ctx, rawMessage{To: to, Type: typ, ID: conn.NewID(), Inner: inner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestListenSurvivesHostileStanzas (defect 2): a stranger's hostile
+// headlines reach a running listen; its session survives (no reconnect)
+// and the next normal message is printed.
+func TestListenSurvivesHostileStanzas(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob, mallory := srv.NewUser(t, "alice"), srv.NewUser(t, "bob"), srv.NewUser(t, "mallory")
+	bs, ms := srv.Dial(t, bob), srv.Dial(t, mallory)
+	p := startListen(t, alice, t.TempDir())
+	sendHostile(t, ms, srv.JID(alice), "headline")
+	sendHostile(t, ms, srv.JID(alice), "chat")
+	sendMsg(t, bs, srv.JID(alice), "after the hostile ones")
+	flush(t, bs)
+	var got []string
+	for _, m := range p.waitFor(t, 1) {
+		got = append(got, m.Body)
+	}
+	if !slices.Contains(got, "after the hostile ones") {
+		t.Errorf("printed %q, want the normal message", got)
+	}
+	if strings.Contains(p.errText(), "connection lost") {
+		t.Errorf("a stranger's stanza dropped the session:\n%s", p.errText())
+	}
+	p.interrupt(t)
+}
+
+// TestArchiveSyncSurvivesHostileStanzas (defect 2): hostile messages kept
+// in offline storage are flushed to archive sync's session at login; the
+// sync still completes and stores the normal message sent after them.
+func TestArchiveSyncSurvivesHostileStanzas(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob, mallory := srv.NewUser(t, "alice"), srv.NewUser(t, "bob"), srv.NewUser(t, "mallory")
+	bs, ms := srv.Dial(t, bob), srv.Dial(t, mallory)
+	sendHostile(t, ms, srv.JID(alice), "normal") // alice is offline: stored for her
+	sendHostile(t, ms, srv.JID(alice), "chat")
+	sendMsg(t, bs, srv.JID(alice), "after the hostile ones")
+	flush(t, bs)
+	dir := t.TempDir()
+	res := archiveRun(t, alice, dir, "archive", "sync")
+	mustOK(t, res)
+	var bodies []string
+	for _, m := range listJSON(t, alice, dir) {
+		bodies = append(bodies, m.Body)
+	}
+	if !slices.Contains(bodies, "after the hostile ones") {
+		t.Errorf("archive holds %q, want the normal message", bodies)
+	}
 }

@@ -18,7 +18,8 @@ func (s *session) recvLoop() {
 				s.handleNonza(el)
 				continue
 			}
-			if recoverable(err) {
+			if lostStanza(v, err) {
+				s.handled.Add(1) // the server counts it (XEP-0198)
 				continue
 			}
 			s.fail(err)
@@ -42,12 +43,6 @@ func unknownElement(err error) (string, bool) {
 		return "", false
 	}
 	return rest, true
-}
-
-// recoverable lists go-xmpp errors raised after a whole stanza was read.
-func recoverable(err error) bool {
-	msg := err.Error()
-	return strings.HasPrefix(msg, "no avatar") && strings.HasSuffix(msg, "items available")
 }
 
 func (s *session) handleNonza(el string) {
