@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,4 +134,64 @@ func TestArchiveSyncSurvivesHostileStanzas(t *testing.T) {
 	if !slices.Contains(bodies, "after the hostile ones") {
 		t.Errorf("archive holds %q, want the normal message", bodies)
 	}
+}
+
+// dataDirModes lists every file in dir whose mode is not 0600 (0700 for
+// directories).
+func dataDirModes(t *testing.T, dir string) []string {
+	t.Helper()
+	var bad []string
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err // dir itself is the test's
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700 | fs.ModeDir
+		} else {
+			n++
+		}
+		if info.Mode() != want {
+			bad = append(bad, fmt.Sprintf("%s %v", path, info.Mode()))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("no files in %s", dir)
+	}
+	return bad
+}
+
+// TestDataDirFilesArePrivate (defect 10): every file archive sync and
+// listen leave in the data dir (the SQLite store with its -wal and -shm
+// files, which hold message bodies, and everything else) is 0600.
+func TestDataDirFilesArePrivate(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	bs := srv.Dial(t, bob)
+	sendMsg(t, bs, srv.JID(alice), "stored while offline")
+	flush(t, bs)
+	dir := t.TempDir()
+	mustOK(t, archiveRun(t, alice, dir, "archive", "sync"))
+	if bad := dataDirModes(t, dir); len(bad) > 0 {
+		t.Errorf("after archive sync:\n%s", strings.Join(bad, "\n"))
+	}
+	dir2 := t.TempDir()
+	p := startListen(t, alice, dir2)
+	sendMsg(t, bs, srv.JID(alice), "live")
+	flush(t, bs)
+	p.waitFor(t, 1)
+	// Checked while listen runs: the -wal and -shm files exist now.
+	if bad := dataDirModes(t, dir2); len(bad) > 0 {
+		t.Errorf("while listen runs:\n%s", strings.Join(bad, "\n"))
+	}
+	p.interrupt(t)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -253,5 +254,44 @@ func TestLock(t *testing.T) {
 	l2.Release()
 	if filepath.Dir(LockPath(dir, "a@x")) != dir {
 		t.Error("lock outside the data dir")
+	}
+}
+
+// TestFilesArePrivate (issue 14 defect 10): the database and the -wal
+// and -shm files SQLite creates beside it (they hold message bodies) are
+// 0600 whatever the umask, also for a store an older version created.
+func TestFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	// An older xmppctl's store: created with the umask's mode.
+	if err := os.WriteFile(filepath.Join(dir, FileName+"-wal"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Version(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[e.Name()] = true
+		if info.Mode() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), info.Mode())
+		}
+	}
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		if !seen[name] {
+			t.Errorf("%s missing (seen %v)", name, seen)
+		}
 	}
 }
