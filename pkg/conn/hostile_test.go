@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/xml"
 	"io"
 	"net"
@@ -27,7 +28,9 @@ func survives(t testing.TB, s *session, c net.Conn, raw string) (bool, error) {
 	if _, err := c.Write([]byte(raw + markerMsg)); err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
+	if err := c.(*tls.Conn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"math/big"
 	"net"
 	"regexp"
@@ -81,6 +82,10 @@ func (ss *scriptedServer) serve() {
 		close(ss.conns)
 		return
 	}
+	// Keep reading what the client writes (answers to IQs): a socket
+	// closed with unread data is reset, and a reset can discard what the
+	// client had not read yet.
+	go func() { _, _ = io.Copy(io.Discard, c) }()
 	ss.conns <- c
 }
 
