@@ -134,7 +134,9 @@ type ConnectOption func(*conn.Options)
 func watchPresence(o *conn.Options) { o.WatchPresence = true }
 
 func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool, opts ...ConnectOption) (conn.Session, error) {
-	pw, err := acct.ResolvePassword(ctx)
+	pctx, cancel := f.WithTimeout(ctx) // --timeout bounds password_command too
+	pw, err := acct.ResolvePassword(pctx)
+	cancel()
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,18 @@ package e2e
 // Regression tests for the defects hostile testing found (issue 14).
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"encoding/xml"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,4 +198,90 @@ func TestDataDirFilesArePrivate(t *testing.T) {
 		t.Errorf("while listen runs:\n%s", strings.Join(bad, "\n"))
 	}
 	p.interrupt(t)
+}
+
+// passwordCommandConfig writes a config whose password_command first
+// signals on a FIFO, then sleeps far longer than any test waits.
+func passwordCommandConfig(t *testing.T, user string) (string, <-chan struct{}) {
+	t.Helper()
+	fifo := filepath.Join(t.TempDir(), "started")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	go func() {
+		if b, err := os.ReadFile(fifo); err == nil && len(b) > 0 {
+			close(started)
+		}
+	}()
+	path := srv.Config(t, "nobody", fmt.Sprintf(`
+[account.slow]
+jid = %q
+password_command = "echo go > %s; sleep 300; echo %s"
+`, srv.JID(user), fifo, srv.Users[user]))
+	return path, started
+}
+
+// TestPasswordCommandInterrupted (defect 9): SIGINT or SIGTERM while the
+// password command runs ends it (with what it started) and exits 130.
+func TestPasswordCommandInterrupted(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := srv.NewUser(t, "alice")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			path, started := passwordCommandConfig(t, alice)
+			cmd := exec.Command(testserver.Binary(t), "--config", path, "--account", "slow", "send", "-m", "x", srv.JID(alice))
+			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			_ = cmd.Process.Signal(sig)
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err := <-exited:
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+					t.Fatalf("exit %v, want 130; stderr %q", err, stderr.String())
+				}
+			case <-time.After(60 * time.Second): // hang detector; the command sleeps 300 s
+				_ = cmd.Process.Kill()
+				t.Fatal("xmppctl waits for the password command after the signal")
+			}
+			if got := strings.TrimSpace(stderr.String()); got != "xmppctl: interrupted" {
+				t.Errorf("stderr %q", got)
+			}
+		})
+	}
+}
+
+// TestPasswordCommandTimeout (defect 9): --timeout bounds the password
+// command: exit 7.
+func TestPasswordCommandTimeout(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := srv.NewUser(t, "alice")
+	path, _ := passwordCommandConfig(t, alice)
+	res := testserver.Run(t, "", nil, "--config", path, "--account", "slow", "--timeout", "500ms", "send", "-m", "x", srv.JID(alice))
+	wantExit(t, res, 7, "password_command")
+}
+
+// TestPasswordCommandFailureMessage (defect 11): a failing command's
+// stderr is not copied into the error; its exit status is.
+func TestPasswordCommandFailureMessage(t *testing.T) {
+	testserver.Require(t, srv)
+	path := srv.Config(t, "nobody", `
+[account.bad]
+jid = "x@localhost"
+password_command = "echo 'gpg: cannot decrypt hunter2' >&2; exit 2"
+`)
+	res := testserver.Run(t, "", nil, "--config", path, "--account", "bad", "send", "-m", "x", "y@localhost")
+	if res.Code == 0 || strings.Contains(res.Stderr, "hunter2") || strings.Contains(res.Stderr, "gpg") {
+		t.Fatalf("exit %d, stderr %q: the command's output was copied", res.Code, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "password_command failed: exit status 2") {
+		t.Errorf("stderr %q does not say that the command failed and how", res.Stderr)
+	}
 }
