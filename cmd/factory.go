@@ -67,6 +67,12 @@ func (f *Factory) Warnf(format string, args ...any) {
 	}
 }
 
+// SecurityWarnf prints a warning about lowered security on stderr, even
+// with --quiet: the user must never be left unaware of it.
+func (f *Factory) SecurityWarnf(format string, args ...any) {
+	fmt.Fprintf(f.IO.ErrOut, "xmppctl: warning: "+format+"\n", args...)
+}
+
 // DataDir is --data-dir or the XDG default.
 func (f *Factory) DataDir() string {
 	if f.Global.DataDir != "" {
@@ -141,7 +147,7 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool,
 		return nil, err
 	}
 	if f.Global.Insecure {
-		f.Warnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
+		f.SecurityWarnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
 	}
 	o := conn.Options{
 		JID: acct.JID, Password: pw, Server: acct.Server, TLSMode: acct.TLS,
