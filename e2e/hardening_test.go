@@ -5,8 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
