@@ -14,6 +14,7 @@ import (
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/internal/iostreams"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/term"
 )
 
 // GlobalOptions are the persistent flags of the root command.
@@ -150,6 +151,9 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool,
 		f.SecurityWarnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
 	}
 	o := conn.Options{
+		OnOversize: func(from string, n int) {
+			f.Warnf("ignored a stanza of %d bytes from %s: larger than the %d bytes xmppctl accepts", n, term.Sanitize(from, false), conn.MaxStanza)
+		},
 		JID: acct.JID, Password: pw, Server: acct.Server, TLSMode: acct.TLS,
 		TLS:         conn.TLSPolicy{CAFile: acct.CAFile, Pin: acct.Pin, Insecure: f.Global.Insecure},
 		DataDir:     f.DataDir(),

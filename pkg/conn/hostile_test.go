@@ -41,7 +41,7 @@ func survives(t testing.TB, s *session, c net.Conn, raw string) (bool, error) {
 				return false, s.Err()
 			case <-ctx.Done():
 			}
-			t.Fatalf("neither the next message nor the end of the stream after %q: %v", raw, err)
+			t.Fatalf("neither the next message nor the end of the stream after %.200q: %v", raw, err)
 		}
 		if m, ok := st.(*stanza.Message); ok && m.ID == "marker" {
 			return true, nil

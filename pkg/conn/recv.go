@@ -25,6 +25,10 @@ func (s *session) recvLoop() {
 			s.fail(err)
 			return
 		}
+		if s.oversize(v) {
+			s.handled.Add(1)
+			continue
+		}
 		st := convert(v, s.jid)
 		if st == nil {
 			continue

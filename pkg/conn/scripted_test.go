@@ -138,13 +138,17 @@ func scriptedLogin(c net.Conn) error {
 
 // dialScripted logs a session in to a fresh scripted server and returns
 // both ends.
-func dialScripted(t testing.TB) (*session, net.Conn) {
+func dialScripted(t testing.TB, opts ...func(*Options)) (*session, net.Conn) {
 	t.Helper()
 	ss := newScriptedServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := Dial(ctx, Options{JID: "me@example.org", Password: "pw", Server: ss.l.Addr().String(),
-		TLSMode: "direct", TLS: TLSPolicy{Insecure: true}})
+	o := Options{JID: "me@example.org", Password: "pw", Server: ss.l.Addr().String(),
+		TLSMode: "direct", TLS: TLSPolicy{Insecure: true}}
+	for _, f := range opts {
+		f(&o)
+	}
+	s, err := Dial(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
