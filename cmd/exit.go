@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -123,6 +124,7 @@ func hintFor(err error) string {
 		auth    *conn.AuthError
 		pin     *conn.PinError
 		unknown x509.UnknownAuthorityError
+		record  tls.RecordHeaderError
 		connErr *conn.ConnectError
 		noDev   *omemo.NoDeviceError
 		room    *omemo.RoomError
@@ -142,8 +144,10 @@ func hintFor(err error) string {
 		return "check the account's password (XMPPCTL_PASSWORD, password or password_command in the config)"
 	case errors.As(err, &pin):
 		return "the server's key changed or this is not your server; update pin only if you trust it"
-	case errors.As(err, &unknown), errors.As(err, &connErr) && connErr.TLS:
+	case errors.As(err, &unknown), errors.As(err, &connErr) && connErr.Cert:
 		return "the server's certificate is not trusted: set ca_file (or --ca-file) to its CA, or pin its key"
+	case errors.As(err, &record):
+		return "the server did not answer with TLS: check --tls (direct or starttls) and the port"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "raise --timeout if the server or peer is slow"
 	case isCobraUsage(err):

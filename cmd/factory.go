@@ -14,6 +14,7 @@ import (
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/internal/iostreams"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/term"
 )
 
 // GlobalOptions are the persistent flags of the root command.
@@ -65,6 +66,12 @@ func (f *Factory) Warnf(format string, args ...any) {
 	if !f.Global.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "xmppctl: warning: "+format+"\n", args...)
 	}
+}
+
+// SecurityWarnf prints a warning about lowered security on stderr, even
+// with --quiet: the user must never be left unaware of it.
+func (f *Factory) SecurityWarnf(format string, args ...any) {
+	fmt.Fprintf(f.IO.ErrOut, "xmppctl: warning: "+format+"\n", args...)
 }
 
 // DataDir is --data-dir or the XDG default.
@@ -134,14 +141,19 @@ type ConnectOption func(*conn.Options)
 func watchPresence(o *conn.Options) { o.WatchPresence = true }
 
 func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool, opts ...ConnectOption) (conn.Session, error) {
-	pw, err := acct.ResolvePassword(ctx)
+	pctx, cancel := f.WithTimeout(ctx) // --timeout bounds password_command too
+	pw, err := acct.ResolvePassword(pctx)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
 	if f.Global.Insecure {
-		f.Warnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
+		f.SecurityWarnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
 	}
 	o := conn.Options{
+		OnOversize: func(from string, n int) {
+			f.Warnf("ignored a stanza of %d bytes from %s: larger than the %d bytes xmppctl accepts", n, term.Sanitize(from, false), conn.MaxStanza)
+		},
 		JID: acct.JID, Password: pw, Server: acct.Server, TLSMode: acct.TLS,
 		TLS:         conn.TLSPolicy{CAFile: acct.CAFile, Pin: acct.Pin, Insecure: f.Global.Insecure},
 		DataDir:     f.DataDir(),

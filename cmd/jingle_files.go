@@ -34,10 +34,7 @@ func safeFileName(name string) string {
 			b.WriteRune(r)
 		}
 	}
-	s := strings.TrimSpace(b.String())
-	// Leading dots would make ".." or hidden files; keep the rest.
-	s = strings.TrimLeft(s, ".")
-	s = strings.TrimSpace(s)
+	s := b.String()
 	if len(s) > maxNameBytes {
 		ext := filepath.Ext(s)
 		if len(ext) > 20 || !utf8.ValidString(ext) {
@@ -49,6 +46,12 @@ func safeFileName(name string) string {
 		}
 		s = s[:cut] + ext
 	}
+	// Trimming comes last so that nothing after it can expose a dot or a
+	// space again: leading dots and spaces together (". .bashrc" must not
+	// become ".bashrc"), which keeps the result from being hidden and makes
+	// sanitising it again a no-op.
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
+	s = strings.TrimRightFunc(s, unicode.IsSpace)
 	if s == "" {
 		s = "file"
 	}

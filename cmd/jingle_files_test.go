@@ -22,6 +22,10 @@ func TestSafeFileName(t *testing.T) {
 		{"line\nbreak", "line_break"},
 		{"  spaced  ", "spaced"},
 		{"日本語.txt", "日本語.txt"},
+		// Issue 14 defect 3: spaces between dots hid the file.
+		{". .bashrc", "bashrc"},
+		{".\u00a0.hidden2", "hidden2"},
+		{" . . .x", "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -38,7 +42,8 @@ func TestSafeFileName(t *testing.T) {
 }
 
 func FuzzSafeFileName(f *testing.F) {
-	for _, s := range []string{"a", "../x", "\x00", "..", "a/b\\c"} {
+	for _, s := range []string{"a", "../x", "\x00", "..", "a/b\\c", ". .bashrc", ".\u00a0.hidden2",
+		strings.Repeat("x", 199) + " .txt", strings.Repeat("y", 199) + "  z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -48,6 +53,13 @@ func FuzzSafeFileName(f *testing.F) {
 		}
 		if filepath.Base(got) != got {
 			t.Fatalf("safeFileName(%q) = %q is not one path element", s, got)
+		}
+		// A saved name is never hidden, and sanitising is stable.
+		if strings.HasPrefix(got, ".") {
+			t.Fatalf("safeFileName(%q) = %q is a hidden file", s, got)
+		}
+		if again := safeFileName(got); again != got {
+			t.Fatalf("safeFileName(%q) = %q, but safeFileName(%q) = %q", s, got, got, again)
 		}
 	})
 }

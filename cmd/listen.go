@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/bookmarks"
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -437,7 +438,8 @@ func (r *execRunner) loop() {
 
 func (r *execRunner) run(j execJob) {
 	c := exec.CommandContext(r.ctx, "/bin/sh", "-c", r.cmd)
-	c.Env = append(os.Environ(), j.env...)
+	// The command handles remote content: it gets no secret (issue 14).
+	c.Env = append(config.ChildEnv(os.Environ()), j.env...)
 	c.Stdin = bytes.NewReader([]byte(j.stdin))
 	c.Stdout, c.Stderr = r.f.IO.Out, r.f.IO.ErrOut
 	if err := c.Run(); err != nil && r.ctx.Err() == nil {

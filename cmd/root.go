@@ -34,6 +34,7 @@ const exitStatusHelp = `Exit status:
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	softMemoryLimit()
 	return Run(ctx, NewFactory(iostreams.System(), os.Getenv), args)
 }
 

@@ -150,12 +150,15 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	}
 	dctx, cancel := f.WithTimeout(ctx)
 	svc, err := upload.Discover(dctx, disco.NewCache(s))
+	// Read before cancel: afterwards dctx.Err() is always set, and every
+	// failure (an error reply too) looked like a timeout.
+	timedOut := ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil {
 		if errors.Is(err, upload.ErrNoService) {
 			return &RemoteError{Err: err, Hint: "ask the server's admin to enable HTTP File Upload (Prosody: http_file_share)"}
 		}
-		if ctx.Err() == nil && dctx.Err() != nil {
+		if timedOut {
 			return fmt.Errorf("find upload service: no answer from %s: %w", s.Domain(), context.DeadlineExceeded)
 		}
 		return err

@@ -316,3 +316,53 @@ func TestBarStackKeepsFinishedLinesAbove(t *testing.T) {
 		t.Errorf("%d lines drawn, %d active after all finished", st.drawn, len(st.active))
 	}
 }
+
+// Issue 14 defect 1 through the command: a redirected PUT is exit 5 naming
+// the status, with no URL printed and nothing shared.
+func TestUploadRedirectedPutIsRemoteAndNotShared(t *testing.T) {
+	f, _, sess := testFactory(t, nil)
+	fu := newFakeUploadServer(t, sess, "1000")
+	gets := 0
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut {
+			gets++
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		http.Redirect(w, r, "/stored-elsewhere", http.StatusFound)
+	}))
+	t.Cleanup(redirect.Close)
+	fu.http.Config.Handler = redirect.Config.Handler
+	f.HTTPClient = fu.http.Client
+	p := writeFiles(t, map[string]string{"f.txt": "data"})
+	code := Run(context.Background(), f, []string{"upload", "--to", "bob@example.org", p["f.txt"]})
+	stderr := f.IO.ErrOut.(interface{ String() string }).String()
+	if code != ExitRemote || !strings.Contains(stderr, "302") {
+		t.Fatalf("exit %d, want %d naming 302: %s", code, ExitRemote, stderr)
+	}
+	if out := f.IO.Out.(interface{ String() string }).String(); out != "" {
+		t.Errorf("stdout %q: a URL was printed for a file never stored", out)
+	}
+	if msgs := sentMessages(t, sess); len(msgs) != 0 {
+		t.Errorf("%d messages shared", len(msgs))
+	}
+	if gets != 0 {
+		t.Errorf("the redirect was followed (%d GETs)", gets)
+	}
+}
+
+// Issue 14 defect 7: an error reply to service discovery is the server's
+// refusal (exit 5), not a timeout.
+func TestUploadDiscoErrorIsRemoteNotTimeout(t *testing.T) {
+	f, _, sess := testFactory(t, nil)
+	sess.OnIQ = func(iq stanza.IQ) (*stanza.IQ, error) {
+		e := &stanza.Error{Type: "cancel", Condition: "service-unavailable"}
+		return &stanza.IQ{Type: "error", From: iq.To, Error: e}, e
+	}
+	p := writeFiles(t, map[string]string{"f.txt": "data"})
+	code := Run(context.Background(), f, []string{"upload", p["f.txt"]})
+	stderr := f.IO.ErrOut.(interface{ String() string }).String()
+	if code != ExitRemote || !strings.Contains(stderr, "service-unavailable") || strings.Contains(stderr, "no answer") {
+		t.Fatalf("exit %d, want %d with the condition: %s", code, ExitRemote, stderr)
+	}
+}

@@ -9,12 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -202,15 +204,25 @@ func (a *Account) ResolvePassword(ctx context.Context) (string, error) {
 		return a.Password, nil
 	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", a.PasswordCommand)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// Interrupted or out of time, the command ends at once with all it
+	// started (a child holding its stdout would otherwise keep us
+	// waiting), and the context's error says why (exit status 130 or 7).
+	ownProcessGroup(cmd)
+	cmd.WaitDelay = time.Second
+	// What it prints on stderr stays out of our messages: it may quote
+	// the secret it failed to decrypt.
+	cmd.Stderr = io.Discard
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("password_command: %w", context.Cause(ctx))
+	}
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexByte(msg, '\n'); i >= 0 {
-			msg = msg[:i]
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = errors.New(ee.ProcessState.String()) // "exit status 3", "signal: killed"
 		}
-		return "", &Error{Msg: fmt.Sprintf("password_command failed: %v %s", err, msg)}
+		return "", &Error{Msg: fmt.Sprintf("password_command failed: %v", err),
+			Hint: "run the password_command yourself to see its messages"}
 	}
 	pw := strings.TrimSpace(string(out))
 	if pw == "" {

@@ -23,6 +23,7 @@ func (e *AuthError) Error() string {
 type ConnectError struct {
 	Addr string // host:port tried, if any
 	TLS  bool   // the failure is about TLS or the certificate
+	Cert bool   // the server's certificate failed verification (TLS is set too)
 	Lost bool   // an established session ended
 	// Condition is the defined condition of the stream error that ended
 	// the session ("policy-violation"), when the server sent one.

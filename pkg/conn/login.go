@@ -154,9 +154,15 @@ func classify(addr string, err error) error {
 	)
 	msg := err.Error()
 	switch {
-	case errors.As(err, &pinErr), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &inval),
-		errors.As(err, &verr), errors.As(err, &recErr), errors.As(err, &alert),
-		strings.HasPrefix(msg, "starttls handshake"), strings.Contains(msg, "x509:"), strings.Contains(msg, "tls:"):
+	case errors.As(err, &pinErr):
+		return &ConnectError{Addr: addr, TLS: true, Err: err}
+	case errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &inval), errors.As(err, &verr),
+		strings.Contains(msg, "x509:"):
+		// Only these may get the "certificate is not trusted" hint: a
+		// connection cut during the handshake is a TLS failure too.
+		return &ConnectError{Addr: addr, TLS: true, Cert: true, Err: err}
+	case errors.As(err, &recErr), errors.As(err, &alert),
+		strings.HasPrefix(msg, "starttls handshake"), strings.Contains(msg, "tls:"):
 		return &ConnectError{Addr: addr, TLS: true, Err: err}
 	case errors.As(err, &dnsErr), errors.As(err, &opErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return &ConnectError{Addr: addr, Err: err}

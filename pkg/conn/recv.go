@@ -18,11 +18,16 @@ func (s *session) recvLoop() {
 				s.handleNonza(el)
 				continue
 			}
-			if recoverable(err) {
+			if lostStanza(v, err) {
+				s.handled.Add(1) // the server counts it (XEP-0198)
 				continue
 			}
 			s.fail(err)
 			return
+		}
+		if s.oversize(v) {
+			s.handled.Add(1)
+			continue
 		}
 		st := convert(v, s.jid)
 		if st == nil {
@@ -42,12 +47,6 @@ func unknownElement(err error) (string, bool) {
 		return "", false
 	}
 	return rest, true
-}
-
-// recoverable lists go-xmpp errors raised after a whole stanza was read.
-func recoverable(err error) bool {
-	msg := err.Error()
-	return strings.HasPrefix(msg, "no avatar") && strings.HasSuffix(msg, "items available")
 }
 
 func (s *session) handleNonza(el string) {

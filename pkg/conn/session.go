@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -53,8 +54,12 @@ type Options struct {
 	// version queries (go-xmpp answers them itself, before any handler
 	// could); nil answers service-unavailable.
 	Version *SoftwareVersion
+	// OnOversize, when set, is told about each incoming stanza over
+	// MaxStanza that was dropped (bound.go): who sent it and its size.
+	OnOversize func(from string, size int)
 
 	bare, domain string
+	maxStanza    int // MaxStanza when 0; tests lower it
 }
 
 // SoftwareVersion is the XEP-0092 answer a session may give.
@@ -130,8 +135,10 @@ type session struct {
 	closing atomic.Bool
 	offline atomic.Int32 // offline messages flushed to an Unavailable session
 
-	unavailable bool      // Options.Unavailable
-	onOffline   func(int) // Options.OnOffline
+	unavailable bool                     // Options.Unavailable
+	onOffline   func(int)                // Options.OnOffline
+	maxStanza   int                      // MaxStanza; lowered by tests
+	onOversize  func(from string, n int) // Options.OnOversize
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -181,6 +188,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		ctx:      sctx, cancel: cancel,
 		done:        make(chan struct{}),
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
+		maxStanza: cmp.Or(o.maxStanza, MaxStanza), onOversize: o.OnOversize,
 	}
 	go s.recvLoop()
 	if o.Unavailable {

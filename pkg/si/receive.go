@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/ibb"
@@ -32,6 +33,10 @@ type Offer struct {
 
 	answer chan answer      // to the waiting si handler
 	stream chan streamReady // from the bytestream handlers
+	// s5b is set when the user accepted the offer with SOCKS5: until then
+	// the sender's streamhosts are refused, never dialed (an offer still
+	// waiting on the "Accept?" prompt causes no network action).
+	s5b atomic.Bool
 }
 
 type answer struct {
@@ -119,7 +124,7 @@ func (m *Manager) handleStreamHosts(ctx context.Context, iq *stanza.IQ) (any, er
 		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
 	}
 	o := m.lookup(iq.From, q.SID)
-	if o == nil {
+	if o == nil || !o.s5b.Load() {
 		return nil, &stanza.Error{Type: "cancel", Condition: "not-acceptable"}
 	}
 	dst := socks5.DstAddr(q.SID, iq.From, m.s.JID())
@@ -175,6 +180,8 @@ func (o *Offer) Receive(ctx context.Context, w io.Writer, commit func() error, o
 	}
 	if method == MethodIBB {
 		o.m.ibb.Expect(o.Peer, o.SID)
+	} else {
+		o.s5b.Store(true)
 	}
 	o.answer <- answer{method: method}
 	res := &jingle.Result{SID: o.SID, Peer: o.Peer, Name: o.Name, Size: o.Size}

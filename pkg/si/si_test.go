@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/xmppctl/xmppctl/internal/xmpppair"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
+	"github.com/xmppctl/xmppctl/pkg/socks5"
 	"github.com/xmppctl/xmppctl/pkg/stall"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
@@ -228,5 +230,67 @@ func TestStall(t *testing.T) {
 				t.Fatalf("receive error %v, want a stall", ro.err)
 			}
 		})
+	}
+}
+
+// TestNoDialBeforeAccept (issue 14 defect 8): a sender that sends its
+// streamhosts before the offer was accepted (the prompt still showing)
+// gets an error, and no connection reaches the streamhost.
+func TestNoDialBeforeAccept(t *testing.T) {
+	a, b := xmpppair.New(alice, bob)
+	defer a.Close()
+	defer b.Close()
+	mb := NewManager(b, ibb.NewManager(b, 0))
+	incoming := mb.Incoming()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// Each connection is counted before it is closed, and the receiver's
+	// SOCKS5 dial fails only once it is closed: so a dial made before the
+	// streamhost IQ was answered is counted by the time the answer arrives.
+	dialed := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			dialed <- struct{}{}
+			c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	sid := "sid-1"
+	offer := SI{ID: sid, Profile: NSProfile, File: &File{Name: "f", Size: 10}, Feature: offerFeature([]string{MethodS5B})}
+	offerDone := make(chan error, 1)
+	go func() {
+		_, err := a.SendIQ(ctx, stanza.IQ{Type: "set", To: bob, Payload: offer})
+		offerDone <- err
+	}()
+	var o *Offer
+	select {
+	case o = <-incoming: // the offer is now waiting for the user
+	case <-ctx.Done():
+		t.Fatal("no offer")
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = a.SendIQ(ctx, stanza.IQ{Type: "set", To: bob, Payload: socks5.Query{SID: sid, Mode: "tcp",
+		StreamHosts: []socks5.StreamHost{{JID: alice, Host: "127.0.0.1", Port: port}}}})
+	var se *stanza.Error
+	if !errors.As(err, &se) {
+		t.Errorf("streamhosts before the accept: %v, want an error reply", err)
+	}
+	select {
+	case <-dialed:
+		t.Fatal("the receiver connected to the sender's streamhost before the offer was accepted")
+	default:
+	}
+	o.Decline()
+	if err := <-offerDone; !errors.As(err, &se) {
+		t.Errorf("offer: %v, want declined", err)
 	}
 }

@@ -35,6 +35,9 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	// busy_timeout makes a writer wait for another process's transaction
 	// instead of failing; _txlock=immediate takes the write lock at BEGIN so
 	// that two writers never deadlock upgrading read locks.
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -47,8 +50,26 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	_ = os.Chmod(path, 0o600)
 	return s, nil
+}
+
+// private makes the database file exist with mode 0600 before SQLite
+// opens it. SQLite creates its -wal and -shm files (message bodies) with
+// the database file's mode, so they are private too; those left by an
+// older xmppctl, which created the database with the umask's mode, are
+// fixed here as well.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Path is the store's file.

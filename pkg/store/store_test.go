@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -288,5 +289,41 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	if _, err := st.db.Exec(`INSERT INTO omemo_devices (account, version, jid, device) VALUES ('a@x', 'v', 'b@x', 1)`); err != nil {
 		t.Fatalf("omemo tables missing: %v", err)
+// TestFilesArePrivate (issue 14 defect 10): the database and the -wal
+// and -shm files SQLite creates beside it (they hold message bodies) are
+// 0600 whatever the umask, also for a store an older version created.
+func TestFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	// An older xmppctl's store: created with the umask's mode.
+	if err := os.WriteFile(filepath.Join(dir, FileName+"-wal"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Version(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[e.Name()] = true
+		if info.Mode() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), info.Mode())
+		}
+	}
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		if !seen[name] {
+			t.Errorf("%s missing (seen %v)", name, seen)
+		}
 	}
 }

@@ -63,7 +63,8 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// HTTPError is a non-2xx answer to the PUT.
+// HTTPError is an answer to the PUT other than 200 or 201, redirects
+// included.
 type HTTPError struct {
 	Method string
 	URL    string
@@ -84,6 +85,9 @@ func (e *HTTPError) Error() string {
 // A body the server will never take (size, type, malformed request) is
 // final; expired or used slots, auth failures and server errors are not.
 func (e *HTTPError) Retryable() bool {
+	if e.Status/100 == 3 {
+		return false // the service would send us away again
+	}
 	switch e.Status {
 	case http.StatusBadRequest, http.StatusLengthRequired, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusMethodNotAllowed:
@@ -117,7 +121,7 @@ func Put(ctx context.Context, client *http.Client, slot *Slot, body io.Reader, s
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := client.Do(req)
+	resp, err := noRedirects(client).Do(req)
 	if err != nil {
 		if rerr := rd.readErr(); rerr != nil {
 			return rerr
@@ -135,13 +139,30 @@ func Put(ctx context.Context, client *http.Client, slot *Slot, body io.Reader, s
 			Err: fmt.Errorf("PUT %s: %w", slot.PutURL, unwrapURLError(err))}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	text := oneLine(string(b), 200)
+	if resp.StatusCode/100 == 3 {
+		text = "redirect not followed"
+		if loc := resp.Header.Get("Location"); loc != "" {
+			text = "redirect to " + oneLine(loc, 200) + " not followed"
+		}
+	}
 	return &HTTPError{Method: http.MethodPut, URL: slot.PutURL, Status: resp.StatusCode,
-		Text: resp.Status, Body: oneLine(string(b), 200)}
+		Text: resp.Status, Body: text}
+}
+
+// noRedirects returns a copy of client that hands back 3xx answers
+// instead of following them: Go turns a PUT answered 301/302/303 into a
+// GET of the Location, whose 200 would then pass for a stored file. Only
+// the slot's own PUT URL can store it (XEP-0363 §5).
+func noRedirects(client *http.Client) *http.Client {
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // watchedReader counts what was read and remembers why reading failed.

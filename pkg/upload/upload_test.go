@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -457,5 +458,59 @@ func BenchmarkPut(b *testing.B) {
 		if err := Put(context.Background(), srv.Client(), slot, body, size, "", 0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Issue 14 defect 1: Go's client turns a PUT answered 301/302/303 into a
+// GET of the Location, and that GET's 200 was taken for a stored file.
+func TestUploadRedirectedPutFails(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			fs := newFakeService(t)
+			fs.onPut = func(n int, w http.ResponseWriter, r *http.Request) bool {
+				if strings.HasPrefix(r.URL.Path, "/elsewhere") {
+					w.WriteHeader(http.StatusOK)
+					return true
+				}
+				http.Redirect(w, r, "/elsewhere", status)
+				return true
+			}
+			u := fs.uploader()
+			_, err := u.Upload(context.Background(), bytesFile("f", []byte("data")), nil)
+			var he *HTTPError
+			if !errors.As(err, &he) || he.Status != status || !strings.Contains(err.Error(), fmt.Sprint(status)) {
+				t.Fatalf("error %v (%T), want an HTTPError naming %d", err, err, status)
+			}
+			if he.Retryable() {
+				t.Error("a redirect is retried on a fresh slot; the service would redirect again")
+			}
+			for _, r := range fs.puts {
+				if r.URL.Path == "/elsewhere" {
+					t.Errorf("the redirect was followed: %s %s", r.Method, r.URL)
+				}
+			}
+		})
+	}
+}
+
+// Only 200 and 201 from the slot's PUT URL are success: another 2xx (204,
+// 202 accepted-for-later) does not prove the file is stored.
+func TestUploadPutSuccessStatuses(t *testing.T) {
+	for status, ok := range map[int]bool{200: true, 201: true, 202: false, 204: false, 206: false} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			fs := newFakeService(t)
+			fs.onPut = func(n int, w http.ResponseWriter, r *http.Request) bool {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(status)
+				return true
+			}
+			u := fs.uploader()
+			u.Retries = 0
+			_, err := u.Upload(context.Background(), bytesFile("f", []byte("data")), nil)
+			if (err == nil) != ok {
+				t.Fatalf("status %d: error %v", status, err)
+			}
+		})
 	}
 }
