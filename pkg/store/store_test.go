@@ -289,6 +289,9 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	if _, err := st.db.Exec(`INSERT INTO omemo_devices (account, version, jid, device) VALUES ('a@x', 'v', 'b@x', 1)`); err != nil {
 		t.Fatalf("omemo tables missing: %v", err)
+	}
+}
+
 // TestFilesArePrivate (issue 14 defect 10): the database and the -wal
 // and -shm files SQLite creates beside it (they hold message bodies) are
 // 0600 whatever the umask, also for a store an older version created.
