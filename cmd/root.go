@@ -94,6 +94,7 @@ never taken from the command line.
 	root.AddCommand(newNickCmd(f))
 	root.AddCommand(newProfileCmd(f))
 	root.AddCommand(newUploadCmd(f))
+	root.AddCommand(newDownloadCmd(f))
 	root.AddCommand(newDiscoCmd(f))
 	root.AddCommand(newCheckCmd(f))
 	root.AddCommand(newJingleSendCmd(f))

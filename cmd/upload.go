@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/pkg/aesgcm"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
@@ -43,6 +44,7 @@ type uploadOptions struct {
 	AllowHTTP   bool
 	Jobs        int
 	Retries     int
+	OMEMO       bool
 }
 
 func newUploadCmd(f *Factory) *cobra.Command {
@@ -74,12 +76,22 @@ message per file whose body is exactly the URL, with the same URL as a
 jabber:x:oob attachment, so that receiving clients show the file inline.
 --caption sends its text as a separate message before the links. As with
 send, xmppctl exits 0 only after the server acknowledged every message.
-If some files or recipients fail and others succeed the exit status is 3.`,
+If some files or recipients fail and others succeed the exit status is 3.
+
+With --omemo each file is encrypted while it is uploaded (XEP-0454 OMEMO
+Media Sharing: AES-256-GCM under a fresh random key, the tag after the
+ciphertext), so the upload service only ever stores ciphertext, and the
+printed link is an aesgcm:// URL whose fragment holds the IV and key:
+treat it as a secret. Clients that speak OMEMO (Conversations, Dino,
+Gajim, Monal) open such links inline; xmppctl download decrypts them. The
+upload URL must be https. Sharing an aesgcm link is done only inside an
+OMEMO message, so --omemo with --to or --muc needs OMEMO messaging.`,
 		Example: `  xmppctl upload report.pdf
   xmppctl upload --to bob@example.org --caption "today's logs" app.log db.log
   xmppctl upload --muc ops@conference.example.org screenshot.png
   pg_dump mydb | gzip | xmppctl upload - --name mydb.sql.gz --to admin@example.org
-  xmppctl upload --json *.tar.gz | jq -r .sha256`,
+  xmppctl upload --json *.tar.gz | jq -r .sha256
+  xmppctl upload --omemo secret.pdf`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("upload needs at least one FILE (or - for standard input)")
@@ -103,15 +115,17 @@ If some files or recipients fail and others succeed the exit status is 3.`,
 	fl.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow plain-http upload URLs to other hosts than this machine")
 	fl.IntVar(&opts.Jobs, "jobs", 2, "files uploaded at the same time")
 	fl.IntVar(&opts.Retries, "retries", 3, "retries of a failed transfer, each on a fresh slot")
+	fl.BoolVar(&opts.OMEMO, "omemo", false, "encrypt each file (XEP-0454) and print aesgcm:// links")
 	return c
 }
 
 // uploadItem is one FILE argument, checked and ready.
 type uploadItem struct {
-	arg  string // as given on the command line
-	file upload.File
-	res  *upload.Result
-	err  error
+	arg    string // as given on the command line
+	file   upload.File
+	secret *aesgcm.Secret // with --omemo
+	res    *upload.Result // with --omemo, res.URL is the aesgcm URL
+	err    error
 }
 
 func runUpload(ctx context.Context, opts *uploadOptions) error {
@@ -127,6 +141,9 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	if opts.Caption != "" && len(to)+len(rooms) == 0 {
 		return usageErrorf("--caption needs --to or --muc")
 	}
+	if opts.OMEMO && len(to)+len(rooms) > 0 && !omemoSharingAvailable {
+		return errOMEMOSharing
+	}
 	acct, err := f.Account()
 	if err != nil {
 		return err
@@ -135,6 +152,13 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	defer cleanup()
 	if err != nil {
 		return err
+	}
+	if opts.OMEMO {
+		for _, it := range items {
+			if it.file, it.secret, err = upload.Encrypted(it.file); err != nil {
+				return err
+			}
+		}
 	}
 
 	s, err := f.Connect(ctx, acct, false)
@@ -168,7 +192,7 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 		return err
 	}
 	up := &upload.Uploader{Session: s, Service: svc, HTTP: hc, AllowHTTP: opts.AllowHTTP,
-		Retries: opts.Retries, Timeout: f.Global.Timeout}
+		RequireHTTPS: opts.OMEMO, Retries: opts.Retries, Timeout: f.Global.Timeout}
 	uploadAll(ctx, f, up, items, opts.Jobs)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -183,7 +207,11 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	total := len(items)
 	if len(failures) < len(items) && len(to)+len(rooms) > 0 {
 		total += len(to) + len(rooms)
-		shareFails, err := shareLinks(ctx, f, s, opts.Caption, items, to, joined, joinErrs)
+		share := shareLinks
+		if opts.OMEMO {
+			share = shareEncrypted
+		}
+		shareFails, err := share(ctx, f, s, opts.Caption, items, to, joined, joinErrs)
 		if err != nil {
 			return err
 		}
@@ -235,6 +263,8 @@ func uploadFailure(it *uploadItem) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		return &RemoteError{Err: err, Hint: "the limit is the server's (XEP-0363 max-file-size); compress or split the file"}
+	case errors.As(err, &insecure) && insecure.Encrypted:
+		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "the upload service hands out plain-http links; encrypted files need https (--allow-http does not apply)"}
 	case errors.As(err, &insecure):
 		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "use --allow-http to upload over plain http anyway"}
 	case errors.As(err, &httpErr):
@@ -492,6 +522,9 @@ func uploadOne(ctx context.Context, f *Factory, up *upload.Uploader, bars *barSt
 	}
 	start := time.Now()
 	it.res, it.err = up.Upload(ctx, &it.file, progress)
+	if it.err == nil && it.secret != nil {
+		it.res.URL, it.err = it.secret.URL(it.res.URL)
+	}
 	took := time.Since(start)
 	if fb != nil {
 		if it.err != nil {
@@ -526,7 +559,8 @@ type uploadJSON struct {
 	URL         string `json:"url"`
 	Size        int64  `json:"size"`
 	ContentType string `json:"content_type"`
-	SHA256      string `json:"sha256"`
+	SHA256      string `json:"sha256"`              // of the bytes uploaded (with --omemo: the ciphertext)
+	Encrypted   bool   `json:"encrypted,omitempty"` // --omemo: url is an aesgcm:// link
 }
 
 // fileErrJSON is the JSON Lines record of a file that failed (upload,
@@ -542,7 +576,7 @@ func printUploadResult(f *Factory, enc *json.Encoder, it *uploadItem) {
 		_ = enc.Encode(fileErrJSON{File: it.arg, Error: it.err.Error()})
 	case f.Global.JSON:
 		_ = enc.Encode(uploadJSON{File: it.arg, URL: it.res.URL, Size: it.res.Size,
-			ContentType: it.res.ContentType, SHA256: it.res.SHA256})
+			ContentType: it.res.ContentType, SHA256: it.res.SHA256, Encrypted: it.secret != nil})
 	case it.err == nil:
 		fmt.Fprintln(f.IO.Out, it.res.URL)
 	}
@@ -571,6 +605,9 @@ func shareLinks(ctx context.Context, f *Factory, s conn.Session, caption string,
 		for _, it := range items {
 			if it.err != nil {
 				continue
+			}
+			if it.secret != nil || strings.HasPrefix(strings.ToLower(it.res.URL), aesgcm.Scheme+":") {
+				return nil, errors.New("refusing to send an aesgcm link in a plaintext message") // its key would be readable
 			}
 			c := outbox.Content{Type: t.typ, Body: it.res.URL, OOB: it.res.URL}
 			if _, err := ob.Send(ctx, t.jid, c); err != nil {
