@@ -44,14 +44,14 @@ type Result struct {
 type Uploader struct {
 	Session   conn.Session
 	Service   *Service
-	HTTP      *http.Client  // nil = http.DefaultClient
-	AllowHTTP bool          // allow plain-http URLs to hosts other than loopback
+	HTTP      *http.Client // nil = http.DefaultClient
+	AllowHTTP bool         // allow plain-http URLs to hosts other than loopback
 	// RequireHTTPS refuses slots whose URLs are not https, even on
 	// loopback, before anything is sent (XEP-0454 files).
 	RequireHTTPS bool
-	Retries   int           // further attempts, each on a fresh slot, after a failed PUT
-	Backoff   time.Duration // wait before the first retry, doubled each time (0 = 1s)
-	Timeout   time.Duration // bound for the slot request and for a PUT without progress (0 = none)
+	Retries      int           // further attempts, each on a fresh slot, after a failed PUT
+	Backoff      time.Duration // wait before the first retry, doubled each time (0 = 1s)
+	Timeout      time.Duration // bound for the slot request and for a PUT without progress (0 = none)
 	// OnRetry, if set, is told about each failed attempt before the wait.
 	OnRetry func(f *File, attempt int, err error, wait time.Duration)
 }
