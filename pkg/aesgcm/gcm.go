@@ -50,19 +50,16 @@ func newState(key, iv []byte) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	var h [16]byte
-	b.Encrypt(h[:], h[:])
-	g := newGHASH(h)
+	g, err := newGHASH(b)
+	if err != nil {
+		return nil, err
+	}
 	var j0 [16]byte
 	if len(iv) == 12 {
 		copy(j0[:], iv) // J0 = IV || 0^31 || 1
 		j0[15] = 1
 	} else {
-		// J0 = GHASH(IV || 0^s || 0^64 || [len(IV)]_64): here IV is one
-		// whole block, so there is no padding.
-		j := newGHASH(h)
-		j.write(iv)
-		j0 = j.sum(0, uint64(len(iv))*8)
+		j0 = j0Long(g.h, iv) // one whole block: no padding
 	}
 	s := &state{g: g}
 	b.Encrypt(s.ekj0[:], j0[:])
@@ -80,7 +77,7 @@ func (s *state) advance(n int) error {
 }
 
 func (s *state) tag() [16]byte {
-	t := s.g.sum(0, s.n*8)
+	t := s.g.sum(s.n * 8)
 	subtle.XORBytes(t[:], t[:], s.ekj0[:])
 	return t
 }

@@ -114,7 +114,8 @@ func TestNISTVectors(t *testing.T) {
 // block edges and a large one, with both IV sizes and odd chunkings.
 func TestDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	lengths := []int{0, 1, 15, 16, 17, 31, 32, 33, 255, 256, 257, 4095, 4096, 4097, 32<<10 + 5, 1<<20 + 3}
+	lengths := []int{0, 1, 15, 16, 17, 31, 32, 33, 255, 256, 257, 4095, 4096, 4097,
+		chunk - 1, chunk, chunk + 1, chunk + 5, 2*chunk + 16, 1<<20 + 3}
 	for _, ivLen := range []int{IVSize, LegacyIVSize} {
 		for _, n := range lengths {
 			key, iv, plain := randBytes(r, KeySize), randBytes(r, ivLen), randBytes(r, n)
@@ -276,4 +277,28 @@ func BenchmarkSeal(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The field multiplication: 1 is neutral, it commutes, and pow agrees
+// with repeated multiplication.
+func TestFieldMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	one := elem{hi: 1 << 63}
+	for range 50 {
+		x := elem{r.Uint64(), r.Uint64()}
+		y := elem{r.Uint64(), r.Uint64()}
+		if mul(x, one) != x || mul(one, x) != x {
+			t.Fatalf("1·%x != itself", x)
+		}
+		if mul(x, y) != mul(y, x) {
+			t.Fatalf("%x·%x does not commute", x, y)
+		}
+		p := one
+		for n := range uint64(20) {
+			if got := pow(x, n); got != p {
+				t.Fatalf("pow(x, %d) differs from repeated multiplication", n)
+			}
+			p = mul(p, x)
+		}
+	}
 }
