@@ -130,3 +130,21 @@ func TestUploadOMEMONeedsHTTPS(t *testing.T) {
 		t.Errorf("stderr %q", f.IO.ErrOut)
 	}
 }
+
+// Defence in depth: whatever the caller, shareLinks never puts an aesgcm
+// link (its key) into a plaintext message.
+func TestShareLinksRefusesAESGCM(t *testing.T) {
+	f, _, sess := testFactory(t, nil)
+	s, _ := aesgcm.NewSecret()
+	for _, it := range []*uploadItem{
+		{arg: "a", secret: s, res: &upload.Result{URL: "aesgcm://h/a#00"}},
+		{arg: "b", res: &upload.Result{URL: "AESGCM://h/b#00"}},
+	} {
+		if _, err := shareLinks(context.Background(), f, sess, "", []*uploadItem{it}, []string{"bob@example.org"}, nil, nil); err == nil {
+			t.Errorf("%s: shared", it.arg)
+		}
+	}
+	if msgs := sentMessages(t, sess); len(msgs) != 0 {
+		t.Fatalf("sent %d messages", len(msgs))
+	}
+}
