@@ -44,7 +44,9 @@ The file is saved in the current directory under the last element of the
 URL's path, made safe (no directories, no leading dots, no control
 characters) and never replacing an existing file: "name (1).ext" and so on
 is used instead. -o FILE saves it as FILE (which must not exist yet), -o -
-writes it to standard output. The file gets its name only when it is
+writes it to standard output (a plain file streams straight through, so a
+failure part way leaves a partial stream: check the exit status). The file
+gets its name only when it is
 complete and, for aesgcm links, its authentication tag is correct; until
 then it is a hidden temporary file that is removed on any failure. (With
 -o - an encrypted file is first kept in a private temporary file, so that
