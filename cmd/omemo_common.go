@@ -9,6 +9,7 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
+	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 )
@@ -112,4 +113,37 @@ func (r *omemoRooms) members(ctx context.Context, s conn.Session, room string) (
 	}
 	r.seen[room] = m
 	return m.jids, m.err
+}
+
+// omemoSealer makes an outbox encrypt every message with OMEMO: to each
+// recipient's trusted devices (and the account's other devices), or in a
+// room to every member's. A recipient it cannot encrypt for fails and gets
+// nothing; the outbox never falls back to clear text.
+type omemoSealer struct {
+	f      *Factory
+	acct   config.Account
+	policy omemo.Policy
+}
+
+// attach opens the account's OMEMO device and sets ob's Seal; the returned
+// func closes the device's store.
+func (o *omemoSealer) attach(ctx context.Context, ob *outbox.Outbox) (func(), error) {
+	oc, closeOMEMO, err := openOMEMO(ctx, o.f, o.acct, o.policy)
+	if err != nil {
+		return nil, err
+	}
+	ob.Encryption = omemo.NS
+	rooms := newOMEMORooms(o.f)
+	ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
+		s := ob.Session() // the current one, after reconnections
+		if m.Type == "groupchat" {
+			members, err := rooms.members(ctx, s, to)
+			if err != nil {
+				return err
+			}
+			return oc.SealGroup(ctx, s, m, members)
+		}
+		return oc.SealMessage(ctx, s, m)
+	}
+	return closeOMEMO, nil
 }

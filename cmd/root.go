@@ -16,8 +16,9 @@ import (
 	"github.com/xmppctl/xmppctl/internal/iostreams"
 )
 
-// Version is set at build time with -ldflags "-X .../cmd.Version=...".
-var Version = "0.1.0-dev"
+// Version is set at build time with -ldflags "-X .../cmd.Version=..."
+// (scripts/release); see version.go.
+var Version = devVersion
 
 const exitStatusHelp = `Exit status:
   0    success: the server acknowledged everything (and receipts arrived, if asked)
@@ -62,10 +63,11 @@ $XMPPCTL_CONFIG); XMPPCTL_JID and XMPPCTL_PASSWORD override it. Passwords are
 never taken from the command line.
 
 ` + exitStatusHelp,
-		Version:       Version,
+		Version:       buildInfo().Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetVersionTemplate(buildInfo().String())
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
@@ -97,6 +99,8 @@ never taken from the command line.
 	root.AddCommand(newNickCmd(f))
 	root.AddCommand(newProfileCmd(f))
 	root.AddCommand(newUploadCmd(f))
+	root.AddCommand(newDownloadCmd(f))
+	root.AddCommand(newVersionCmd(f))
 	root.AddCommand(newDiscoCmd(f))
 	root.AddCommand(newCheckCmd(f))
 	root.AddCommand(newJingleSendCmd(f))

@@ -195,24 +195,11 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
 	ob.OnSettled = report.settled
 	if opts.OMEMO {
-		oc, closeOMEMO, err := openOMEMO(ctx, f, acct, policy)
+		closeOMEMO, err := (&omemoSealer{f: f, acct: acct, policy: policy}).attach(ctx, ob)
 		if err != nil {
 			return err
 		}
 		defer closeOMEMO()
-		ob.Encryption = omemo.NS
-		rooms := newOMEMORooms(f)
-		ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
-			s := ob.Session() // the current one, after reconnections
-			if m.Type == "groupchat" {
-				members, err := rooms.members(ctx, s, to)
-				if err != nil {
-					return err
-				}
-				return oc.SealGroup(ctx, s, m, members)
-			}
-			return oc.SealMessage(ctx, s, m)
-		}
 	}
 	targets := recipients
 	var joinErrs []error

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/pkg/aesgcm"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
@@ -43,6 +44,7 @@ type uploadOptions struct {
 	AllowHTTP   bool
 	Jobs        int
 	Retries     int
+	OMEMO       bool
 }
 
 func newUploadCmd(f *Factory) *cobra.Command {
@@ -74,12 +76,24 @@ message per file whose body is exactly the URL, with the same URL as a
 jabber:x:oob attachment, so that receiving clients show the file inline.
 --caption sends its text as a separate message before the links. As with
 send, xmppctl exits 0 only after the server acknowledged every message.
-If some files or recipients fail and others succeed the exit status is 3.`,
+If some files or recipients fail and others succeed the exit status is 3.
+
+With --omemo each file is encrypted while it is uploaded (XEP-0454 OMEMO
+Media Sharing: AES-256-GCM under a fresh random key, the tag after the
+ciphertext), so the upload service only ever stores ciphertext, and the
+printed link is an aesgcm:// URL whose fragment holds the IV and key:
+treat it as a secret. Clients that speak OMEMO (Conversations, Dino,
+Gajim, Monal) open such links inline; xmppctl download decrypts them. The
+upload URL must be https. With --to or --muc the caption and each link go
+only inside OMEMO messages (the link is the whole body, as clients expect;
+no jabber:x:oob, which travels in clear): a recipient without a usable
+trusted OMEMO device fails and gets nothing (see xmppctl send --omemo).`,
 		Example: `  xmppctl upload report.pdf
   xmppctl upload --to bob@example.org --caption "today's logs" app.log db.log
   xmppctl upload --muc ops@conference.example.org screenshot.png
   pg_dump mydb | gzip | xmppctl upload - --name mydb.sql.gz --to admin@example.org
-  xmppctl upload --json *.tar.gz | jq -r .sha256`,
+  xmppctl upload --json *.tar.gz | jq -r .sha256
+  xmppctl upload --omemo secret.pdf`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("upload needs at least one FILE (or - for standard input)")
@@ -103,15 +117,17 @@ If some files or recipients fail and others succeed the exit status is 3.`,
 	fl.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow plain-http upload URLs to other hosts than this machine")
 	fl.IntVar(&opts.Jobs, "jobs", 2, "files uploaded at the same time")
 	fl.IntVar(&opts.Retries, "retries", 3, "retries of a failed transfer (each on a fresh slot), and reconnections in a row while sharing the links")
+	fl.BoolVar(&opts.OMEMO, "omemo", false, "encrypt each file (XEP-0454) and print aesgcm:// links; with --to/--muc share them in OMEMO messages")
 	return c
 }
 
 // uploadItem is one FILE argument, checked and ready.
 type uploadItem struct {
-	arg  string // as given on the command line
-	file upload.File
-	res  *upload.Result
-	err  error
+	arg    string // as given on the command line
+	file   upload.File
+	secret *aesgcm.Secret // with --omemo
+	res    *upload.Result // with --omemo, res.URL is the aesgcm URL
+	err    error
 }
 
 func runUpload(ctx context.Context, opts *uploadOptions) error {
@@ -135,6 +151,13 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	defer cleanup()
 	if err != nil {
 		return err
+	}
+	if opts.OMEMO {
+		for _, it := range items {
+			if it.file, it.secret, err = upload.Encrypted(it.file); err != nil {
+				return err
+			}
+		}
 	}
 
 	s, err := f.Connect(ctx, acct, false)
@@ -171,7 +194,7 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 		return err
 	}
 	up := &upload.Uploader{Session: s, Service: svc, HTTP: hc, AllowHTTP: opts.AllowHTTP,
-		Retries: opts.Retries, Timeout: f.Global.Timeout}
+		RequireHTTPS: opts.OMEMO, Retries: opts.Retries, Timeout: f.Global.Timeout}
 	uploadAll(ctx, f, up, items, opts.Jobs)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -195,7 +218,15 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 				return errors.Join(errs...)
 			}
 		}
-		shareFails, err := shareLinks(ctx, f, s, rc, opts.Caption, items, to, joined, joinErrs)
+		var seal *omemoSealer
+		if opts.OMEMO {
+			policy, err := omemoPolicy(acct, "")
+			if err != nil {
+				return err
+			}
+			seal = &omemoSealer{f: f, acct: acct, policy: policy}
+		}
+		shareFails, err := shareLinks(ctx, f, s, rc, seal, opts.Caption, items, to, joined, joinErrs)
 		if err != nil {
 			return err
 		}
@@ -247,6 +278,8 @@ func uploadFailure(it *uploadItem) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		return &RemoteError{Err: err, Hint: "the limit is the server's (XEP-0363 max-file-size); compress or split the file"}
+	case errors.As(err, &insecure) && insecure.Encrypted:
+		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "the upload service hands out plain-http links; encrypted files need https (--allow-http does not apply)"}
 	case errors.As(err, &insecure):
 		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "use --allow-http to upload over plain http anyway"}
 	case errors.As(err, &httpErr):
@@ -504,6 +537,9 @@ func uploadOne(ctx context.Context, f *Factory, up *upload.Uploader, bars *barSt
 	}
 	start := time.Now()
 	it.res, it.err = up.Upload(ctx, &it.file, progress)
+	if it.err == nil && it.secret != nil {
+		it.res.URL, it.err = it.secret.URL(it.res.URL)
+	}
 	took := time.Since(start)
 	if fb != nil {
 		if it.err != nil {
@@ -538,7 +574,8 @@ type uploadJSON struct {
 	URL         string `json:"url"`
 	Size        int64  `json:"size"`
 	ContentType string `json:"content_type"`
-	SHA256      string `json:"sha256"`
+	SHA256      string `json:"sha256"`              // of the bytes uploaded (with --omemo: the ciphertext)
+	Encrypted   bool   `json:"encrypted,omitempty"` // --omemo: url is an aesgcm:// link
 }
 
 // fileErrJSON is the JSON Lines record of a file that failed (upload,
@@ -554,7 +591,7 @@ func printUploadResult(f *Factory, enc *json.Encoder, it *uploadItem) {
 		_ = enc.Encode(fileErrJSON{File: it.arg, Error: it.err.Error()})
 	case f.Global.JSON:
 		_ = enc.Encode(uploadJSON{File: it.arg, URL: it.res.URL, Size: it.res.Size,
-			ContentType: it.res.ContentType, SHA256: it.res.SHA256})
+			ContentType: it.res.ContentType, SHA256: it.res.SHA256, Encrypted: it.secret != nil})
 	case it.err == nil:
 		fmt.Fprintln(f.IO.Out, it.res.URL)
 	}
@@ -563,10 +600,17 @@ func printUploadResult(f *Factory, enc *json.Encoder, it *uploadItem) {
 // shareLinks sends the caption and one message per uploaded file, in
 // order, to every contact and joined room, and waits for the server's
 // acknowledgement. It returns one error per recipient that failed.
-func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reconnect, caption string, items []*uploadItem,
+func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reconnect, seal *omemoSealer, caption string, items []*uploadItem,
 	to, rooms []string, joinErrs []error) ([]error, error) {
 	ob := outbox.New(s, false)
 	ob.Reconnect = rc // a lost connection is replaced; the links are sent again with the same ids
+	if seal != nil {
+		closeOMEMO, err := seal.attach(ctx, ob)
+		if err != nil {
+			return nil, err
+		}
+		defer closeOMEMO()
+	}
 	defer func() {
 		if ob.Session() != s {
 			ob.Session().Close()
@@ -591,6 +635,13 @@ func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reco
 				continue
 			}
 			c := outbox.Content{Type: t.typ, Body: it.res.URL, OOB: it.res.URL}
+			if seal != nil {
+				// XEP-0454: the whole body is the aesgcm:// link, inside the
+				// OMEMO message; no jabber:x:oob, which travels in clear.
+				c.OOB = ""
+			} else if it.secret != nil || strings.HasPrefix(strings.ToLower(it.res.URL), aesgcm.Scheme+":") {
+				return nil, errors.New("refusing to send an aesgcm link in a plaintext message") // its key would be readable
+			}
 			if _, err := ob.Send(ctx, t.jid, c); err != nil {
 				return nil, err
 			}

@@ -78,6 +78,10 @@ func (fb *fileBar) Set(sent int64) {
 	_ = fb.bar.Set64(sent)
 }
 
+// SetTotal sets the expected size once it is known (downloads learn it
+// from the response).
+func (fb *fileBar) SetTotal(n int64) { fb.bar.ChangeMax64(n) }
+
 // Done removes the bar from the block and prints its final line above.
 func (fb *fileBar) Done(result string) {
 	st := fb.stack

@@ -13,7 +13,8 @@ import (
 
 var srv *testserver.Server
 
-func TestMain(m *testing.M) { testserver.Main(m, &srv) }
+// https slots: upload --omemo refuses plain-http upload URLs (media_test.go).
+func TestMain(m *testing.M) { testserver.Main(m, &srv, "XMPP_UPLOAD_SCHEME=https") }
 
 // wait bounds every wait for the peer, the server or the binary: only a
 // broken run ever reaches it (the machine may be shared and slow).

@@ -203,7 +203,8 @@ class Peer(slixmpp.ClientXMPP):
             emit(event="message", **{"from": sender}, body=None if plain is None else plain.decode(),
                  device=device.device_id, rids=rids, fallback=fallback,
                  eme=msg.xml.find("{urn:xmpp:eme:0}encryption") is not None,
-                 store=msg.xml.find("{urn:xmpp:hints}store") is not None)
+                 store=msg.xml.find("{urn:xmpp:hints}store") is not None,
+                 oob=msg.xml.find("{jabber:x:oob}x") is not None)
         except Exception as e:
             emit(event="decrypt-error", **{"from": sender}, error=f"{type(e).__name__}: {e}")
 

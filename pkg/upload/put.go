@@ -28,10 +28,14 @@ import (
 // InsecureURLError reports a plain-http URL to a host that is not the
 // local machine.
 type InsecureURLError struct {
-	URL string
+	URL       string
+	Encrypted bool // an XEP-0454 upload, which needs https whatever the host
 }
 
 func (e *InsecureURLError) Error() string {
+	if e.Encrypted {
+		return fmt.Sprintf("refusing plain-http upload url %s: an encrypted file's link must be https (XEP-0454)", e.URL)
+	}
 	return fmt.Sprintf("refusing plain-http upload url %s: the file and its link would travel unencrypted", e.URL)
 }
 
@@ -135,7 +139,7 @@ func Put(ctx context.Context, client *http.Client, slot *Slot, body io.Reader, s
 				return cause
 			}
 		}
-		return &conn.ConnectError{Addr: hostOf(slot.PutURL), TLS: isTLSErr(err),
+		return &conn.ConnectError{Addr: hostOf(slot.PutURL), TLS: IsTLSError(err),
 			Err: fmt.Errorf("PUT %s: %w", slot.PutURL, unwrapURLError(err))}
 	}
 	defer resp.Body.Close()
@@ -205,7 +209,9 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func isTLSErr(err error) bool {
+// IsTLSError reports whether an HTTP client error is a failure of TLS
+// itself (certificate, handshake), not of the network under it.
+func IsTLSError(err error) bool {
 	var (
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError

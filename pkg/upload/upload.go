@@ -14,6 +14,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -43,11 +44,14 @@ type Result struct {
 type Uploader struct {
 	Session   conn.Session
 	Service   *Service
-	HTTP      *http.Client  // nil = http.DefaultClient
-	AllowHTTP bool          // allow plain-http URLs to hosts other than loopback
-	Retries   int           // further attempts, each on a fresh slot, after a failed PUT
-	Backoff   time.Duration // wait before the first retry, doubled each time (0 = 1s)
-	Timeout   time.Duration // bound for the slot request and for a PUT without progress (0 = none)
+	HTTP      *http.Client // nil = http.DefaultClient
+	AllowHTTP bool         // allow plain-http URLs to hosts other than loopback
+	// RequireHTTPS refuses slots whose URLs are not https, even on
+	// loopback, before anything is sent (XEP-0454 files).
+	RequireHTTPS bool
+	Retries      int           // further attempts, each on a fresh slot, after a failed PUT
+	Backoff      time.Duration // wait before the first retry, doubled each time (0 = 1s)
+	Timeout      time.Duration // bound for the slot request and for a PUT without progress (0 = none)
 	// OnRetry, if set, is told about each failed attempt before the wait.
 	OnRetry func(f *File, attempt int, err error, wait time.Duration)
 }
@@ -121,6 +125,9 @@ func (u *Uploader) attempt(ctx context.Context, f *File, progress func(int64)) (
 	for _, raw := range []string{slot.PutURL, slot.GetURL} {
 		if err := CheckURL(raw, u.AllowHTTP); err != nil {
 			return nil, err
+		}
+		if u.RequireHTTPS && !strings.HasPrefix(strings.ToLower(raw), "https://") {
+			return nil, &InsecureURLError{URL: raw, Encrypted: true}
 		}
 	}
 	rc, err := f.Open()
