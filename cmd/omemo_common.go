@@ -82,7 +82,6 @@ func omemoDecrypter(ctx context.Context, f *Factory, st *store.Store, acct confi
 // members-only rooms, encrypted to the member list.
 type omemoRooms struct {
 	f    *Factory
-	s    conn.Session
 	seen map[string]roomMembers
 }
 
