@@ -53,6 +53,27 @@ func page(tb testing.TB, n int) []stanza.Element {
 	return out
 }
 
+// FuzzParseResultMatchesReference: ParseResultElement and the reference
+// accept the same results and decode them the same.
+func FuzzParseResultMatchesReference(f *testing.F) {
+	f.Add(prosodyResult)
+	f.Add(`<result xmlns='urn:xmpp:mam:2' id='x'><forwarded xmlns='urn:xmpp:forward:0'><message><body>a</body><body xml:lang='de'>b</body></message></forwarded></result>`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		el, err := element(t, raw)
+		if err != nil {
+			return
+		}
+		got, err := ParseResultElement(el)
+		want, werr := parseResultReference(el)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: ParseResultElement error %v, reference error %v", raw, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: ParseResultElement = %+v %+v, reference %+v %+v", raw, got, got.Message, want, want.Message)
+		}
+	})
+}
+
 // The fast decode gives the reference's result, message for message.
 func TestParseResultMatchesReference(t *testing.T) {
 	els := page(t, 3)

@@ -111,7 +111,7 @@ func ParseResultElement(el stanza.Element) (*Result, error) {
 	if !el.Is(NS, "result") {
 		return nil, fmt.Errorf("decode archive result: not a result element: <%s xmlns=%q>", el.XMLName.Local, el.XMLName.Space)
 	}
-	id := el.Attr("id")
+	id := lastAttr(el, "id")
 	if id == "" {
 		return nil, fmt.Errorf("archive result without id")
 	}
@@ -119,7 +119,19 @@ func ParseResultElement(el stanza.Element) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive result %s: %w", id, err)
 	}
-	return &Result{QueryID: el.Attr("queryid"), ID: id, Stamp: f.Stamp, Message: f.Message}, nil
+	return &Result{QueryID: lastAttr(el, "queryid"), ID: id, Stamp: f.Stamp, Message: f.Message}, nil
+}
+
+// lastAttr is the value of the last attribute named local, in any
+// namespace: what decoding into an `xml:"id,attr"` field gave before.
+func lastAttr(el stanza.Element, local string) string {
+	v := ""
+	for _, a := range el.Attrs {
+		if a.Name.Local == local {
+			v = a.Value
+		}
+	}
+	return v
 }
 
 // Fin is the end of one page: the <fin/> in the query's IQ result.
