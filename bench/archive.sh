@@ -4,8 +4,10 @@
 # time to fetch an archive of N messages (default 10,000), median of RUNS runs,
 # each xmppctl run into a fresh local store (so it also writes every message to
 # SQLite, which the pager does not). Also: xmppctl without pipelining (waits for
-# each page's <fin/>), client CPU (user+sys) and its share of the wall time, and
-# Prosody's CPU for the same run (what "bounded by the server" means).
+# each page's <fin/>), client CPU (user+sys), peak RSS, and Prosody's CPU for
+# the same run and per page (what "bounded by the server" means). Runs are
+# interleaved; ratios are taken per round (same load) and printed as
+# median [min–max], since a loaded machine makes single figures meaningless.
 # Usage: bench/archive.sh [RUNS] [N] [PAGE]   (defaults 5 10000 250)
 # Extra server settings via the environment, e.g. XMPP_NAGLE=false bench/archive.sh
 source "$(dirname "$0")/lib.sh"
@@ -30,24 +32,24 @@ echo "archive of alice: $have messages (page size $PAGE, server max_archive_quer
 
 server_cpu() { awk '{print ($14+$15)/100}' "/proc/$XMPP_PID/stat"; }
 
-# run NAME CMD...: one timed run; appends "wall cpu server_cpu" to $SRV_DIR/NAME.
+# run NAME CMD...: one timed run; appends "wall cpu rss_mib server_cpu" to $SRV_DIR/NAME.
 run() {
   local name="$1"; shift
   local s0 s1 out
   s0=$(server_cpu)
-  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S' "$@" > "$SRV_DIR/$name.stdout" 2>"$SRV_DIR/$name.stderr" \
+  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S %M' "$@" > "$SRV_DIR/$name.stdout" 2>"$SRV_DIR/$name.stderr" \
     || { echo "$name failed:"; cat "$SRV_DIR/$name.stderr"; exit 1; }
   s1=$(server_cpu)
   out=$(tail -1 "$SRV_DIR/time.out")
-  read -r w u s <<<"$out"
-  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')" >> "$SRV_DIR/$name"
+  read -r w u s m <<<"$out"
+  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v m="$m" 'BEGIN{print m/1024}') $(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')" >> "$SRV_DIR/$name"
 }
 
 xsync() { rm -rf "$SRV_DIR/store"; run "$1" "${A[@]}" "${X[@]}" --data-dir "$SRV_DIR/store" --json archive sync --page-size "$PAGE" "${@:2}"; }
 pager() { run slixmpp /usr/bin/python3 "$ROOT/bench/mam_pager.py" "alice@$XMPP_DOMAIN" alicepass "$XMPP_HOST" "$XMPP_C2S_PORT" "$XMPP_CA_FILE" "$PAGE"; }
 
 xsync warmup; pager; rm -f "$SRV_DIR/warmup" "$SRV_DIR/slixmpp"   # warm caches, SASL memory
-for _ in $(seq 1 "$RUNS"); do
+for _ in $(seq 1 "$RUNS"); do   # interleaved: each round runs all three under the same load
   xsync pipelined
   xsync nopipe --no-pipeline
   pager
@@ -56,16 +58,30 @@ got=$(sed -n 's/.*"new":\([0-9]*\).*/\1/p' "$SRV_DIR/pipelined.stdout")
 pgot=$(cat "$SRV_DIR/slixmpp.stdout")
 [ "$got" = "$have" ] && [ "$pgot" = "$have" ] || { echo "count mismatch: xmppctl $got, slixmpp $pgot, archive $have" >&2; exit 1; }
 
-col() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '%-28s %8s %10s %8s %12s\n' "median of $RUNS" "wall s" "client CPU" "CPU/wall" "server CPU s"
+# stat COL FILE: "median min max" of column COL.
+stat() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {printf "%s %s %s", a[int((NR+1)/2)], a[1], a[NR]}'; }
+# pstat COL A B: "median min max" of the per-round ratios A/B of column COL (round i of A with round i of B).
+pstat() {
+  paste -d' ' <(awk -v c="$1" '{print $c}' "$SRV_DIR/$2") <(awk -v c="$1" '{print $c}' "$SRV_DIR/$3") \
+    | awk '$2 > 0 {printf "%.3f\n", $1/$2}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f %.2f", a[int((NR+1)/2)], a[1], a[NR]}'
+}
+fmt() { read -r med lo hi <<<"$1"; printf '%.2f [%.2f–%.2f]' "$med" "$lo" "$hi"; }
+pages=$(( (have + PAGE - 1) / PAGE ))
+printf '%-28s %-20s %-20s %-20s %-20s %s\n' "$RUNS runs: median [min–max]" "wall s" "client CPU s" "peak RSS MiB" "server CPU s" "server CPU ms/page"
 for name in pipelined nopipe slixmpp; do
-  w=$(col 1 "$name"); c=$(col 2 "$name"); sc=$(col 3 "$name")
   label=$name
   [ "$name" = pipelined ] && label="xmppctl archive sync"
   [ "$name" = nopipe ] && label="xmppctl --no-pipeline"
   [ "$name" = slixmpp ] && label="slixmpp pager (no storage)"
-  printf '%-28s %8.3f %10.3f %7.0f%% %12.3f\n' "$label" "$w" "$c" "$(awk -v c="$c" -v w="$w" 'BEGIN{print 100*c/w}')" "$sc"
+  sc=$(stat 4 "$name")
+  printf '%-28s %-20s %-20s %-20s %-20s %.0f\n' "$label" "$(fmt "$(stat 1 "$name")")" "$(fmt "$(stat 2 "$name")")" \
+    "$(fmt "$(stat 3 "$name")")" "$(fmt "$sc")" "$(awk -v s="${sc%% *}" -v p="$pages" 'BEGIN{print 1000*s/p}')"
 done
-echo "ratio wall xmppctl/slixmpp: $(ratio "$(col 1 pipelined)" "$(col 1 slixmpp)")   pipelined/not: $(ratio "$(col 1 pipelined)" "$(col 1 nopipe)")"
+echo "ratios xmppctl/slixmpp, per round, median [min–max] (target: wall ≤ 0.6, client CPU ≤ 0.4 s absolute, RSS ≤ 20 MiB absolute):"
+printf '  wall %s   client CPU %s   peak RSS %s   server CPU %s\n' "$(fmt "$(pstat 1 pipelined slixmpp)")" \
+  "$(fmt "$(pstat 2 pipelined slixmpp)")" "$(fmt "$(pstat 3 pipelined slixmpp)")" "$(fmt "$(pstat 4 pipelined slixmpp)")"
+echo "  pipelined/not, wall: $(fmt "$(pstat 1 pipelined nopipe)")"
+paste -d' ' <(awk '{print $1}' "$SRV_DIR/pipelined") <(awk '{print $4}' "$SRV_DIR/pipelined") > "$SRV_DIR/wall_srv"
+echo "server bound: Prosody is single-threaded; xmppctl's wall / the server CPU of its run: $(awk '{printf "%.3f\n", $1/$2}' "$SRV_DIR/wall_srv" | sort -g | awk '{a[NR]=$1} END {printf "%.2f [%.2f–%.2f]", a[int((NR+1)/2)], a[1], a[NR]}') (1.00 = nothing left to gain on the client)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; other work on the machine inflates every wall time)"
-echo "all $have messages fetched by every run; each xmppctl run stored them all (new=$got)"
+echo "all $have messages fetched by every run ($pages pages); each xmppctl run stored them all (new=$got)"

@@ -71,6 +71,20 @@ func Parse(el stanza.Element) (*Forwarded, error) {
 // Find decodes the <forwarded/> child among raw inner XML bytes, as found
 // inside a carbon or an archive result.
 func Find(inner []byte) (*Forwarded, error) {
+	if w, ok := fastXML(inner); ok {
+		return w.Parse()
+	}
+	w, err := decodeXML(inner)
+	if err != nil {
+		return nil, err
+	}
+	return w.Parse()
+}
+
+// decodeXML decodes the <forwarded/> child among inner with encoding/xml:
+// every input that fastXML does not take, and the reference it is tested
+// against.
+func decodeXML(inner []byte) (*XML, error) {
 	var holder struct {
 		Forwarded *XML `xml:"urn:xmpp:forward:0 forwarded"`
 	}
@@ -82,7 +96,7 @@ func Find(inner []byte) (*Forwarded, error) {
 	if holder.Forwarded == nil {
 		return nil, errors.New("no forwarded element")
 	}
-	return holder.Forwarded.Parse()
+	return holder.Forwarded, nil
 }
 
 // Parse validates the decoded element and builds the Forwarded.

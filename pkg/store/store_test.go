@@ -95,6 +95,8 @@ func TestPutDedup(t *testing.T) {
 	}{
 		{"same stanza-id", msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0),
 			msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0), Duplicate},
+		{"same stanza-id, no other id", msg("s1", "", "bob@example.org/a", "alice@example.org", "hi", 0),
+			msg("s1", "", "bob@example.org/a", "alice@example.org", "hi", 0), Duplicate},
 		{"different stanza-id same origin-id", msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0),
 			msg("s2", "o1", "bob@example.org/a", "alice@example.org", "hi", 1), Inserted},
 		{"sent then archived", msg("", "o1", "alice@example.org/x", "bob@example.org", "hi", 0),

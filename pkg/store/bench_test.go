@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// putReference is Put's path for an archived message before issue 16: a
+// SELECT by stanza-id, then the INSERT. BenchmarkPutPage runs it as the
+// reference.
+func (b *Batch) putReference(m *Message) (PutResult, error) {
+	st, err := b.stmt(qByStanzaID)
+	if err != nil {
+		return 0, err
+	}
+	var pk int64
+	err = st.QueryRowContext(b.ctx, m.Account, m.Archive, m.StanzaID).Scan(&pk)
+	switch {
+	case err == nil:
+		return Duplicate, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, err
+	}
+	if _, err := b.insert(qInsert, m); err != nil {
+		return 0, err
+	}
+	return Inserted, nil
+}
+
+// BenchmarkPutPage: storing one sync page (250 archived messages, one
+// transaction) into a store that already holds 2,500, against the
+// reference in the same run (go test -bench PutPage ./pkg/store).
+func BenchmarkPutPage(b *testing.B) {
+	for _, bm := range []struct {
+		name string
+		put  func(*Batch, *Message) (PutResult, error)
+	}{{"Put", (*Batch).Put}, {"reference-select-then-insert", (*Batch).putReference}} {
+		b.Run(bm.name, func(b *testing.B) {
+			st, err := Open(context.Background(), b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			n := 0
+			page := func() {
+				err := st.Update(context.Background(), func(bt *Batch) error {
+					for range 250 {
+						n++
+						m := Message{Account: "alice@localhost", Archive: "alice@localhost",
+							StanzaID: fmt.Sprintf("%08x-2f0c-4b1e-9d7a-%012d", n*2654435761%(1<<32), n),
+							OriginID: fmt.Sprintf("o%x", n*40503), MsgID: fmt.Sprintf("o%x", n*40503),
+							From: "bob@localhost/res", To: "alice@localhost", With: "bob@localhost", Direction: In,
+							Type: "chat", Time: time.Unix(int64(n), 0), Body: fmt.Sprintf("archived message %05d", n), Source: "mam"}
+						if res, err := bm.put(bt, &m); err != nil || res != Inserted {
+							return fmt.Errorf("put: %v %v", res, err)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range 10 {
+				page()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				page()
+			}
+		})
+	}
+}
