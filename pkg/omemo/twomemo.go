@@ -525,4 +525,3 @@ func preKeys2(ctx context.Context, tx *sql.Tx, account string, kx *omemo2.KeyExc
 	}
 	return spk, pk, err
 }
-
