@@ -178,9 +178,17 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 				if err != nil {
 					return err
 				}
-				return oc.SealGroup(ctx, s, m, members)
+				if err := oc.SealGroup(ctx, s, m, members); err != nil {
+					return err
+				}
+				ob.Encryption = omemo.SealedWith(m)
+				return nil
 			}
-			return oc.SealMessage(ctx, s, m)
+			if err := oc.SealMessage(ctx, s, m); err != nil {
+				return err
+			}
+			ob.Encryption = omemo.SealedWith(m)
+			return nil
 		}
 	}
 	targets := recipients

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"filippo.io/edwards25519"
@@ -524,4 +525,28 @@ func preKeys2(ctx context.Context, tx *sql.Tx, account string, kx *omemo2.KeyExc
 		return spk, pk, fmt.Errorf("%w: key exchange names prekey %d, already used or unknown", ErrBroken, kx.PreKeyID)
 	}
 	return spk, pk, err
+}
+
+// SealedWith names the OMEMO versions a sealed message uses (their
+// namespaces, newest first, space-separated): what send --json reports.
+func SealedWith(m *stanza.Message) string {
+	var out []string
+	for _, p := range m.Payload {
+		if e, ok := p.(EME); ok {
+			out = append(out, e.Namespace)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// VersionName is the short name of an OMEMO version for people: "0.3" or
+// "2".
+func VersionName(ns string) string {
+	switch ns {
+	case NS:
+		return "0.3"
+	case NS2:
+		return "2"
+	}
+	return ns
 }

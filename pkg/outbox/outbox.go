@@ -118,6 +118,7 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 			r.Status, r.Err = "failed", err
 			return id, nil
 		}
+		r.Encrypted = o.Encryption // Seal may name what it used for this message
 	}
 	if err := o.s.Send(ctx, wire); err != nil {
 		r.Status, r.Err = "failed", err
