@@ -239,12 +239,15 @@ class Peer(slixmpp.ClientXMPP):
 
     async def start(self, _):
         self.send_presence()
+        # One storage for all: python-omemo keeps the identity key in it,
+        # and separate ones would give each version its own identity.
+        storage = MemStorage()
         backends = []
         if "2" in VERSIONS:
-            backends.append(twomemo.Twomemo(MemStorage()))
+            backends.append(twomemo.Twomemo(storage))
         if "0.3" in VERSIONS:
-            backends.append(oldmemo.Oldmemo(MemStorage()))
-        self.sm = await Manager.create(backends, MemStorage(), self.boundjid.bare,
+            backends.append(oldmemo.Oldmemo(storage))
+        self.sm = await Manager.create(backends, storage, self.boundjid.bare,
                                        None, "trusted")
         own, _ = await self.sm.get_own_device_information()
         emit(event="ready", device=own.device_id, fingerprint=await published_fingerprint(own.device_id))
