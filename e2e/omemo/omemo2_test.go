@@ -175,3 +175,57 @@ func TestOMEMO2OwnDevice(t *testing.T) {
 		t.Fatalf("phone got %v", ev)
 	}
 }
+
+// TestOMEMO2ArchiveSync: OMEMO 2 messages that arrived while nothing ran
+// (the first with the key exchange) are decrypted from the archive (MAM)
+// by archive sync.
+func TestOMEMO2ArchiveSync(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := newBot(t, "alice")
+	publishBot(t, alice)
+	bob := srv.NewUser(t, "bob")
+	p := startPeerV(t, bob, "2")
+	for _, b := range []string{"offline one", "offline two"} {
+		p.cmd(map[string]any{"cmd": "send", "to": srv.JID(alice.user), "body": b})
+		p.expect("sent", wait)
+	}
+	if r := alice.run(t, "", "archive", "sync"); r.Code != 0 {
+		t.Fatalf("archive sync: exit %d", r.Code)
+	}
+	r := alice.run(t, "", "--json", "archive", "list", "--with", srv.JID(bob))
+	var bodies []string
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		var m store.Message
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("archive list line %q: %v", line, err)
+		}
+		if m.Encrypted != omemo.NS2 || m.SenderFP != fpGroups(p.FP) {
+			t.Fatalf("record %+v", m)
+		}
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Join(bodies, "|") != "offline one|offline two" {
+		t.Fatalf("archive: %q", bodies)
+	}
+}
+
+// TestOMEMO2Carbon: what the user's OMEMO 2 phone sends to someone reaches
+// the listening bot as a carbon, decrypted (the envelope's from is the
+// account, its to the recipient: the check accepts it).
+func TestOMEMO2Carbon(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := newBot(t, "alice")
+	publishBot(t, alice)
+	l := alice.listen(t)
+	bob := srv.NewUser(t, "bob")
+	pb := startPeerV(t, bob, "2")
+	phone := startPeerV(t, alice.user, "2")
+	phone.cmd(map[string]any{"cmd": "send", "to": srv.JID(bob), "body": "from my phone"})
+	if ev := pb.message(wait); ev["body"] != "from my phone" {
+		t.Fatalf("bob got %v", ev)
+	}
+	m := l.next(t)
+	if m.Encrypted != omemo.NS2 || m.Body != "from my phone" || m.DecryptError != "" || m.SenderFP != fpGroups(phone.FP) {
+		t.Fatalf("listen got %+v", m)
+	}
+}
