@@ -16,7 +16,7 @@ import (
 
 // newPartyV is a party whose client speaks the given versions (newest
 // first): both is what Open gives, as xmppctl runs.
-func newPartyV(t *testing.T, local string, versions ...Backend) *party {
+func newPartyV(t testing.TB, local string, versions ...Backend) *party {
 	t.Helper()
 	p := newParty(t, local, PolicyBTBV)
 	p.c.backends = versions
@@ -290,4 +290,32 @@ func flip(t *testing.T, m *stanza.Message, local string) {
 		return
 	}
 	t.Fatal("no OMEMO 2 element")
+}
+
+// FuzzTwomemoDecrypt: any <encrypted xmlns='urn:xmpp:omemo:2'/> content a
+// peer sends gives a Result (an error or a message), never a panic.
+func FuzzTwomemoDecrypt(f *testing.F) {
+	ctx := context.Background()
+	alice, bob := newPartyV(f, "alice", only2...), newPartyV(f, "bob", only2...)
+	alice.see(bob)
+	bob.see(alice)
+	p, err := alice.c.Seal(ctx, alice.s, bob.jid, []byte("seed"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := roundTrip(f, alice.jid, bob.jid, p)
+	for _, e := range m.Ext {
+		if e.XMLName.Space == NS2 {
+			f.Add(e.Inner)
+		}
+	}
+	f.Add([]byte(`<header sid="1"><keys jid="bob@example.org"><key rid="1" kex="true">AAAA</key></keys></header>`))
+	f.Add([]byte(`<header sid="0"/><payload>!!</payload>`))
+	f.Fuzz(func(t *testing.T, inner []byte) {
+		el := stanza.Element{XMLName: xml.Name{Space: NS2, Local: "encrypted"}, Inner: inner}
+		msg := &stanza.Message{From: alice.jid + "/x", To: bob.jid, Type: "chat", Ext: []stanza.Element{el}}
+		if r := bob.c.Decrypt(ctx, nil, msg, false); r == nil {
+			t.Fatal("no result")
+		}
+	})
 }
