@@ -550,3 +550,25 @@ func VersionName(ns string) string {
 	}
 	return ns
 }
+
+// adoptSiblingTrust carries a decision made for a device under one version
+// over to the same device under another (same JID and device id, same
+// identity key: one device speaking 0.3 and OMEMO 2, as python-omemo
+// clients do), so that verifying it once is enough, and OMEMO 2 is not
+// refused a device verified under 0.3. Only automatic states (blind,
+// undecided) are replaced; a row whose identity is not known yet takes
+// the sibling's, which the bundle fetched before the first message must
+// then show (Client.targets skips it otherwise).
+func adoptSiblingTrust(ctx context.Context, tx *sql.Tx, account, version, jid string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE omemo_devices AS d SET trust = s.trust, identity = s.identity
+		FROM omemo_devices AS s
+		WHERE d.account=? AND d.version=? AND d.jid=?
+		AND s.account=d.account AND s.jid=d.jid AND s.device=d.device AND s.version<>d.version
+		AND s.identity IS NOT NULL AND (d.identity IS NULL OR d.identity=s.identity)
+		AND d.trust IN (?, ?) AND s.trust IN (?, ?) AND s.trust<>d.trust`,
+		account, version, jid, string(TrustBlind), string(TrustUndecided), string(TrustVerified), string(TrustDistrusted))
+	if err != nil {
+		return fmt.Errorf("omemo: trust of the same device in another version: %w", err)
+	}
+	return nil
+}

@@ -319,3 +319,57 @@ func FuzzTwomemoDecrypt(f *testing.F) {
 		}
 	})
 }
+
+// A device verified under OMEMO 0.3 that starts speaking OMEMO 2 too (same
+// device id and identity) keeps its verification there: with the manual
+// policy it gets OMEMO 2 at once; a distrusted one gets nothing in either
+// version.
+func TestTrustAcrossVersions(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		trust Trust
+		want  string
+	}{{TrustVerified, "2"}, {TrustDistrusted, ""}} {
+		t.Run(string(tc.trust), func(t *testing.T) {
+			alice := newPartyV(t, "alice", both...)
+			alice.c.policy = PolicyManual
+			bob := newPartyV(t, "bob", only03...)
+			alice.see(bob)
+			bob.see(alice)
+			devs, err := alice.c.Devices(ctx, alice.s, bob.jid)
+			if err != nil || len(devs) != 1 {
+				t.Fatalf("devices %+v %v", devs, err)
+			}
+			if _, err := alice.c.SetTrust(ctx, bob.jid, []string{devs[0].Fingerprint()}, tc.trust); err != nil {
+				t.Fatal(err)
+			}
+			bob.c.backends = both
+			bob.c.published = false
+			if err := bob.c.Publish(ctx, bob.s); err != nil {
+				t.Fatal(err)
+			}
+			alice.c.lists = map[string]map[string][]uint32{} // a new run
+			p, err := alice.c.Seal(ctx, alice.s, bob.jid, []byte("hi"))
+			if tc.want == "" {
+				var nd *NoDeviceError
+				if !errors.As(err, &nd) {
+					t.Fatalf("err = %v, want no device", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := versionsFor(t, roundTrip(t, alice.jid, bob.jid, p), bob.jid)
+			if got[bob.c.Identity().DeviceID] != tc.want {
+				t.Fatalf("versions %v, want %s", got, tc.want)
+			}
+			devs, _ = alice.c.Devices(ctx, nil, bob.jid)
+			for _, d := range devs {
+				if d.Trust != tc.trust {
+					t.Fatalf("device %+v, want %s in both versions", d, tc.trust)
+				}
+			}
+		})
+	}
+}
