@@ -53,13 +53,16 @@ func TestOMEMO2OnlyPeer(t *testing.T) {
 	alice := newBot(t, "alice")
 	bob := srv.NewUser(t, "bob")
 	p := startPeerV(t, bob, "2")
+	// Until the bot receives something on the session, its messages keep
+	// the key exchange (the peer sends nothing back here): the second run
+	// repeats it, which the peer must accept as the same session.
 	for _, text := range []string{"first in OMEMO 2", "second in OMEMO 2"} {
 		if enc := alice.sendJSON(t, text, srv.JID(bob)); enc != omemo.NS2 {
 			t.Fatalf("--json encrypted = %q, want %s", enc, omemo.NS2)
 		}
 		ev := p.message(wait)
-		if ev["event"] != "message" || ev["body"] != text || ev["version"] != "2" {
-			t.Fatalf("peer got %v, want %q in OMEMO 2", ev, text)
+		if ev["event"] != "message" || ev["body"] != text || ev["version"] != "2" || ev["kex"] != true {
+			t.Fatalf("peer got %v, want %q in OMEMO 2 with the key exchange", ev, text)
 		}
 		if ev["env_to"] != srv.JID(bob) || ev["env_from"] != srv.JID(alice.user) || ev["eme"] != true {
 			t.Fatalf("envelope/hints: %v", ev)
@@ -227,5 +230,30 @@ func TestOMEMO2Carbon(t *testing.T) {
 	m := l.next(t)
 	if m.Encrypted != omemo.NS2 || m.Body != "from my phone" || m.DecryptError != "" || m.SenderFP != fpGroups(phone.FP) {
 		t.Fatalf("listen got %+v", m)
+	}
+}
+
+// TestOMEMO2FollowUp: once the peer has answered on the session (here
+// with a message the bot reads in listen), the bot's next messages carry
+// no key exchange, and the peer reads them.
+func TestOMEMO2FollowUp(t *testing.T) {
+	testserver.Require(t, srv)
+	alice := newBot(t, "alice")
+	bob := srv.NewUser(t, "bob")
+	p := startPeerV(t, bob, "2")
+	alice.sendJSON(t, "first", srv.JID(bob))
+	if ev := p.message(wait); ev["body"] != "first" || ev["kex"] != true {
+		t.Fatalf("peer got %v", ev)
+	}
+	l := alice.listen(t)
+	p.cmd(map[string]any{"cmd": "send", "to": srv.JID(alice.user), "body": "answer"})
+	if m := l.next(t); m.Body != "answer" || m.Encrypted != omemo.NS2 {
+		t.Fatalf("listen got %+v", m)
+	}
+	for _, text := range []string{"second", "third"} {
+		alice.sendJSON(t, text, srv.JID(bob))
+		if ev := p.message(wait); ev["body"] != text || ev["kex"] != false || ev["version"] != "2" {
+			t.Fatalf("peer got %v, want %q without key exchange", ev, text)
+		}
 	}
 }

@@ -282,13 +282,16 @@ class Peer(slixmpp.ClientXMPP):
                 m = await oldmemo.etree.parse_message(el, sender, self.boundjid.bare, self.sm)
                 rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS}}}key"))
             fallback = msg["body"]
+            own, _ = await self.sm.get_own_device_information()
+            kex = any(k.get("rid") == str(own.device_id) and k.get("kex", k.get("prekey")) in ("true", "1")
+                      for k in el.iter() if k.tag.endswith("}key"))
             plain, device, _ = await self.sm.decrypt(m)
             if plain is not None and el.tag == f"{{{NS2}}}encrypted":
                 body, to, frm = envelope_body(plain)
                 plain = body.encode()
                 extra = {"env_to": to, "env_from": frm}
             emit(event="message", **{"from": sender}, body=None if plain is None else plain.decode(),
-                 version="2" if el.tag == f"{{{NS2}}}encrypted" else "0.3", **extra,
+                 version="2" if el.tag == f"{{{NS2}}}encrypted" else "0.3", kex=kex, **extra,
                  device=device.device_id, rids=rids, fallback=fallback,
                  eme=msg.xml.find("{urn:xmpp:eme:0}encryption") is not None,
                  store=msg.xml.find("{urn:xmpp:hints}store") is not None)
