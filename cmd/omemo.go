@@ -195,7 +195,7 @@ func runOMEMO(ctx context.Context, opts *omemoOptions) error {
 			Hint: "their client may not support OMEMO, or they are not online with it yet"}
 	}
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tFINGERPRINT\tTRUST\tACTIVE\tLAST SEEN")
+	fmt.Fprintln(tw, "DEVICE\tOMEMO\tFINGERPRINT\tTRUST\tACTIVE\tLAST SEEN")
 	for _, d := range devs {
 		r := deviceRecord(d)
 		fp, seen, active := r.Fingerprint, "-", "yes"
@@ -212,7 +212,7 @@ func runOMEMO(ctx context.Context, opts *omemoOptions) error {
 		if r.Own {
 			trust = "this device"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.ID, fp, trust, active, seen)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, omemo.VersionName(r.Version), fp, trust, active, seen)
 	}
 	return tw.Flush()
 }

@@ -135,14 +135,20 @@ func (o *omemoSealer) attach(ctx context.Context, ob *outbox.Outbox) (func(), er
 	rooms := newOMEMORooms(o.f)
 	ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
 		s := ob.Session() // the current one, after reconnections
+		var err error
 		if m.Type == "groupchat" {
-			members, err := rooms.members(ctx, s, to)
-			if err != nil {
-				return err
+			var members []string
+			if members, err = rooms.members(ctx, s, to); err == nil {
+				err = oc.SealGroup(ctx, s, m, members)
 			}
-			return oc.SealGroup(ctx, s, m, members)
+		} else {
+			err = oc.SealMessage(ctx, s, m)
 		}
-		return oc.SealMessage(ctx, s, m)
+		if err != nil {
+			return err
+		}
+		ob.Encryption = omemo.SealedWith(m) // the versions this message used
+		return nil
 	}
 	return closeOMEMO, nil
 }

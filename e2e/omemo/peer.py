@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""An independent OMEMO 0.3 peer for xmppctl's end-to-end tests.
+"""An independent OMEMO 0.3 / OMEMO 2 peer for xmppctl's end-to-end tests.
+
+--versions picks the backends: 0.3 (oldmemo, the default), 2 (twomemo), or
+both (python-omemo then prefers OMEMO 2 for devices that publish it).
 
 python-omemo (SessionManager) + oldmemo on slixmpp: the crypto and device
 bookkeeping are python-omemo's; this file is only the XMPP glue (PEP
@@ -28,10 +31,18 @@ import slixmpp
 import omemo
 import oldmemo
 import oldmemo.etree
+try:
+    import twomemo
+    import twomemo.etree
+except ImportError:  # only --versions 0.3 works without python3-twomemo
+    twomemo = None
 from omemo.storage import Just, Maybe, Nothing, Storage
 from omemo.types import DeviceInformation, TrustLevel
 
 NS = oldmemo.oldmemo.NAMESPACE
+NS2 = "urn:xmpp:omemo:2"
+SCE = "urn:xmpp:sce:1"
+VERSIONS = ["0.3"]
 PUBSUB = "http://jabber.org/protocol/pubsub"
 XMPP = None
 
@@ -56,31 +67,35 @@ class MemStorage(Storage):
         self.data.pop(key, None)
 
 
-def options_form():
+def options_form(max_items=False):
     x = ET.Element("{jabber:x:data}x", {"type": "submit"})
-    for var, val in (("FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"),
-                     ("pubsub#access_model", "open")):
+    fields = [("FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"), ("pubsub#access_model", "open")]
+    if max_items:
+        fields.append(("pubsub#max_items", "max"))
+    for var, val in fields:
         f = ET.SubElement(x, "{jabber:x:data}field", {"var": var})
         ET.SubElement(f, "{jabber:x:data}value").text = val
     return x
 
 
-async def publish(node, item_id, payload):
+async def publish(node, item_id, payload, max_items=False):
     iq = XMPP.make_iq_set()
     ps = ET.Element(f"{{{PUBSUB}}}pubsub")
     pub = ET.SubElement(ps, f"{{{PUBSUB}}}publish", {"node": node})
     item = ET.SubElement(pub, f"{{{PUBSUB}}}item", {"id": item_id})
     item.append(payload)
     opts = ET.SubElement(ps, f"{{{PUBSUB}}}publish-options")
-    opts.append(options_form())
+    opts.append(options_form(max_items))
     iq.xml.append(ps)
     await iq.send()
 
 
-async def fetch(jid, node):
+async def fetch(jid, node, item_id=None):
     iq = XMPP.make_iq_get(ito=jid)
     ps = ET.Element(f"{{{PUBSUB}}}pubsub")
-    ET.SubElement(ps, f"{{{PUBSUB}}}items", {"node": node})
+    items = ET.SubElement(ps, f"{{{PUBSUB}}}items", {"node": node})
+    if item_id is not None:
+        ET.SubElement(items, f"{{{PUBSUB}}}item", {"id": item_id})
     iq.xml.append(ps)
     resp = await iq.send()
     for item in resp.xml.iter(f"{{{PUBSUB}}}item"):
@@ -92,10 +107,21 @@ async def fetch(jid, node):
 class Manager(omemo.SessionManager):
     @staticmethod
     async def _upload_bundle(bundle):
+        if bundle.namespace == NS2:
+            await publish(f"{NS2}:bundles", str(bundle.device_id), twomemo.etree.serialize_bundle(bundle), True)
+            return
         await publish(f"{NS}.bundles:{bundle.device_id}", "current", oldmemo.etree.serialize_bundle(bundle))
 
     @staticmethod
     async def _download_bundle(namespace, bare_jid, device_id):
+        if namespace == NS2:
+            try:
+                el = await fetch(bare_jid, f"{NS2}:bundles", str(device_id))
+            except Exception as e:
+                raise omemo.BundleDownloadFailed(str(e)) from e
+            if el is None:
+                raise omemo.BundleDownloadFailed("no bundle")
+            return twomemo.etree.parse_bundle(el, bare_jid, device_id)
         try:
             el = await fetch(bare_jid, f"{NS}.bundles:{device_id}")
         except Exception as e:
@@ -110,17 +136,23 @@ class Manager(omemo.SessionManager):
 
     @staticmethod
     async def _upload_device_list(namespace, device_list):
+        if namespace == NS2:
+            await publish(f"{NS2}:devices", "current", twomemo.etree.serialize_device_list(device_list))
+            return
         await publish(f"{NS}.devicelist", "current", oldmemo.etree.serialize_device_list(device_list))
 
     @staticmethod
     async def _download_device_list(namespace, bare_jid):
+        node = f"{NS2}:devices" if namespace == NS2 else f"{NS}.devicelist"
         try:
-            el = await fetch(bare_jid, f"{NS}.devicelist")
+            el = await fetch(bare_jid, node)
         except slixmpp.exceptions.IqError as e:
             if e.condition in ("item-not-found", "forbidden"):
                 return {}
             raise omemo.DeviceListDownloadFailed(str(e)) from e
-        return {} if el is None else oldmemo.etree.parse_device_list(el)
+        if el is None:
+            return {}
+        return twomemo.etree.parse_device_list(el) if namespace == NS2 else oldmemo.etree.parse_device_list(el)
 
     async def _evaluate_custom_trust_level(self, device):
         return {"trusted": TrustLevel.TRUSTED, "distrusted": TrustLevel.DISTRUSTED}.get(
@@ -132,7 +164,36 @@ class Manager(omemo.SessionManager):
 
     @staticmethod
     async def _send_message(message, bare_jid):
-        send_encrypted(bare_jid, oldmemo.etree.serialize_message(message), None)
+        send_encrypted(bare_jid, serialize(message), None)
+
+
+def serialize(message):
+    if message.namespace == NS2:
+        return twomemo.etree.serialize_message(message)
+    return oldmemo.etree.serialize_message(message)
+
+
+def envelope(body, to, frm):
+    """The XEP-0420 envelope OMEMO 2 encrypts (python-omemo takes it as built)."""
+    import datetime
+    import secrets
+    env = ET.Element(f"{{{SCE}}}envelope")
+    content = ET.SubElement(env, f"{{{SCE}}}content")
+    ET.SubElement(content, "{jabber:client}body").text = body
+    ET.SubElement(env, f"{{{SCE}}}rpad").text = secrets.token_hex(secrets.randbelow(20) + 1)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ET.SubElement(env, f"{{{SCE}}}time", stamp=stamp)
+    ET.SubElement(env, f"{{{SCE}}}to", jid=to)
+    ET.SubElement(env, f"{{{SCE}}}from", jid=frm)
+    return ET.tostring(env)
+
+
+def envelope_body(plain):
+    env = ET.fromstring(plain)
+    b = env.find(f"{{{SCE}}}content/{{jabber:client}}body")
+    to, frm = env.find(f"{{{SCE}}}to"), env.find(f"{{{SCE}}}from")
+    return ("" if b is None else b.text or ""), (None if to is None else to.get("jid")), \
+        (None if frm is None else frm.get("jid"))
 
 
 def send_encrypted(to, encrypted, body):
@@ -140,15 +201,22 @@ def send_encrypted(to, encrypted, body):
     if body is not None:
         msg["body"] = body
     msg.xml.append(encrypted)
-    ET.SubElement(msg.xml, "{urn:xmpp:eme:0}encryption", {"namespace": NS, "name": "OMEMO"})
+    ns = NS2 if encrypted.tag == f"{{{NS2}}}encrypted" else NS
+    ET.SubElement(msg.xml, "{urn:xmpp:eme:0}encryption", {"namespace": ns, "name": "OMEMO"})
     ET.SubElement(msg.xml, "{urn:xmpp:hints}store")
     msg.send()
 
 
 async def published_fingerprint(device_id):
     """The identity key as others see it: read back from our published bundle."""
-    el = await fetch(XMPP.boundjid.bare, f"{NS}.bundles:{device_id}")
     import base64
+    el = None
+    if "0.3" in VERSIONS:
+        el = await fetch(XMPP.boundjid.bare, f"{NS}.bundles:{device_id}")
+    if el is None:  # an OMEMO 2 only peer: the Curve25519 form of its Ed25519 key
+        own, _ = await XMPP.sm.get_own_device_information()
+        import xeddsa
+        return xeddsa.ed25519_pub_to_curve25519_pub(own.identity_key).hex()
     return base64.b64decode(el.find(f"{{{NS}}}identityKey").text)[1:].hex()
 
 
@@ -171,7 +239,15 @@ class Peer(slixmpp.ClientXMPP):
 
     async def start(self, _):
         self.send_presence()
-        self.sm = await Manager.create([oldmemo.Oldmemo(MemStorage())], MemStorage(), self.boundjid.bare,
+        # One storage for all: python-omemo keeps the identity key in it,
+        # and separate ones would give each version its own identity.
+        storage = MemStorage()
+        backends = []
+        if "2" in VERSIONS:
+            backends.append(twomemo.Twomemo(storage))
+        if "0.3" in VERSIONS:
+            backends.append(oldmemo.Oldmemo(storage))
+        self.sm = await Manager.create(backends, storage, self.boundjid.bare,
                                        None, "trusted")
         own, _ = await self.sm.get_own_device_information()
         emit(event="ready", device=own.device_id, fingerprint=await published_fingerprint(own.device_id))
@@ -182,7 +258,9 @@ class Peer(slixmpp.ClientXMPP):
             r = self.make_message(mto=msg["from"])
             ET.SubElement(r.xml, "{urn:xmpp:receipts}received", {"id": msg["id"]})
             r.send()
-        el = msg.xml.find(f"{{{NS}}}encrypted")
+        el = msg.xml.find(f"{{{NS2}}}encrypted") if "2" in VERSIONS else None
+        if el is None and "0.3" in VERSIONS:
+            el = msg.xml.find(f"{{{NS}}}encrypted")
         if el is None or self.sm is None:
             return
         async with self.lock:
@@ -196,17 +274,33 @@ class Peer(slixmpp.ClientXMPP):
                 emit(event="decrypt-error", **{"from": str(msg["from"])}, error="unknown occupant")
                 return
         try:
-            m = await oldmemo.etree.parse_message(el, sender, self.boundjid.bare, self.sm)
-            rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS}}}key"))
+            extra = {}
+            if el.tag == f"{{{NS2}}}encrypted":
+                m = twomemo.etree.parse_message(el, sender)
+                rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS2}}}key"))
+            else:
+                m = await oldmemo.etree.parse_message(el, sender, self.boundjid.bare, self.sm)
+                rids = sorted(int(k.get("rid")) for k in el.iter(f"{{{NS}}}key"))
             fallback = msg["body"]
+            own, _ = await self.sm.get_own_device_information()
+            kex = any(k.get("rid") == str(own.device_id) and k.get("kex", k.get("prekey")) in ("true", "1")
+                      for k in el.iter() if k.tag.endswith("}key"))
             plain, device, _ = await self.sm.decrypt(m)
+            if plain is not None and el.tag == f"{{{NS2}}}encrypted":
+                body, to, frm = envelope_body(plain)
+                plain = body.encode()
+                extra = {"env_to": to, "env_from": frm}
             emit(event="message", **{"from": sender}, body=None if plain is None else plain.decode(),
+                 version="2" if el.tag == f"{{{NS2}}}encrypted" else "0.3", kex=kex, **extra,
                  device=device.device_id, rids=rids, fallback=fallback,
                  eme=msg.xml.find("{urn:xmpp:eme:0}encryption") is not None,
                  store=msg.xml.find("{urn:xmpp:hints}store") is not None,
                  oob=msg.xml.find("{jabber:x:oob}x") is not None)
         except Exception as e:
             emit(event="decrypt-error", **{"from": sender}, error=f"{type(e).__name__}: {e}")
+
+    def namespaces(self):
+        return [ns for v, ns in (("2", NS2), ("0.3", NS)) if v in VERSIONS]
 
     async def commands(self):
         # stdin is read in a thread: asyncio pipes on stdin proved unreliable
@@ -243,23 +337,30 @@ class Peer(slixmpp.ClientXMPP):
                     b = oldmemo.etree.parse_bundle(el, c["jid"], c["device"])
                     emit(event="bundle", ok=True)
                 elif c["cmd"] == "devices":
-                    await self.sm.refresh_device_list(NS, c["jid"])
+                    for ns in self.namespaces():
+                        await self.sm.refresh_device_list(ns, c["jid"])
                     devs = await self.sm.get_device_information(c["jid"])
                     emit(event="devices", devices=[d.device_id for d in devs])
                 elif c["cmd"] == "send":
                     # A client learns device lists from PEP notifications (+notify,
                     # which needs a presence subscription); the peer asks instead.
-                    await self.sm.refresh_device_list(NS, c["to"])
-                    msgs, errs = await self.sm.encrypt(frozenset([c["to"]]), {NS: c["body"].encode()})
+                    for ns in self.namespaces():
+                        await self.sm.refresh_device_list(ns, c["to"])
+                    plain = {NS: c["body"].encode()}
+                    if "2" in VERSIONS:
+                        plain[NS2] = envelope(c["body"], c.get("env_to", c["to"]), self.boundjid.bare)
+                    msgs, errs = await self.sm.encrypt(frozenset([c["to"]]), plain)
                     for m in msgs:
-                        el = oldmemo.etree.serialize_message(m)
+                        el = serialize(m)
+                        ns = NS2 if m.namespace == NS2 else NS
                         # Hostile variants for the tests: a key left out, a payload altered.
-                        for k in list(el.iter(f"{{{NS}}}key")):
-                            if c.get("drop_rid") and int(k.get("rid")) == c["drop_rid"]:
-                                el.find(f"{{{NS}}}header").remove(k)
+                        for parent in list(el.iter()):
+                            for k in list(parent):
+                                if k.tag == f"{{{ns}}}key" and c.get("drop_rid") and int(k.get("rid")) == c["drop_rid"]:
+                                    parent.remove(k)
                         if c.get("tamper"):
                             import base64
-                            pl = el.find(f"{{{NS}}}payload")
+                            pl = el.find(f"{{{ns}}}payload")
                             raw = bytearray(base64.b64decode(pl.text))
                             raw[0] ^= 1
                             pl.text = base64.b64encode(bytes(raw)).decode()
@@ -277,7 +378,9 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--ca", required=True)
+    ap.add_argument("--versions", default="0.3", choices=["0.3", "2", "both"])
     a = ap.parse_args()
+    VERSIONS[:] = ["0.3", "2"] if a.versions == "both" else [a.versions]
     XMPP = Peer(a.jid, os.environ["PEER_PASSWORD"])  # never on the command line
     XMPP.ca_certs = a.ca
     XMPP.connect(address=(a.host, a.port), force_starttls=True, disable_starttls=False)

@@ -47,11 +47,17 @@ func requirePython(t *testing.T) {
 
 func startPeer(t *testing.T, user string) *peer {
 	t.Helper()
+	return startPeerV(t, user, "0.3")
+}
+
+// startPeerV starts a peer speaking versions: "0.3", "2" or "both".
+func startPeerV(t *testing.T, user, versions string) *peer {
+	t.Helper()
 	requirePython(t)
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "peer.py")
 	cmd := exec.Command(python, script, "--jid", srv.JID(user)+"/peer"+fmt.Sprint(time.Now().UnixNano()%100000),
-		"--port", srv.C2SPort, "--host", srv.Host, "--ca", srv.CAFile)
+		"--port", srv.C2SPort, "--host", srv.Host, "--ca", srv.CAFile, "--versions", versions)
 	cmd.Env = append(os.Environ(), "PEER_PASSWORD="+srv.Users[user])
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -37,7 +37,7 @@ type Client struct {
 // use. The store must stay open while the Client is used.
 func Open(ctx context.Context, st *store.Store, account string, p Policy) (*Client, error) {
 	c := &Client{st: st, account: store.Bare(account), policy: p, now: time.Now,
-		backends: []Backend{Legacy{}}, lists: map[string]map[string][]uint32{}}
+		backends: []Backend{Twomemo{}, Legacy{}}, lists: map[string]map[string][]uint32{}}
 	err := update(ctx, st, func(tx *sql.Tx) error {
 		id, ok, err := loadIdentity(ctx, tx, c.account)
 		if err != nil {
@@ -193,6 +193,7 @@ func (e *NoDeviceError) Hint() string { return "xmppctl omemo devices " + e.JID 
 // usable trusted device gets a *NoDeviceError.
 func (c *Client) Seal(ctx context.Context, s conn.Session, to string, plaintext []byte) ([]any, error) {
 	to = store.Bare(to)
+	ctx = withAddressing(ctx, c.account, to, false)
 	if err := c.Publish(ctx, s); err != nil {
 		return nil, err
 	}
@@ -429,6 +430,7 @@ func (c *Client) SealGroup(ctx context.Context, s conn.Session, m *stanza.Messag
 	if len(all) == 0 {
 		return &RoomError{Room: store.Bare(m.To), Reason: "it has no other members"}
 	}
+	ctx = withAddressing(ctx, c.account, store.Bare(m.To), true)
 	payloads, err := c.encrypt(ctx, append(all, own...), []byte(m.Body))
 	if err != nil {
 		return err

@@ -191,7 +191,7 @@ func updateDeviceList(ctx context.Context, tx *sql.Tx, account, version, jid str
 			return fmt.Errorf("omemo: update devices: %w", err)
 		}
 	}
-	return nil
+	return adoptSiblingTrust(ctx, tx, account, version, jid)
 }
 
 // initialTrust is the trust a newly seen device of jid gets: blind under
@@ -227,6 +227,9 @@ func seeDevice(ctx context.Context, tx *sql.Tx, account, version, jid string, id
 		account, version, jid, id, ik, string(initial), now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("omemo: record device: %w", err)
+	}
+	if err := adoptSiblingTrust(ctx, tx, account, version, jid); err != nil {
+		return "", err
 	}
 	var t Trust
 	err = tx.QueryRowContext(ctx, `SELECT trust FROM omemo_devices WHERE account=? AND version=? AND jid=? AND device=?`,

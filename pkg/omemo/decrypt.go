@@ -38,7 +38,8 @@ func (c *Client) find(m *stanza.Message) (Backend, stanza.Element, bool) {
 // the package knows.
 func IsEncrypted(m *stanza.Message) bool {
 	_, ok := stanza.Find(m.Ext, NS, "encrypted")
-	return ok
+	_, ok2 := stanza.Find(m.Ext, NS2, "encrypted")
+	return ok || ok2
 }
 
 // Decrypt decrypts an OMEMO message (m is the inner message of a carbon
@@ -66,6 +67,7 @@ func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message,
 		res.Device = h.SID
 		return res
 	}
+	ctx = withAddressing(ctx, store.Bare(m.From), store.Bare(m.To), m.Type == "groupchat")
 	var d *Decrypted
 	var changed, heartbeat bool
 	err := update(ctx, c.st, func(tx *sql.Tx) error {

@@ -40,13 +40,16 @@
 //     calls EnsureKeys, republishes the bundle and sends the backend's empty
 //     message to complete the session.
 //
-// pkg/omemo2 implements Backend for urn:xmpp:omemo:2 (its Encrypt wraps the
-// body in the XEP-0420 envelope and its Decrypt checks the envelope's from
-// and to) and is registered with Client.AddBackend right after Open. It
-// keeps its prekeys, signed prekeys, sessions and meta in the same tables
-// under its own version column, through the *sql.Tx it is given, and must
-// do no network I/O inside a transaction. pkg/archive.hasE2E already keeps
-// urn:xmpp:omemo:2 messages without a body for decryption.
+// Twomemo (twomemo.go) implements Backend for urn:xmpp:omemo:2 on the
+// protocol core of pkg/omemo2; Open registers it before Legacy. Its Encrypt
+// wraps the body in the XEP-0420 envelope (from the account, to the
+// message's recipient or room, which Seal and SealGroup put in the context)
+// and its Decrypt checks the envelope's from and to against the stanza
+// (Decrypt puts them in the context): a mismatch is an undecryptable
+// message with omemo2.ErrAffix. The shared Identity's Curve25519 key is
+// used in its Ed25519 form (omemo2.IdentityFromX25519), so fingerprints are
+// the same in both versions. It keeps its prekeys, signed prekeys and
+// sessions in the same tables under its own version column.
 package omemo
 
 // NS is the namespace of OMEMO 0.3.

@@ -63,10 +63,13 @@ func (c *Client) Devices(ctx context.Context, s conn.Session, jid string) ([]Dev
 		}
 	}
 	if jid == c.account {
-		own := Device{Version: NS, JID: jid, ID: c.id.DeviceID, Identity: c.id.PublicKey(), Trust: TrustVerified,
-			Active: true, FirstSeen: c.id.Created, LastSeen: c.now().UTC(), Own: true}
+		var own []Device // this device, once per version it speaks
+		for _, b := range c.backends {
+			own = append(own, Device{Version: b.Version(), JID: jid, ID: c.id.DeviceID, Identity: c.id.PublicKey(),
+				Trust: TrustVerified, Active: true, FirstSeen: c.id.Created, LastSeen: c.now().UTC(), Own: true})
+		}
 		devs = slices.DeleteFunc(devs, func(d Device) bool { return d.ID == c.id.DeviceID })
-		devs = append([]Device{own}, devs...)
+		devs = append(own, devs...)
 	}
 	return devs, nil
 }

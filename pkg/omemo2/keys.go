@@ -27,6 +27,10 @@ const MaxID = 1<<31 - 1
 // Identity is a device's long-term identity key pair.
 type Identity struct {
 	priv ed25519.PrivateKey
+	// mont is set instead of priv for an identity that exists as a
+	// Curve25519 private key (one shared with OMEMO 0.3): see
+	// IdentityFromX25519.
+	mont *montIdentity
 }
 
 // NewIdentity generates a random identity key pair.
@@ -48,10 +52,19 @@ func IdentityFromSeed(seed []byte) (*Identity, error) {
 
 // Seed returns the 32-byte secret from which the identity is derived: the
 // only thing to store to keep the identity.
-func (id *Identity) Seed() []byte { return id.priv.Seed() }
+// It is nil for an identity made by IdentityFromX25519.
+func (id *Identity) Seed() []byte {
+	if id.mont != nil {
+		return nil
+	}
+	return id.priv.Seed()
+}
 
 // Public returns the Ed25519 public key, as published in the bundle's <ik>.
 func (id *Identity) Public() []byte {
+	if id.mont != nil {
+		return append([]byte(nil), id.mont.edPub...)
+	}
 	return append([]byte(nil), id.priv.Public().(ed25519.PublicKey)...)
 }
 
@@ -63,6 +76,9 @@ func (id *Identity) Fingerprint() string {
 
 // x25519 returns the identity as an X25519 private key.
 func (id *Identity) x25519() *ecdh.PrivateKey {
+	if id.mont != nil {
+		return id.mont.x
+	}
 	h := sha512.Sum512(id.priv.Seed())
 	// crypto/ecdh clamps the scalar as RFC 7748 requires.
 	k, err := ecdh.X25519().NewPrivateKey(h[:32])
@@ -141,7 +157,7 @@ func GenerateSignedPreKey(id *Identity, keyID uint32) (SignedPreKey, error) {
 	return SignedPreKey{
 		ID:        keyID,
 		Private:   k.Bytes(),
-		Signature: ed25519.Sign(id.priv, k.PublicKey().Bytes()),
+		Signature: id.sign(k.PublicKey().Bytes()),
 	}, nil
 }
 

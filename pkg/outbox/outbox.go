@@ -146,6 +146,7 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 			return id, nil
 		}
 		r.wire = wire
+		r.Encrypted = o.Encryption // Seal may name what it used for this message
 	}
 	if err := o.write(ctx, r); err != nil {
 		if err := o.recover(ctx, err); err != nil {
