@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -47,4 +51,46 @@ func (s *Server) EjabberdAPI(command string, args any) ([]byte, error) {
 		return out, fmt.Errorf("ejabberd api %s: %s: %s", command, resp.Status, out)
 	}
 	return out, nil
+}
+
+// CloseSessions ends every session of user from the server side (as an
+// operator would) and returns how many there were.
+func (s *Server) CloseSessions(user string) (int, error) {
+	if s.Kind == Ejabberd {
+		out, err := s.EjabberdAPI("kick_user", map[string]string{"user": user, "host": s.Domain})
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			return 0, fmt.Errorf("kick_user answered %q", out)
+		}
+		return n, nil
+	}
+	out, err := exec.Command("prosodyctl", "--config", filepath.Join(s.Dir, "prosody.cfg.lua"), "shell",
+		fmt.Sprintf("c2s:close(%q)", s.JID(user))).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("prosodyctl c2s:close: %v: %s", err, out)
+	}
+	m := regexp.MustCompile(`(\d+) sessions? closed`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("prosodyctl c2s:close answered %q", out)
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+// UploadName is the file name the server puts into an upload slot's URL
+// for a requested name: ejabberd's mod_http_upload replaces every ASCII
+// character outside [A-Za-z0-9._-] with "_"; Prosody keeps the name.
+func (s *Server) UploadName(name string) string {
+	if s.Kind != Ejabberd {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x80, r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		}
+		return '_'
+	}, name)
 }

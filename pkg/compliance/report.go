@@ -348,9 +348,21 @@ func Evaluate(f Facts) Report {
 		Impact: "avatars cannot be shared the modern way"}, pep)
 	server(Result{Area: "pep", Feature: "vCard (vcard-temp)", XEP: "XEP-0054",
 		Impact: "older clients cannot show profiles or avatars"}, has(f.Server, "vcard-temp"))
-	account(Result{Area: "pep", Feature: "vCard4", XEP: "XEP-0292",
-		Impact: "no structured profile (name, email, ...) for modern clients"},
-		has(f.Account, "urn:ietf:params:xml:ns:vcard-4.0") || has(f.Server, "urn:ietf:params:xml:ns:vcard-4.0"))
+	vc4 := Result{Area: "pep", Feature: "vCard4", XEP: "XEP-0292",
+		Impact: "no structured profile (name, email, ...) for modern clients"}
+	switch {
+	case has(f.Account, "urn:ietf:params:xml:ns:vcard-4.0") || has(f.Server, "urn:ietf:params:xml:ns:vcard-4.0"):
+		account(vc4, true)
+	case pep && has(f.Account, "http://jabber.org/protocol/pubsub#publish-options") && f.Own:
+		// ejabberd 23.01: no vCard4 module, but PEP keeps the
+		// urn:xmpp:vcard4 node a client publishes (xmppctl profile works);
+		// vcard-temp clients just do not see it.
+		vc4.Status, vc4.Detail = Partial, "not advertised; profiles work as a client-published PEP node, without vcard-temp conversion"
+		vc4.Impact = "vCard-only clients do not see the structured profile"
+		add(vc4)
+	default:
+		account(vc4, false)
+	}
 	account(Result{Area: "pep", Feature: "Avatar conversion", XEP: "XEP-0398",
 		Impact: "avatars set in modern clients are invisible to vCard-only clients and vice versa"},
 		has(f.Account, "urn:xmpp:pep-vcard-conversion:0") || has(f.Server, "urn:xmpp:pep-vcard-conversion:0"))

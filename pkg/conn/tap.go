@@ -5,6 +5,8 @@ import (
 	"io"
 	"regexp"
 	"sync"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // tap receives go-xmpp's debug copy of the decrypted stream. During login
@@ -24,6 +26,7 @@ type tap struct {
 	features [][]byte // complete <stream:features> elements, oldest first
 
 	watch *presenceWatch // nil unless Options.WatchPresence
+	perr  presenceErrors // error presences, which go-xmpp's Presence garbles
 
 	afterRead func()       // acknowledges what was read at once (quickack.go); may be nil
 	loginSock *loginSocket // the same during login; nil when not found or not Linux
@@ -51,6 +54,9 @@ func (t *tap) Write(p []byte) (int, error) {
 		// sees is our stream header, while the server's TLS session ticket
 		// waits for an ACK that holds back its stream features.
 		t.loginSock.afterIO()
+	}
+	if bytes.HasPrefix(p, []byte("RECV ")) {
+		t.perr.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
 	}
 	if t.watch != nil && bytes.HasPrefix(p, []byte("RECV ")) {
 		// The same newline repair as for the features (captureFeatures).
@@ -171,6 +177,14 @@ func (t *tap) endLogin(afterRead func()) {
 	t.buf = nil
 	t.fbuf = nil
 	t.mu.Unlock()
+}
+
+// presenceError returns the error of the error presence from from with id,
+// as the stream carried it, or nil when the scan did not see it.
+func (t *tap) presenceError(from, id string) *stanza.Error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.perr.take(from, id)
 }
 
 // stopWatch ends the presence watch, if any, when the stream is over.
