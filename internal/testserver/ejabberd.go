@@ -61,11 +61,13 @@ func (s *Server) CloseSessions(user string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-		if err != nil {
+		var r struct {
+			N *int `json:"num_resources"`
+		}
+		if json.Unmarshal(out, &r) != nil || r.N == nil {
 			return 0, fmt.Errorf("kick_user answered %q", out)
 		}
-		return n, nil
+		return *r.N, nil
 	}
 	out, err := exec.Command("prosodyctl", "--config", filepath.Join(s.Dir, "prosody.cfg.lua"), "shell",
 		fmt.Sprintf("c2s:close(%q)", s.JID(user))).CombinedOutput()
