@@ -270,8 +270,13 @@ func Evaluate(f Facts) Report {
 	add(sasl)
 	cb := Result{Area: "authentication", Feature: "Channel binding (SCRAM -PLUS)", XEP: "XEP-0440",
 		Impact: "a TLS-intercepting middlebox could relay the login unnoticed"}
-	if len(f.Stream.ChannelBindings) > 0 {
+	switch {
+	case len(f.Stream.ChannelBindings) > 0:
 		cb.Detail = "types: " + strings.Join(f.Stream.ChannelBindings, " ")
+	case plus:
+		// ejabberd 23.01: a client has to guess the binding type, and
+		// go-xmpp's guess for TLS 1.3 (tls-exporter) is refused there.
+		cb.Detail = "-PLUS offered without XEP-0440 channel-binding types"
 	}
 	stream(cb, plus)
 	stream(Result{Area: "authentication", Feature: "SASL2", XEP: "XEP-0388",
