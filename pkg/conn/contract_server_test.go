@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"math/big"
@@ -22,8 +23,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"encoding/xml"
 
 	xmpp "github.com/xmppo/go-xmpp"
 
