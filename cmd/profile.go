@@ -390,10 +390,12 @@ func describeAccess(m pep.AccessModel) string {
 }
 
 // peerRefusal adds a hint to an access refusal when reading someone's
-// PEP node.
+// PEP node: Prosody says forbidden; ejabberd, as XEP-0060 §6.5.9 has it,
+// not-authorized for the presence model and not-allowed (closed-node) for
+// a whitelist.
 func peerRefusal(err error, jid, what string) error {
 	var se *stanza.Error
-	if errors.As(err, &se) && (se.Condition == "forbidden" || se.Condition == "not-authorized" ||
+	if errors.As(err, &se) && (se.Condition == "forbidden" || se.Condition == "not-authorized" || se.Condition == "not-allowed" ||
 		se.Condition == "presence-subscription-required" || se.Condition == "not-in-roster-group") {
 		return &RemoteError{Err: err, Hint: jid + " shares the " + what + " only with contacts or selected JIDs"}
 	}

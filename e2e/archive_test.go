@@ -311,7 +311,8 @@ func waitForStore(t *testing.T, dir string) *store.Store {
 // reported as a gap and the sync starts over from the oldest message,
 // without storing anything twice.
 func TestArchiveSyncStaleID(t *testing.T) {
-	testserver.Require(t, srv)
+	testserver.Only(t, srv, testserver.Prosody, "ejabberd 23.01 answers an archive query after an id it does not know "+
+		"with the whole archive instead of item-not-found (XEP-0313 §5.1.2), so there is no gap to report")
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	bs := srv.Dial(t, bob)
 	want := pipeline(t, bs, srv.JID(alice), "chat", "s", 30)

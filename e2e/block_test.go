@@ -161,3 +161,14 @@ func TestBlockRejectsInvalidJIDBeforeConnecting(t *testing.T) {
 		}
 	}
 }
+
+// TestSendToOfflineBlocker: what the blocked sender's xmppctl says when
+// the blocking account is offline: both servers bounce the message with
+// service-unavailable, and send fails (exit 5). (While the account is
+// online both drop it silently, see above: then the server accepted it and
+// that is all send can report.)
+func TestSendToOfflineBlocker(t *testing.T) {
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	mustXmppctl(t, alice, "block", "add", srv.JID(bob))
+	wantExit(t, xmppctl(t, bob, "", "send", "-m", "to a blocker", srv.JID(alice)), 5, "service-unavailable")
+}

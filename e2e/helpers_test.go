@@ -88,3 +88,10 @@ func silentListener(t *testing.T) string {
 	}()
 	return l.Addr().String()
 }
+
+// refusedByAccessModel reports a PEP read refused by the node's access
+// model: Prosody says forbidden, ejabberd not-authorized (with
+// presence-subscription-required, as XEP-0060 §6.5.9.2 has it).
+func refusedByAccessModel(stderr string) bool {
+	return strings.Contains(stderr, "forbidden") || strings.Contains(stderr, "not-authorized")
+}

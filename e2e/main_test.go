@@ -1,7 +1,8 @@
-// Package e2e runs the real xmppctl binary against a throwaway Prosody and
-// checks every effect from a second account. Each feature has its own file;
-// they share one server, and tests that count things use fresh accounts
-// (srv.NewUser) so that they never see each other's traffic.
+// Package e2e runs the real xmppctl binary against a throwaway Prosody or
+// ejabberd (XMPPCTL_SERVER, see internal/testserver) and checks every
+// effect from a second account. Each feature has its own file; they share
+// one server, and tests that count things use fresh accounts (srv.NewUser)
+// so that they never see each other's traffic.
 package e2e
 
 import (

@@ -26,7 +26,7 @@ func TestNickRoundTripAndAccess(t *testing.T) {
 	// Contacts only: bob, not a contact, is refused.
 	mustXmppctl(t, alice, "nick", "set", "--access", "presence", name)
 	res := xmppctl(t, bob, "", "nick", "get", srv.JID(alice))
-	if res.Code != 5 || !strings.Contains(res.Stderr, "forbidden") {
+	if res.Code != 5 || !refusedByAccessModel(res.Stderr) {
 		t.Fatalf("stranger reading a contacts-only nick: exit %d: %s", res.Code, res.Stderr)
 	}
 	// The avatar nodes, once they exist, follow the nick's model.

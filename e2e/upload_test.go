@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,6 +137,11 @@ func TestUploadFilesShareAndVerify(t *testing.T) {
 	dir := t.TempDir()
 	names := []string{`a b "q" <&> 'é' ]]>.txt`, "empty.bin", "日本語 ファイル.png"}
 	contents := []string{"hello <&> upload\n", "", "\x89PNG\r\n\x1a\nnot really a png"}
+	if srv != nil && srv.Kind == testserver.Ejabberd {
+		// No slot for 0 bytes there: TestUploadEmptyFileRefused.
+		names = slices.Delete(names, 1, 2)
+		contents = slices.Delete(contents, 1, 2)
+	}
 	var paths []string
 	for i, n := range names {
 		p := filepath.Join(dir, n)
@@ -162,14 +168,15 @@ func TestUploadFilesShareAndVerify(t *testing.T) {
 		if sum, n := fetchSHA256(t, u.URL); sum != u.SHA256 || n != u.Size {
 			t.Errorf("%s: GET gave %d bytes, sha256 %s", names[i], n, sum)
 		}
-		// The name arrives intact in the URL.
+		// The name arrives intact in the URL (as intact as the server
+		// keeps it: ejabberd replaces ASCII punctuation and spaces).
 		pu, _ := url.Parse(u.URL)
-		if base := path.Base(pu.Path); base != names[i] {
-			t.Errorf("URL names the file %q, want %q", base, names[i])
+		if base := path.Base(pu.Path); base != srv.UploadName(names[i]) {
+			t.Errorf("URL names the file %q, want %q", base, srv.UploadName(names[i]))
 		}
 	}
-	if got[0].ContentType != "text/plain; charset=utf-8" || got[2].ContentType != "image/png" {
-		t.Errorf("content types %q, %q", got[0].ContentType, got[2].ContentType)
+	if got[0].ContentType != "text/plain; charset=utf-8" || got[len(got)-1].ContentType != "image/png" {
+		t.Errorf("content types %q, %q", got[0].ContentType, got[len(got)-1].ContentType)
 	}
 	// Bob gets one message per file, in order: body == URL == oob url.
 	for i := range names {
@@ -184,12 +191,32 @@ func TestUploadFilesShareAndVerify(t *testing.T) {
 	}
 }
 
+// TestUploadEmptyFileRefused: ejabberd has no slot for an empty file; the
+// refusal is reported with the server's condition and nothing is shared.
+func TestUploadEmptyFileRefused(t *testing.T) {
+	testserver.Only(t, srv, testserver.Ejabberd, "Prosody hands out slots for 0 bytes (TestUploadFilesShareAndVerify uploads one)")
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	rb := online(t, bob)
+	p := filepath.Join(t.TempDir(), "empty.bin")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := xmppctl(t, alice, "", "upload", "--to", srv.JID(bob), p)
+	wantExit(t, res, 5, "bad-request")
+	if res.Stdout != "" {
+		t.Errorf("stdout %q, want nothing", res.Stdout)
+	}
+	if got := rb.messages(500*time.Millisecond, fromUser(alice)); len(got) != 0 {
+		t.Errorf("%d messages shared", len(got))
+	}
+}
+
 func TestUploadStdinAndPlainOutput(t *testing.T) {
 	alice := srv.NewUser(t, "alice")
 	res := xmppctl(t, alice, "line one\nline two\n", "upload", "-", "--name", "from stdin.log")
 	mustOK(t, res)
 	u := strings.TrimSpace(res.Stdout)
-	if strings.Contains(u, "\n") || !strings.HasSuffix(u, "/from%20stdin.log") {
+	if strings.Contains(u, "\n") || !strings.HasSuffix(u, "/"+url.PathEscape(srv.UploadName("from stdin.log"))) {
 		t.Fatalf("stdout %q, want one URL", res.Stdout)
 	}
 	h := sha256.Sum256([]byte("line one\nline two\n"))

@@ -15,8 +15,8 @@ import (
 )
 
 // libervia is a running libervia 0.9 backend (Debian libervia-backend)
-// with one profile, driven through libervia-cli. It is the independent
-// Jingle/SI peer of ../../../shared/reference/jingle-peer.md.
+// with one profile, driven through libervia-cli: the independent Jingle/SI
+// implementation the interop tests of this package run xmppctl against.
 type libervia struct {
 	dir     string
 	env     []string

@@ -1,6 +1,6 @@
 // Package jingle runs jingle-send and jingle-receive (the real binary)
-// against a throwaway Prosody with its XEP-0065 proxy. The whole test
-// process re-executes itself inside a network namespace that it creates
+// against a throwaway Prosody or ejabberd with its XEP-0065 proxy. The
+// whole test process re-executes itself inside a network namespace that it creates
 // with only loopback up (unshare --net), so that no candidate, offered or
 // tried, can be anything but a loopback address; every command is also
 // given --candidate-addr 127.0.0.1 (or none).

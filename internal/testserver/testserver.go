@@ -1,8 +1,13 @@
-// Package testserver starts a throwaway Prosody (scripts/test-server) for
-// integration tests and hands out what a test needs to talk to it.
+// Package testserver starts a throwaway Prosody or ejabberd
+// (scripts/test-server) for integration tests and hands out what a test
+// needs to talk to it.
 //
 // Integration tests run when XMPPCTL_INTEGRATION=1 (scripts/test sets it);
 // then a server that cannot start fails the test run instead of skipping it.
+// XMPPCTL_SERVER=prosody (the default) or ejabberd chooses the server that
+// Main and Start start, so every package whose TestMain calls Main runs
+// against either; scripts/test runs the suites once per server. A test that
+// depends on one server's behaviour says so with Only.
 package testserver
 
 import (
@@ -21,8 +26,27 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/conn"
 )
 
+// The servers scripts/test-server can start.
+const (
+	Prosody  = "prosody"
+	Ejabberd = "ejabberd"
+)
+
+// ServerEnv names the environment variable that chooses the server.
+const ServerEnv = "XMPPCTL_SERVER"
+
+// Kind returns the server the integration tests of this run use:
+// $XMPPCTL_SERVER, Prosody when unset.
+func Kind() string {
+	if k := os.Getenv(ServerEnv); k != "" {
+		return k
+	}
+	return Prosody
+}
+
 // Server is a running test instance.
 type Server struct {
+	Kind       string            // Prosody or Ejabberd
 	Dir        string            // state dir: config, certs, data, log
 	Domain     string            // e.g. localhost
 	Host       string            // 127.0.0.1
@@ -48,20 +72,27 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Start starts a server with the given extra environment (e.g.
-// "XMPP_UPLOAD_LIMIT_MB=1"). Stop it with Stop.
-func Start(extraEnv ...string) (*Server, error) {
+// Start starts the server Kind names with the given extra environment
+// (e.g. "XMPP_UPLOAD_LIMIT_MB=1"). Stop it with Stop.
+func Start(extraEnv ...string) (*Server, error) { return StartKind(Kind(), extraEnv...) }
+
+// StartKind starts a server of the given kind (Prosody or Ejabberd).
+func StartKind(kind string, extraEnv ...string) (*Server, error) {
+	if kind != Prosody && kind != Ejabberd {
+		return nil, fmt.Errorf("%s=%q: want %s or %s", ServerEnv, kind, Prosody, Ejabberd)
+	}
 	dir, err := os.MkdirTemp("", "xmppctl-it-*")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(Root(), "scripts", "test-server"), "start", dir)
+	cmd := exec.Command(filepath.Join(Root(), "scripts", "test-server"), "start", "--server", kind, dir)
 	cmd.Env = append(os.Environ(), extraEnv...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("scripts/test-server start: %v: %s", err, stderr.String())
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("scripts/test-server start --server %s: %v: %s", kind, err, stderr.String())
 	}
 	envFile := strings.TrimSpace(string(out))
 	if i := strings.LastIndexByte(envFile, '\n'); i >= 0 {
@@ -71,7 +102,7 @@ func Start(extraEnv ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, Env: env, Domain: env["XMPP_DOMAIN"], Host: env["XMPP_HOST"],
+	s := &Server{Kind: kind, Dir: dir, Env: env, Domain: env["XMPP_DOMAIN"], Host: env["XMPP_HOST"],
 		C2SPort: env["XMPP_C2S_PORT"], TLSPort: env["XMPP_C2S_TLS_PORT"], HTTPPort: env["XMPP_HTTP_PORT"],
 		HTTPSPort: env["XMPP_HTTPS_PORT"], Proxy65: env["XMPP_PROXY65_PORT"], UploadHost: env["XMPP_UPLOAD_HOST"],
 		MUCHost: env["XMPP_MUC_HOST"], ProxyHost: env["XMPP_PROXY_HOST"], CAFile: env["XMPP_CA_FILE"],
@@ -103,6 +134,7 @@ func Main(m *testing.M, srv **Server, extraEnv ...string) {
 		os.Exit(1)
 	}
 	*srv = s
+	fmt.Fprintf(os.Stderr, "testserver: %s on %s (state %s)\n", s.Kind, s.Addr(), s.Dir)
 	code := m.Run()
 	s.Stop()
 	removeBinary()
@@ -121,8 +153,18 @@ func Require(t testing.TB, s *Server) {
 	}
 }
 
+// Only skips the test unless it runs against the server of the given kind,
+// printing why it applies to that server only. It implies Require.
+func Only(t testing.TB, s *Server, kind, why string) {
+	t.Helper()
+	Require(t, s)
+	if s.Kind != kind {
+		t.Skipf("%s only (this run: %s): %s", kind, s.Kind, why)
+	}
+}
+
 // Stop stops the server and removes its state dir unless
-// XMPPCTL_KEEP_SERVER=1 (to read prosody.log after a failure).
+// XMPPCTL_KEEP_SERVER=1 (to read its log after a failure).
 func (s *Server) Stop() {
 	args := []string{"stop", s.Dir}
 	if os.Getenv("XMPPCTL_KEEP_SERVER") != "1" {
@@ -162,6 +204,13 @@ func (s *Server) Dial(t testing.TB, user string) conn.Session {
 
 // AddUser registers a new account on the running server.
 func (s *Server) AddUser(user, password string) error {
+	if s.Kind == Ejabberd {
+		if err := s.ejabberdRegister(user, password); err != nil {
+			return fmt.Errorf("add user %s: %w", user, err)
+		}
+		s.Users[user] = password
+		return nil
+	}
 	out, err := exec.Command("prosodyctl", "--config", filepath.Join(s.Dir, "prosody.cfg.lua"),
 		"shell", fmt.Sprintf("user:create(%q, %q)", s.JID(user), password)).CombinedOutput()
 	if err != nil {

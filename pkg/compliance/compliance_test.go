@@ -109,6 +109,34 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// vCard4 without a server module (ejabberd 23.01) still works as a PEP
+// node the client publishes: partial, not missing.
+func TestEvaluateVCard4(t *testing.T) {
+	pepAccount := func(features ...string) *disco.Info {
+		return &disco.Info{Identities: []disco.Identity{{Category: "pubsub", Type: "pep"}}, Features: features}
+	}
+	for _, tt := range []struct {
+		name    string
+		account *disco.Info
+		want    Status
+	}{
+		{"advertised", pepAccount("urn:ietf:params:xml:ns:vcard-4.0"), Supported},
+		{"PEP with publish-options", pepAccount("http://jabber.org/protocol/pubsub#publish-options"), Partial},
+		{"PEP without publish-options", pepAccount(), Missing},
+		{"no PEP", &disco.Info{Features: []string{"http://jabber.org/protocol/pubsub#publish-options"}}, Missing},
+	} {
+		f := Facts{Domain: "example.org", Own: true, Server: &disco.Info{JID: "example.org"}, Account: tt.account}
+		for _, r := range Evaluate(f).Results {
+			if r.Feature != "vCard4" {
+				continue
+			}
+			if r.Status != tt.want || (r.Status == Partial && (r.Detail == "" || r.Impact == "")) {
+				t.Errorf("%s: %+v, want %s", tt.name, r, tt.want)
+			}
+		}
+	}
+}
+
 func TestHumanBytes(t *testing.T) {
 	for n, want := range map[int64]string{512: "512 B", 268435456: "256 MiB", 1536: "1.5 KiB", 10 << 30: "10 GiB"} {
 		if got := humanBytes(n); got != want {

@@ -270,8 +270,13 @@ func Evaluate(f Facts) Report {
 	add(sasl)
 	cb := Result{Area: "authentication", Feature: "Channel binding (SCRAM -PLUS)", XEP: "XEP-0440",
 		Impact: "a TLS-intercepting middlebox could relay the login unnoticed"}
-	if len(f.Stream.ChannelBindings) > 0 {
+	switch {
+	case len(f.Stream.ChannelBindings) > 0:
 		cb.Detail = "types: " + strings.Join(f.Stream.ChannelBindings, " ")
+	case plus:
+		// ejabberd 23.01: a client has to guess the binding type, and
+		// go-xmpp's guess for TLS 1.3 (tls-exporter) is refused there.
+		cb.Detail = "-PLUS offered without XEP-0440 channel-binding types"
 	}
 	stream(cb, plus)
 	stream(Result{Area: "authentication", Feature: "SASL2", XEP: "XEP-0388",
@@ -348,9 +353,21 @@ func Evaluate(f Facts) Report {
 		Impact: "avatars cannot be shared the modern way"}, pep)
 	server(Result{Area: "pep", Feature: "vCard (vcard-temp)", XEP: "XEP-0054",
 		Impact: "older clients cannot show profiles or avatars"}, has(f.Server, "vcard-temp"))
-	account(Result{Area: "pep", Feature: "vCard4", XEP: "XEP-0292",
-		Impact: "no structured profile (name, email, ...) for modern clients"},
-		has(f.Account, "urn:ietf:params:xml:ns:vcard-4.0") || has(f.Server, "urn:ietf:params:xml:ns:vcard-4.0"))
+	vc4 := Result{Area: "pep", Feature: "vCard4", XEP: "XEP-0292",
+		Impact: "no structured profile (name, email, ...) for modern clients"}
+	switch {
+	case has(f.Account, "urn:ietf:params:xml:ns:vcard-4.0") || has(f.Server, "urn:ietf:params:xml:ns:vcard-4.0"):
+		account(vc4, true)
+	case pep && has(f.Account, "http://jabber.org/protocol/pubsub#publish-options") && f.Own:
+		// ejabberd 23.01: no vCard4 module, but PEP keeps the
+		// urn:xmpp:vcard4 node a client publishes (xmppctl profile works);
+		// vcard-temp clients just do not see it.
+		vc4.Status, vc4.Detail = Partial, "not advertised; profiles work as a client-published PEP node, without vcard-temp conversion"
+		vc4.Impact = "vCard-only clients do not see the structured profile"
+		add(vc4)
+	default:
+		account(vc4, false)
+	}
 	account(Result{Area: "pep", Feature: "Avatar conversion", XEP: "XEP-0398",
 		Impact: "avatars set in modern clients are invisible to vCard-only clients and vice versa"},
 		has(f.Account, "urn:xmpp:pep-vcard-conversion:0") || has(f.Server, "urn:xmpp:pep-vcard-conversion:0"))

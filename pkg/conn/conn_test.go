@@ -156,6 +156,23 @@ func TestLadder(t *testing.T) {
 	}
 }
 
+// ejabberd 23.01 offers -PLUS without channel-binding types; go-xmpp picks
+// SCRAM-SHA-512-PLUS anyway, and after its failure the ladder must go on
+// with SCRAM-SHA-512, not skip it.
+func TestGoxmppChoiceThenLadder(t *testing.T) {
+	offered := []string{"PLAIN", "SCRAM-SHA-512-PLUS", "SCRAM-SHA-512", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1"}
+	first := goxmppChoice(offered)
+	if first != "SCRAM-SHA-512-PLUS" {
+		t.Fatalf("go-xmpp's choice %q", first)
+	}
+	if next := ladder(offered, false, map[string]bool{"": true, first: true}); len(next) == 0 || next[0] != "SCRAM-SHA-512" {
+		t.Fatalf("after it: %v", next)
+	}
+	if goxmppChoice([]string{"X-UNKNOWN"}) != "" {
+		t.Fatal("choice among unknown mechanisms")
+	}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err       error

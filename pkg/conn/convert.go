@@ -89,7 +89,10 @@ func convertPresence(p xmpp.Presence) *stanza.Presence {
 	out := &stanza.Presence{ID: p.ID, From: p.From, To: p.To, Type: p.Type, Show: p.Show, Status: p.Status}
 	if p.Type == "error" {
 		cond := p.Error
-		if cond == "" {
+		// go-xmpp keeps the last child's name: "text" when the server
+		// follows the condition with a text (the tap usually repairs it,
+		// see presenceerr.go).
+		if cond == "" || cond == "text" {
 			cond = "undefined-condition"
 		}
 		out.Error = &stanza.Error{Condition: cond}

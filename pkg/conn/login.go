@@ -17,7 +17,7 @@ import (
 // Why the connection package chooses the SASL mechanism: go-xmpp's own
 // choice (the strongest offered) fails against Prosody 0.12 (SCRAM with the
 // "y" channel-binding flag is rejected) and ejabberd 23.01 (every -PLUS
-// variant is rejected), see ../shared/reference/go-xmpp-notes.md. So we try
+// variant is rejected: "Invalid channel binding"), see doc.go. So we try
 // the offered mechanisms from strongest to weakest, moving on only when a
 // failure is about the mechanism (channel binding, malformed exchange), and
 // remember per server what worked so that later runs log in once. A
@@ -41,6 +41,21 @@ func ladder(offered []string, cbOffered bool, tried map[string]bool) []string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// goxmppChoice is the mechanism go-xmpp picks itself over TLS: the first
+// of mechOrder the server offers, -PLUS included whether or not the server
+// announced channel-binding types (ejabberd 23.01 offers SCRAM-*-PLUS
+// without XEP-0440 and refuses go-xmpp's binding: "Invalid channel
+// binding"). Marking that one as tried, and not the ladder's first, makes
+// the next attempt the strongest plain SCRAM instead of skipping it.
+func goxmppChoice(offered []string) string {
+	for _, m := range mechOrder {
+		if contains(offered, m) {
+			return m
+		}
+	}
+	return ""
 }
 
 func contains(list []string, s string) bool {
@@ -224,14 +239,10 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 				return nil, tg, err // wrong credentials: stop here
 			}
 			tried[mech] = true
-			if mech == "" {
-				// go-xmpp picked the strongest offered mechanism.
-				offered, cb := t.offered()
-				if l := ladder(offered, cb, nil); len(l) > 0 {
-					tried[l[0]] = true
-				}
-			}
 			offered, cb := t.offered()
+			if mech == "" {
+				tried[goxmppChoice(offered)] = true
+			}
 			next := ladder(offered, cb, tried)
 			if len(next) == 0 {
 				return nil, tg, err

@@ -33,6 +33,11 @@ func (s *session) recvLoop() {
 		if st == nil {
 			continue
 		}
+		if p, ok := st.(*stanza.Presence); ok && p.Type == "error" {
+			if e := s.tap.presenceError(p.From, p.ID); e != nil {
+				p.Error = e
+			}
+		}
 		s.handled.Add(1)
 		s.dispatch(st)
 	}

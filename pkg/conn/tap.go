@@ -5,6 +5,8 @@ import (
 	"io"
 	"regexp"
 	"sync"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // tap receives go-xmpp's debug copy of the decrypted stream. During login
@@ -24,6 +26,7 @@ type tap struct {
 	features [][]byte // complete <stream:features> elements, oldest first
 
 	watch *presenceWatch // nil unless Options.WatchPresence
+	perr  presenceErrors // error presences, which go-xmpp's Presence garbles
 
 	// XEP-0198 counting (smscan.go), both directions, from the first byte.
 	sm       smCounters
@@ -67,6 +70,7 @@ func (t *tap) Write(p []byte) (int, error) {
 	case bytes.HasPrefix(p, []byte("RECV ")):
 		// The same newline repair as for the features (captureFeatures).
 		t.recvScan.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
+		t.perr.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
 	case bytes.HasPrefix(p, []byte("SEND ")):
 		t.sendScan.feed(p[5:])
 	}
@@ -189,6 +193,14 @@ func (t *tap) endLogin(afterRead func()) {
 	t.buf = nil
 	t.fbuf = nil
 	t.mu.Unlock()
+}
+
+// presenceError returns the error of the error presence from from with id,
+// as the stream carried it, or nil when the scan did not see it.
+func (t *tap) presenceError(from, id string) *stanza.Error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.perr.take(from, id)
 }
 
 // stopWatch ends the presence watch, if any, when the stream is over.
