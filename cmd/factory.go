@@ -191,7 +191,9 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool,
 func (f *Factory) Redial(acct config.Account, online bool, opts ...ConnectOption) func(context.Context) (conn.Session, error) {
 	return func(ctx context.Context) (conn.Session, error) {
 		if acct.Password == "" {
-			pw, err := acct.ResolvePassword(ctx)
+			pctx, cancel := f.WithTimeout(ctx) // --timeout bounds password_command too
+			pw, err := acct.ResolvePassword(pctx)
+			cancel()
 			if err != nil {
 				return nil, err
 			}
