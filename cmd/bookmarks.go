@@ -85,13 +85,9 @@ func runBookmarks(ctx context.Context, opts *bookmarksOptions) error {
 		}
 		opts.Room = r[0]
 	}
-	acct, err := f.Account()
+	acct, err := roomAccount(f, opts.Password)
 	if err != nil {
 		return err
-	}
-	if opts.Password && acct.RoomPassword == "" {
-		return &UsageError{Err: errors.New("--password: no room password configured"),
-			Hint: "set room_password in the config file or XMPPCTL_ROOM_PASSWORD"}
 	}
 	s, err := f.Connect(ctx, acct, false)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/term"
@@ -154,13 +155,9 @@ func runMuc(ctx context.Context, opts *mucOptions) error {
 			return &UsageError{Err: err}
 		}
 	}
-	acct, err := f.Account()
+	acct, err := roomAccount(f, opts.Password)
 	if err != nil {
 		return err
-	}
-	if opts.Password && acct.RoomPassword == "" {
-		return &UsageError{Err: errors.New("--password: no room password configured"),
-			Hint: "set room_password in the config file or XMPPCTL_ROOM_PASSWORD"}
 	}
 	s, err := f.Connect(ctx, acct, false)
 	if err != nil {
@@ -308,4 +305,19 @@ func renderRoomInfo(f *Factory, i muc.Info) error {
 	}
 	line("subject", i.Subject)
 	return nil
+}
+
+// roomAccount is the account of a room command; with --password the room
+// password must be configured (room_password or XMPPCTL_ROOM_PASSWORD):
+// it is never given on the command line.
+func roomAccount(f *Factory, password bool) (config.Account, error) {
+	acct, err := f.Account()
+	if err != nil {
+		return acct, err
+	}
+	if password && acct.RoomPassword == "" {
+		return acct, &UsageError{Err: errors.New("--password: no room password configured"),
+			Hint: "set room_password in the config file or XMPPCTL_ROOM_PASSWORD"}
+	}
+	return acct, nil
 }
