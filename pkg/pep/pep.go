@@ -128,7 +128,10 @@ type ownerResult struct {
 // another model (publish-options answered with precondition-not-met, or
 // with a bare conflict as Prosody 0.12 is reported to do) is reconfigured
 // to the model and the publish retried once: the item is never published
-// under a model other than the one asked for.
+// under a model other than the one asked for. A service that refuses the
+// extra settings in publish-options (ejabberd 23.01 knows no
+// pubsub#max_items there) gets them as node configuration, applied before
+// the item is published, which then carries the access model alone.
 func Publish(ctx context.Context, s conn.Session, node, id string, payload any, o Options) error {
 	if o.Access == "" {
 		return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, "", nil))
@@ -145,6 +148,9 @@ func Publish(ctx context.Context, s conn.Session, node, id string, payload any, 
 		return wrap("publish to", node, publishOnce(ctx, s, node, id, payload, "", nil))
 	}
 	err := publishOnce(ctx, s, node, id, payload, o.Access, o.Extra)
+	if len(o.Extra) > 0 && isOptionsRefused(err) {
+		return publishConfigured(ctx, s, node, id, payload, o, err)
+	}
 	if !IsPreconditionFailure(err) {
 		return wrap("publish to", node, err)
 	}

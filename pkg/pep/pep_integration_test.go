@@ -3,6 +3,7 @@ package pep_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,4 +77,59 @@ func publishRaw(ctx context.Context, t *testing.T, s interface {
 	t.Helper()
 	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: pep.PublishRequest(node, "x", note{}, pep.Presence)})
 	return err
+}
+
+// TestPublishMaxOnServer checks that a node published with PublishMax
+// keeps one item per id on the real server, whether the server takes
+// max_items in publish-options (Prosody) or only as node configuration
+// (ejabberd 23.01), also when the node was first created with the
+// server's default max_items, and that the access model holds.
+func TestPublishMaxOnServer(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob := srv.NewUser(t, "pepmaxa"), srv.NewUser(t, "pepmaxb")
+	sa, sb := srv.Dial(t, alice), srv.Dial(t, bob)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, tt := range []struct {
+		node  string
+		first func(id string) error
+	}{
+		{"urn:xmppctl:test:max-new", func(id string) error {
+			return pep.PublishMax(ctx, sa, "urn:xmppctl:test:max-new", id, note{Text: id}, pep.Open)
+		}},
+		// A node created by a plain publish has the server's defaults
+		// (ejabberd: one item) and another access model.
+		{"urn:xmppctl:test:max-old", func(id string) error {
+			return pep.Publish(ctx, sa, "urn:xmppctl:test:max-old", id, note{Text: id}, pep.Options{Access: pep.Presence})
+		}},
+	} {
+		t.Run(tt.node, func(t *testing.T) {
+			if err := tt.first("1"); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"2", "3", "2"} {
+				if err := pep.PublishMax(ctx, sa, tt.node, id, note{Text: id}, pep.Open); err != nil {
+					t.Fatal(err)
+				}
+			}
+			items, err := pep.Items(ctx, sa, "", tt.node, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, it := range items {
+				ids = append(ids, it.ID)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, []string{"1", "2", "3"}) {
+				t.Fatalf("items %q, want 1 2 3: one per id", ids)
+			}
+			if m, err := pep.Access(ctx, sa, tt.node); m != pep.Open || err != nil {
+				t.Fatalf("access %q %v, want open", m, err)
+			}
+			if items, err := pep.Items(ctx, sb, srv.JID(alice), tt.node, 0); err != nil || len(items) != 3 {
+				t.Fatalf("stranger reading the open node: %d items, %v", len(items), err)
+			}
+		})
+	}
 }

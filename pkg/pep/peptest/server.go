@@ -29,6 +29,13 @@ type Server struct {
 	// BareConflict answers a publish-options mismatch with <conflict/>
 	// alone, without <precondition-not-met/>.
 	BareConflict bool
+	// RefuseOptions are publish-options fields the service does not know
+	// and refuses the publish for, with resource-constraint, as ejabberd
+	// 23.01 does for pubsub#max_items.
+	RefuseOptions []string
+	// DefaultMax is the max_items of a node created without the setting
+	// (ejabberd: 1); 0 keeps every item.
+	DefaultMax int
 	// Others are other accounts' nodes, readable when their model is open.
 	Others map[string]map[string]*Node
 
@@ -42,7 +49,29 @@ type Server struct {
 // Node is a PEP node.
 type Node struct {
 	Access string
+	Max    int // most items kept, oldest dropped first; 0 = no limit
 	Items  []Item
+}
+
+// maxItems reads a pubsub#max_items value: "max" is no limit.
+func (s *Server) maxItems(e el) (int, bool) {
+	v, ok := e.formValue("pubsub#max_items")
+	if !ok {
+		return s.DefaultMax, false
+	}
+	n := 0
+	if v != "max" {
+		_, _ = fmt.Sscan(v, &n)
+	}
+	return n, true
+}
+
+func (n *Node) add(it Item) {
+	n.Items = slices.DeleteFunc(n.Items, func(old Item) bool { return old.ID == it.ID })
+	n.Items = append(n.Items, it)
+	if n.Max > 0 && len(n.Items) > n.Max {
+		n.Items = slices.Delete(n.Items, 0, len(n.Items)-n.Max)
+	}
 }
 
 // Item is a stored item.
@@ -205,14 +234,23 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 	if pub, ok := p.child("publish"); ok {
 		node := pub.attr("node")
 		item, _ := pub.child("item")
-		access, withOpts := "", false
-		if o, ok := p.child("publish-options"); ok && s.hasOptions() {
+		access, withOpts, max := "", false, s.DefaultMax
+		o, hasOpts := p.child("publish-options")
+		if hasOpts && s.hasOptions() {
 			access, withOpts = o.formValue("pubsub#access_model")
+			max, _ = s.maxItems(o)
 		}
 		s.Log = append(s.Log, fmt.Sprintf("publish %s id=%s access=%s", node, item.attr("id"), access))
+		for _, f := range s.RefuseOptions {
+			if _, ok := o.formValue(f); ok && hasOpts {
+				e := &stanza.Error{Type: "wait", Condition: "resource-constraint",
+					Text: "Unknown field '" + f + "' of type 'http://jabber.org/protocol/pubsub#publish-options'"}
+				return &stanza.IQ{Type: "error", Error: e}, e
+			}
+		}
 		n := s.Nodes[node]
 		if n == nil {
-			n = &Node{Access: "presence"}
+			n = &Node{Access: "presence", Max: max}
 			if withOpts {
 				n.Access = access
 			}
@@ -229,9 +267,7 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		}
 		// encoding/xml writes each payload with its own xmlns, so the raw
 		// inner XML of the item stands on its own.
-		payload := bytes.TrimSpace(item.Inner)
-		n.Items = slices.DeleteFunc(n.Items, func(it Item) bool { return it.ID == id })
-		n.Items = append(n.Items, Item{ID: id, Payload: payload})
+		n.add(Item{ID: id, Payload: bytes.TrimSpace(item.Inner)})
 		return &stanza.IQ{Type: "result"}, nil
 	}
 	if items, ok := p.child("items"); ok {
@@ -282,17 +318,18 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 	}
 	if c, ok := p.child("create"); ok {
 		node := c.attr("node")
-		access := "presence"
+		access, max, maxSet := "presence", s.DefaultMax, false
 		if cfg, ok := p.child("configure"); ok {
 			if v, ok := cfg.formValue("pubsub#access_model"); ok {
 				access = v
 			}
+			max, maxSet = s.maxItems(cfg)
 		}
-		s.Log = append(s.Log, "create "+node+" access="+access)
+		s.Log = append(s.Log, "create "+node+" access="+access+maxLog(max, maxSet))
 		if s.Nodes[node] != nil {
 			return stanzaErr("cancel", "conflict")
 		}
-		s.Nodes[node] = &Node{Access: access}
+		s.Nodes[node] = &Node{Access: access, Max: max}
 		return &stanza.IQ{Type: "result"}, nil
 	}
 	return stanzaErr("cancel", "feature-not-implemented")
@@ -307,11 +344,15 @@ func (s *Server) owner(iq stanza.IQ, p el) (*stanza.IQ, error) {
 	n := s.Nodes[node]
 	if iq.Type == "set" {
 		v, _ := cfg.formValue("pubsub#access_model")
-		s.Log = append(s.Log, "configure "+node+" access="+v)
+		max, maxSet := s.maxItems(cfg)
+		s.Log = append(s.Log, "configure "+node+" access="+v+maxLog(max, maxSet))
 		if n == nil {
 			return stanzaErr("cancel", "item-not-found")
 		}
 		n.Access = v
+		if maxSet {
+			n.Max = max
+		}
 		return &stanza.IQ{Type: "result"}, nil
 	}
 	if n == nil {
@@ -372,4 +413,15 @@ func (s *Server) blocking(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		s.Blocklist = slices.DeleteFunc(s.Blocklist, func(j string) bool { return slices.Contains(jids, j) })
 	}
 	return &stanza.IQ{Type: "result"}, nil
+}
+
+// maxLog is the max_items part of a log line, empty when not set.
+func maxLog(max int, set bool) string {
+	switch {
+	case !set:
+		return ""
+	case max == 0:
+		return " max=max"
+	}
+	return fmt.Sprintf(" max=%d", max)
 }
