@@ -79,6 +79,11 @@ func TestUnreadFollowsOtherDeviceAndArchiveRead(t *testing.T) {
 	if got := unread(t, a, data); len(got) != 0 {
 		t.Fatalf("after archive read and a sync: %+v", got)
 	}
+	// A device with no local record learns the read point from MAM alone:
+	// the marker was archived (its store hint makes ejabberd keep it).
+	if got := unread(t, a, t.TempDir()); len(got) != 0 {
+		t.Fatalf("a fresh data dir after archive read: %+v", got)
+	}
 
 	// A new message is unread again, until the other device displays it.
 	contact.do(map[string]any{"cmd": "send", "to": aJID, "body": "four", "id": "m4", "markable": true})

@@ -131,6 +131,9 @@ class Peer(slixmpp.ClientXMPP):
             el = ET.Element("{%s}displayed" % NS_MARKERS)
             el.set("id", c["id"])
             m.append(el)
+            # As Conversations does: a bodiless marker is archived only
+            # with a XEP-0334 store hint on servers such as ejabberd.
+            m.append(ET.Element("{urn:xmpp:hints}store"))
             m.send()
         elif cmd == "ping":
             await self.plugin["xep_0199"].ping(self.boundjid.domain)

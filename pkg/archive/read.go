@@ -18,11 +18,18 @@ import (
 // none.
 var ErrNoID = errors.New("the message has no id, so no displayed marker can name it (XEP-0333)")
 
+// NSHints is XEP-0334 Message Processing Hints: a displayed marker
+// carries <store/> because it has no body, and servers that archive only
+// messages with content (ejabberd's mod_mam) would otherwise leave it out
+// of MAM, where our other devices look for the read point.
+const NSHints = "urn:xmpp:hints"
+
 // DisplayedMarker builds the XEP-0333 displayed marker for a stored
 // incoming one-to-one message: to the peer's bare JID (the marker is
 // meant for all its devices, and the server copies it to ours as a sent
 // carbon), naming the message by its 'id' attribute, with an origin-id
-// so that its archived copy is recognised as the one recorded here.
+// so that its archived copy is recognised as the one recorded here, and a
+// XEP-0334 store hint so that it is archived at all.
 func DisplayedMarker(m *store.Message) (stanza.Message, error) {
 	if m.MsgID == "" {
 		return stanza.Message{}, ErrNoID
@@ -38,7 +45,8 @@ func DisplayedMarker(m *store.Message) (stanza.Message, error) {
 			Attrs: []xml.Attr{{Name: xml.Name{Local: "id"}, Value: id}}}
 	}
 	return stanza.Message{ID: conn.NewID(), To: m.With, Type: typ, Ext: []stanza.Element{
-		el(markers.NS, markers.KindDisplayed, m.MsgID), el(stanza.NSSID, "origin-id", conn.NewID())}}, nil
+		el(markers.NS, markers.KindDisplayed, m.MsgID), el(stanza.NSSID, "origin-id", conn.NewID()),
+		{XMLName: xml.Name{Space: NSHints, Local: "store"}}}}, nil
 }
 
 // MarkDisplayed sends a displayed marker for m, waits until the server

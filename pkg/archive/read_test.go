@@ -38,7 +38,8 @@ func TestMarkDisplayed(t *testing.T) {
 	}
 	b, _ := xml.Marshal(mk)
 	for _, want := range []string{`to="bob@example.org"`, `type="chat"`,
-		`<displayed xmlns="urn:xmpp:chat-markers:0" id="m&lt;1&gt;"></displayed>`, `<origin-id xmlns="urn:xmpp:sid:0" id=`} {
+		`<displayed xmlns="urn:xmpp:chat-markers:0" id="m&lt;1&gt;"></displayed>`, `<origin-id xmlns="urn:xmpp:sid:0" id=`,
+		`<store xmlns="urn:xmpp:hints"></store>`} {
 		if !strings.Contains(sent[0], want) || !strings.Contains(string(b), want) {
 			t.Errorf("marker %s lacks %s", sent[0], want)
 		}
