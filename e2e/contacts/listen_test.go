@@ -135,8 +135,18 @@ func TestListenApprovesOnlyChosenRequests(t *testing.T) {
 	a, x, y, z := srv.NewUser(t, "la"), srv.NewUser(t, "lx"), srv.NewUser(t, "ly"), srv.NewUser(t, "lz")
 	aJID, xJID, yJID, zJID := srv.JID(a), srv.JID(x), srv.JID(y), srv.JID(z)
 	px, py, pz := startPeer(t, x), startPeer(t, y), startPeer(t, z)
-	if res := results(t, mustRun(t, a, "--json", "roster", "add", zJID, "--no-subscribe")); res[0].Outcome != "added" || res[0].Subscribe != "" {
-		t.Fatalf("roster add --no-subscribe: %+v", res)
+	add := []string{"--json", "roster", "add", zJID, "--no-subscribe"}
+	if srv.Kind == testserver.Ejabberd {
+		// ejabberd 23.01 leaves out of roster results an item whose
+		// subscription is "none" with only the contact's request pending
+		// (mod_roster drops subscription=none ask=in): a contact added
+		// with --no-subscribe then is not in the roster listen reads, and
+		// nothing can tell it from a stranger. With our own request out
+		// as well the item stays listed.
+		add = add[:len(add)-1]
+	}
+	if res := results(t, mustRun(t, a, add...)); res[0].Outcome != "added" || (srv.Kind == testserver.Prosody && res[0].Subscribe != "") {
+		t.Fatalf("roster %q: %+v", add, res)
 	}
 	pz.do(map[string]any{"cmd": "subscribe", "to": aJID})
 	pz.sync()
