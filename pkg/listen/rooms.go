@@ -323,6 +323,12 @@ func (l *Listener) walkRoom(ctx context.Context, s conn.Session, r *roomState, q
 			if !ok {
 				continue
 			}
+			// Who sent an archived message is not known (the nick may have
+			// been someone else's then): an OMEMO one is kept with that
+			// reason, not shown as its fallback text.
+			if !archive.DecryptRoom(ctx, l.o.Decrypt, s, res.Message, rec, false, "") {
+				continue
+			}
 			if err := l.storeEvent(ctx, rec, Event{Kind: archive.KindLive, CatchUp: true, Room: l.roomInfo(r, res.Message, rec, false)}); err != nil {
 				return err
 			}
