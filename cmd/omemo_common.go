@@ -61,8 +61,8 @@ func omemoDecrypter(ctx context.Context, f *Factory, st *store.Store, acct confi
 		return nil, nil, err
 	}
 	oc.Warn = f.Warnf
-	dec := func(ctx context.Context, s conn.Session, m *stanza.Message, live bool) *archive.Decryption {
-		r := oc.Decrypt(ctx, s, m, live)
+	dec := func(ctx context.Context, s conn.Session, m *stanza.Message, live bool, realJID string) *archive.Decryption {
+		r := oc.DecryptFrom(ctx, s, m, live, realJID)
 		if r == nil {
 			return nil
 		}

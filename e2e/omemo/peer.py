@@ -11,6 +11,8 @@ publish/fetch with access model open, message building and parsing).
 Driven by a Go test: commands arrive as JSON lines on stdin, events leave
 as JSON lines on stdout:
   {"cmd":"send","to":JID,"body":TEXT}   -> {"event":"sent","to":JID} or {"event":"send-error",...}
+  {"cmd":"send_muc","room":JID,"members":[JID..],"body":TEXT}
+                                        -> {"event":"sent","to":ROOM} (groupchat, encrypted to the members' devices)
   {"cmd":"info"}                        -> {"event":"info","device":ID,"fingerprint":HEX}
   {"cmd":"devices","jid":JID}           -> {"event":"devices","devices":[{"id":..,"fingerprint":..}]}
   {"cmd":"quit"}
@@ -196,8 +198,8 @@ def envelope_body(plain):
         (None if frm is None else frm.get("jid"))
 
 
-def send_encrypted(to, encrypted, body):
-    msg = XMPP.make_message(mto=to, mtype="chat")
+def send_encrypted(to, encrypted, body, mtype="chat"):
+    msg = XMPP.make_message(mto=to, mtype=mtype)
     if body is not None:
         msg["body"] = body
     msg.xml.append(encrypted)
@@ -341,6 +343,20 @@ class Peer(slixmpp.ClientXMPP):
                         await self.sm.refresh_device_list(ns, c["jid"])
                     devs = await self.sm.get_device_information(c["jid"])
                     emit(event="devices", devices=[d.device_id for d in devs])
+                elif c["cmd"] == "send_muc":
+                    # A room message: encrypted to every member's devices (and
+                    # our own other ones), the OMEMO 2 envelope addressed to the room.
+                    members = frozenset(c["members"])
+                    for ns in self.namespaces():
+                        for j in members:
+                            await self.sm.refresh_device_list(ns, j)
+                    plain = {NS: c["body"].encode()}
+                    if "2" in VERSIONS:
+                        plain[NS2] = envelope(c["body"], c["room"], self.boundjid.bare)
+                    msgs, errs = await self.sm.encrypt(members, plain)
+                    for m in msgs:
+                        send_encrypted(c["room"], serialize(m), "I sent you an OMEMO encrypted message.", "groupchat")
+                    emit(event="sent", to=c["room"], errors=[repr(e) for e in errs])
                 elif c["cmd"] == "send":
                     # A client learns device lists from PEP notifications (+notify,
                     # which needs a presence subscription); the peer asks instead.

@@ -23,8 +23,10 @@ type Decryption struct {
 // when it is end-to-end encrypted, else returns nil. live says that the
 // message arrived now (not from the archive), so protocol answers (an
 // OMEMO session completion) may be sent on s. It must not be called
-// inside a store transaction: it writes the store itself.
-type Decrypter func(ctx context.Context, s conn.Session, m *stanza.Message, live bool) *Decryption
+// inside a store transaction: it writes the store itself. realJID is the
+// real JID of the sender of a groupchat message when the room showed it
+// ("" when unknown, and for other messages).
+type Decrypter func(ctx context.Context, s conn.Session, m *stanza.Message, live bool, realJID string) *Decryption
 
 // Apply puts a decryption into the record: the plaintext replaces the
 // fallback body, or the body is emptied and the reason kept. A message
@@ -43,11 +45,11 @@ func Apply(rec *store.Message, d *Decryption) {
 
 // decryptResult decrypts an archive result; ok is false for an empty
 // (key transport) message, which is not stored.
-func decryptRecord(ctx context.Context, dec Decrypter, s conn.Session, m *stanza.Message, rec *store.Message, live bool) bool {
+func decryptRecord(ctx context.Context, dec Decrypter, s conn.Session, m *stanza.Message, rec *store.Message, live bool, realJID string) bool {
 	if dec == nil || m == nil {
 		return true
 	}
-	d := dec(ctx, s, m, live)
+	d := dec(ctx, s, m, live, realJID)
 	if d == nil {
 		return true
 	}
@@ -64,5 +66,12 @@ func decryptRecord(ctx context.Context, dec Decrypter, s conn.Session, m *stanza
 // the package (listen); ok is false when the message is an empty one to
 // be processed silently.
 func Decrypt(ctx context.Context, dec Decrypter, s conn.Session, m *stanza.Message, rec *store.Message, live bool) bool {
-	return decryptRecord(ctx, dec, s, m, rec, live)
+	return decryptRecord(ctx, dec, s, m, rec, live, "")
+}
+
+// DecryptRoom is Decrypt for a groupchat message whose sender's real JID
+// the room showed ("" when it did not: the message is kept with the
+// reason).
+func DecryptRoom(ctx context.Context, dec Decrypter, s conn.Session, m *stanza.Message, rec *store.Message, live bool, realJID string) bool {
+	return decryptRecord(ctx, dec, s, m, rec, live, realJID)
 }

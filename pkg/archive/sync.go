@@ -121,7 +121,7 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 		var recs []*store.Message
 		for _, r := range page.Results {
 			rec, ok := FromResult(r, o.Self, o.ArchiveJID())
-			if !decryptRecord(ctx, o.Decrypt, s, r.Message, rec, false) || !ok {
+			if !decryptRecord(ctx, o.Decrypt, s, r.Message, rec, false, "") || !ok {
 				continue
 			}
 			recs = append(recs, rec)
@@ -188,7 +188,7 @@ func collectLive(ctx context.Context, s conn.Session, o Options) []*store.Messag
 			continue
 		}
 		rec, kind, inner := Incoming(m, o.Self)
-		if !decryptRecord(ctx, o.Decrypt, s, inner, rec, kind != KindForged) {
+		if !decryptRecord(ctx, o.Decrypt, s, inner, rec, kind != KindForged, "") {
 			continue
 		}
 		if rec == nil || !strings.EqualFold(rec.Archive, o.ArchiveJID()) {

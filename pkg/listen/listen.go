@@ -390,7 +390,7 @@ func (l *Listener) handle(ctx context.Context, s conn.Session, m *stanza.Message
 		l.o.Warn("ignored a forged carbon from %s", m.From)
 		return nil
 	}
-	if !archive.Decrypt(ctx, l.o.Decrypt, s, inner, rec, true) {
+	if !l.decryptLive(ctx, s, m, inner, rec) {
 		return nil // an empty OMEMO message: processed, nothing to show
 	}
 	switch kind {

@@ -323,6 +323,12 @@ func (l *Listener) walkRoom(ctx context.Context, s conn.Session, r *roomState, q
 			if !ok {
 				continue
 			}
+			// Who sent an archived message is not known (the nick may have
+			// been someone else's then): an OMEMO one is kept with that
+			// reason, not shown as its fallback text.
+			if !archive.DecryptRoom(ctx, l.o.Decrypt, s, res.Message, rec, false, "") {
+				continue
+			}
 			if err := l.storeEvent(ctx, rec, Event{Kind: archive.KindLive, CatchUp: true, Room: l.roomInfo(r, res.Message, rec, false)}); err != nil {
 				return err
 			}
@@ -348,6 +354,32 @@ func (l *Listener) roomMessage(m *stanza.Message, rec *store.Message) *RoomInfo 
 		return nil
 	}
 	return l.roomInfo(r, m, rec, true)
+}
+
+// decryptLive decrypts a live message (inner is m, or the message a
+// carbon carries). A groupchat message from one of our rooms is decrypted
+// as from its sender's real JID, which only the room shows.
+func (l *Listener) decryptLive(ctx context.Context, s conn.Session, m, inner *stanza.Message, rec *store.Message) bool {
+	if inner != m || m.Type != "groupchat" || l.rooms == nil {
+		return archive.Decrypt(ctx, l.o.Decrypt, s, inner, rec, true)
+	}
+	return archive.DecryptRoom(ctx, l.o.Decrypt, s, m, rec, true, l.realJID(m))
+}
+
+// realJID is the real JID of the sender of a live groupchat message from
+// one of our rooms, "" when the room did not show it. Only the occupant's
+// presence counts (the room writes it): a muc#user item inside a message
+// may have been put there by the sender, and the JID picks the sessions
+// the message is decrypted with.
+func (l *Listener) realJID(m *stanza.Message) string {
+	_, nick, _ := strings.Cut(m.From, "/")
+	l.rooms.mu.Lock()
+	defer l.rooms.mu.Unlock()
+	r := l.rooms.find(m.From)
+	if r == nil || nick == "" {
+		return ""
+	}
+	return r.real[nick]
 }
 
 // roomInfo describes the sender of m. Only a live message takes the real

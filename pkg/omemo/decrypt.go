@@ -49,25 +49,36 @@ func IsEncrypted(m *stanza.Message) bool {
 // answer with an empty message so that the sender's session is complete.
 // Failures are in Result.Err, never dropped.
 func (c *Client) Decrypt(ctx context.Context, s conn.Session, m *stanza.Message, live bool) *Result {
+	return c.DecryptFrom(ctx, s, m, live, "")
+}
+
+// ErrRealJIDUnknown: a group chat message whose sender's real JID the
+// room did not show (an anonymous room, or an occupant whose presence we
+// have not seen). OMEMO sessions belong to real JIDs, so it cannot be
+// decrypted; the message is still stored and shown with this reason.
+var ErrRealJIDUnknown = errors.New("sender's real JID unknown")
+
+// DecryptFrom is Decrypt for a message whose sender is known by another
+// JID than its from: realJID is the real JID of a room occupant (from its
+// presence in a non-anonymous room) for a groupchat message, "" when
+// unknown. It is ignored for other messages.
+func (c *Client) DecryptFrom(ctx context.Context, s conn.Session, m *stanza.Message, live bool, realJID string) *Result {
 	b, el, ok := c.find(m)
 	if !ok {
 		return nil
 	}
 	res := &Result{Version: b.Version()}
-	if m.Type == "groupchat" {
-		res.Err = errors.New("OMEMO in group chats is not supported by xmppctl yet")
-		return res
-	}
-	sender := store.Bare(m.From)
+	sender, from, to := messageSender(m, realJID, c.account)
 	if sender == "" {
-		sender = c.account
+		res.Err = ErrRealJIDUnknown
+		return res
 	}
 	if h, err := ParseEncrypted(el); b.Version() == NS && err == nil && sender == c.account && h.SID == c.id.DeviceID {
 		res.Err = errors.New("sent by this device (a sender keeps no copy it can decrypt)")
 		res.Device = h.SID
 		return res
 	}
-	ctx = withAddressing(ctx, store.Bare(m.From), store.Bare(m.To), m.Type == "groupchat")
+	ctx = withAddressing(ctx, from, to, m.Type == "groupchat")
 	var d *Decrypted
 	var changed, heartbeat bool
 	err := update(ctx, c.st, func(tx *sql.Tx) error {
@@ -209,4 +220,22 @@ func resetReceived(ctx context.Context, tx *sql.Tx, account, version, jid string
 	_, err := tx.ExecContext(ctx, `DELETE FROM omemo_meta WHERE account=? AND version=? AND key=?`,
 		account, version, fmt.Sprintf("rx %s %d", jid, device))
 	return err
+}
+
+// messageSender picks the JID whose sessions decrypt m and the addressing
+// the OMEMO 2 envelope is checked against. A direct message is from its
+// sender's bare JID (the account when from is empty: a sent carbon or an
+// archived copy), to its recipient. A group chat message is from the
+// occupant's real bare JID (sender "" when unknown) to the room: the
+// room's occupant JID says nothing about whose sessions to use.
+func messageSender(m *stanza.Message, realJID, account string) (sender, from, to string) {
+	if m.Type == "groupchat" {
+		sender = store.Bare(realJID)
+		return sender, sender, store.Bare(m.From)
+	}
+	sender = store.Bare(m.From)
+	if sender == "" {
+		sender = account
+	}
+	return sender, store.Bare(m.From), store.Bare(m.To)
 }
