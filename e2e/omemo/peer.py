@@ -69,9 +69,9 @@ class MemStorage(Storage):
         self.data.pop(key, None)
 
 
-def options_form(max_items=False):
+def options_form(max_items=False, form_type="publish-options"):
     x = ET.Element("{jabber:x:data}x", {"type": "submit"})
-    fields = [("FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"), ("pubsub#access_model", "open")]
+    fields = [("FORM_TYPE", "http://jabber.org/protocol/pubsub#" + form_type), ("pubsub#access_model", "open")]
     if max_items:
         fields.append(("pubsub#max_items", "max"))
     for var, val in fields:
@@ -81,6 +81,19 @@ def options_form(max_items=False):
 
 
 async def publish(node, item_id, payload, max_items=False):
+    try:
+        await publish_once(node, item_id, payload, max_items)
+    except slixmpp.exceptions.IqError as e:
+        # ejabberd 23.01 refuses pubsub#max_items in publish-options
+        # (resource-constraint): set it as node configuration first (creating
+        # the node with it), then publish with the access model alone.
+        if not max_items or e.condition != "resource-constraint":
+            raise
+        await configure_max(node)
+        await publish_once(node, item_id, payload, False)
+
+
+async def publish_once(node, item_id, payload, max_items):
     iq = XMPP.make_iq_set()
     ps = ET.Element(f"{{{PUBSUB}}}pubsub")
     pub = ET.SubElement(ps, f"{{{PUBSUB}}}publish", {"node": node})
@@ -89,6 +102,24 @@ async def publish(node, item_id, payload, max_items=False):
     opts = ET.SubElement(ps, f"{{{PUBSUB}}}publish-options")
     opts.append(options_form(max_items))
     iq.xml.append(ps)
+    await iq.send()
+
+
+async def configure_max(node):
+    iq = XMPP.make_iq_set()
+    ps = ET.SubElement(iq.xml, f"{{{PUBSUB}#owner}}pubsub")
+    cfg = ET.SubElement(ps, f"{{{PUBSUB}#owner}}configure", {"node": node})
+    cfg.append(options_form(True, "node_config"))
+    try:
+        await iq.send()
+        return
+    except slixmpp.exceptions.IqError as e:
+        if e.condition != "item-not-found":
+            raise
+    iq = XMPP.make_iq_set()
+    ps = ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub")
+    ET.SubElement(ps, f"{{{PUBSUB}}}create", {"node": node})
+    ET.SubElement(ps, f"{{{PUBSUB}}}configure").append(options_form(True, "node_config"))
     await iq.send()
 
 
