@@ -312,6 +312,9 @@ func (o *Outbox) Finish(flushCtx, receiptCtx context.Context) ([]Result, error) 
 			return res, fmt.Errorf("wait for server acknowledgement: %w", rerr)
 		}
 	}
+	if len(o.order) > 0 {
+		o.routed(flushCtx)
+	}
 	o.drain()
 	o.markSent()
 	if o.receipt {
@@ -377,3 +380,20 @@ func (e *ReceiptTimeout) Error() string {
 }
 
 func (e *ReceiptTimeout) Unwrap() error { return e.Err }
+
+// routed waits for a ping round trip to the server after the
+// acknowledgement. An XEP-0198 <a/> says that the server received the
+// stanzas, not that it has finished routing them: ejabberd 23.01 queues the
+// error bounce of a message to an unknown account behind the <a/> it has
+// already written, and answers the ping only after that bounce
+// (TestSendErrorBounceAndPartial against ejabberd). The receive loop hands
+// the bounce to the subscription before it completes the ping, so drain
+// then sees it. Best effort: the messages are acknowledged whatever the
+// ping's fate.
+func (o *Outbox) routed(ctx context.Context) {
+	_, _ = o.s.SendIQ(ctx, stanza.IQ{Type: "get", To: o.s.Domain(), Payload: pingQuery{}})
+}
+
+type pingQuery struct {
+	XMLName xml.Name `xml:"urn:xmpp:ping ping"`
+}
