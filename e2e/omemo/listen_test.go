@@ -27,6 +27,7 @@ func (b *bot) listen(t *testing.T) *listenProc {
 	cmd := exec.Command(testserver.Binary(t), append(srv.Flags(), "-v", "--json", "listen")...)
 	cmd.Env = append(os.Environ(), b.env...)
 	p := &listenProc{msgs: make(chan store.Message, 100)}
+	ready, once := make(chan struct{}), sync.Once{}
 	out, _ := cmd.StdoutPipe()
 	errOut, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -38,6 +39,9 @@ func (b *bot) listen(t *testing.T) *listenProc {
 			p.mu.Lock()
 			p.stderr.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
+			if strings.Contains(sc.Text(), "xmppctl: listening as ") {
+				once.Do(func() { close(ready) }) // again after each reconnect
+			}
 		}
 	}()
 	go func() {
@@ -59,6 +63,14 @@ func (b *bot) listen(t *testing.T) *listenProc {
 			p.mu.Unlock()
 		}
 	})
+	// A message sent before listen's session is available lands in offline
+	// storage and comes back as history: wait until listen says it is
+	// listening (on ejabberd a fast peer otherwise won the race).
+	select {
+	case <-ready:
+	case <-time.After(wait):
+		t.Fatalf("listen did not start in %s", wait)
+	}
 	return p
 }
 
