@@ -69,25 +69,31 @@ func (Twomemo) FetchDevices(ctx context.Context, s conn.Session, jid string) ([]
 	if err != nil {
 		return nil, err
 	}
+	raw, ok, err := firstPayload(items)
+	if !ok || err != nil {
+		return nil, err
+	}
+	l, err := omemo2.ParseDeviceList(raw)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint32, 0, len(l.Devices))
+	for _, d := range l.Devices {
+		ids = append(ids, d.ID)
+	}
+	return ids, nil
+}
+
+// firstPayload returns the first item that has a payload, as XML.
+func firstPayload(items []pep.Item) (raw []byte, ok bool, err error) {
 	for _, it := range items {
 		if it.Payload.XMLName.Local == "" {
 			continue
 		}
 		raw, err := rawXML(it.Payload)
-		if err != nil {
-			return nil, err
-		}
-		l, err := omemo2.ParseDeviceList(raw)
-		if err != nil {
-			return nil, err
-		}
-		ids := make([]uint32, 0, len(l.Devices))
-		for _, d := range l.Devices {
-			ids = append(ids, d.ID)
-		}
-		return ids, nil
+		return raw, err == nil, err
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // PublishDevices implements Backend.
@@ -108,28 +114,25 @@ func (Twomemo) FetchBundle(ctx context.Context, s conn.Session, jid string, devi
 	if err != nil {
 		return nil, err
 	}
-	for _, it := range items {
-		if it.Payload.XMLName.Local == "" {
-			continue
-		}
-		raw, err := rawXML(it.Payload)
-		if err != nil {
-			return nil, err
-		}
-		b, err := omemo2.ParseBundle(raw)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.Verify(); err != nil {
-			return nil, err
-		}
-		ik, err := montIdentity(b.IdentityKey)
-		if err != nil {
-			return nil, err
-		}
-		return &twoBundle{b: b, ik: ik}, nil
+	raw, ok, err := firstPayload(items)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("device %d of %s publishes no OMEMO 2 bundle", device, jid)
+	if !ok {
+		return nil, fmt.Errorf("device %d of %s publishes no OMEMO 2 bundle", device, jid)
+	}
+	b, err := omemo2.ParseBundle(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Verify(); err != nil {
+		return nil, err
+	}
+	ik, err := montIdentity(b.IdentityKey)
+	if err != nil {
+		return nil, err
+	}
+	return &twoBundle{b: b, ik: ik}, nil
 }
 
 // EnsureKeys implements Backend: a signed prekey rotated after
