@@ -391,6 +391,13 @@ func (e *ReceiptTimeout) Unwrap() error { return e.Err }
 // then sees it. Best effort: the messages are acknowledged whatever the
 // ping's fate.
 func (o *Outbox) routed(ctx context.Context) {
+	a, ok := o.s.(conn.Acks)
+	if !ok {
+		return
+	}
+	if _, sm := a.Acked(); !sm {
+		return // Flush was a ping already
+	}
 	_, _ = o.s.SendIQ(ctx, stanza.IQ{Type: "get", To: o.s.Domain(), Payload: pingQuery{}})
 }
 
