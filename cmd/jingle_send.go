@@ -8,7 +8,6 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/caps"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
+	"github.com/xmppctl/xmppctl/pkg/filetransfer"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
 	"github.com/xmppctl/xmppctl/pkg/si"
@@ -156,15 +156,16 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	}
 	defer s.Close()
 
-	peer, method, transport, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, opts.Transport)
+	target, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, opts.Transport)
 	if err != nil {
 		return err
 	}
+	peer, method := target.JID, target.Method
 	var bars *barStack
 	if f.IO.ErrTTY && !f.Global.Quiet {
 		bars = newBarStack(f.IO.ErrOut)
 	}
-	snd := &fileSender{f: f, s: s, opts: opts, ib: ibb.NewManager(s, 0), peer: peer, method: method, transport: transport, bars: bars}
+	snd := &fileSender{f: f, s: s, opts: opts, ib: ibb.NewManager(s, 0), peer: peer, method: method, transport: target.Transport, bars: bars}
 	// One session per file, one after the other over the same login: the
 	// receiver sees ordinary offers, and a failure ends only its file.
 	var failures []error
@@ -237,7 +238,7 @@ func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle
 		}
 	}
 	switch snd.method {
-	case "jingle":
+	case filetransfer.MethodJingle:
 		jm := jingle.NewManager(snd.s, snd.ib)
 		jo := opts.jingleOptions(ctx, f, snd.s)
 		jo.Transport = snd.transport
@@ -276,66 +277,33 @@ func sendFileError(peer string, err error) error {
 	return err
 }
 
-// fileCaps is what a peer's disco#info says about file transfer.
-type fileCaps struct {
-	jingle, si, s5b, ibb bool
-}
-
-func fileCapsOf(info *disco.Info) fileCaps {
-	return fileCaps{
-		jingle: info.HasFeature(jingle.NS) && (info.HasFeature(jingle.NSFT) || info.HasFeature(jingle.NSFT4)),
-		si:     info.HasFeature(si.NS) && info.HasFeature(si.NSProfile),
-		s5b:    info.HasFeature(jingle.NSS5B),
-		ibb:    info.HasFeature(jingle.NSIBB),
-	}
-}
-
 // resolveFileTarget picks the full JID, the method and the transport.
-func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to string, legacy bool, transport string) (peer, method, tr string, err error) {
-	var candidates []string
-	if strings.Contains(to, "/") {
-		candidates = []string{to}
-	} else {
-		candidates, err = onlineResources(ctx, f, s, to)
+func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to string, legacy bool, transport string) (filetransfer.Target, error) {
+	resources := []string{to}
+	if !strings.Contains(to, "/") {
+		var err error
+		resources, err = filetransfer.Online(ctx, s, to, min(f.Global.Timeout, 3*time.Second))
 		if err != nil {
-			return "", "", "", err
+			return filetransfer.Target{}, err
 		}
-		if len(candidates) == 0 {
-			return "", "", "", &RemoteError{Err: fmt.Errorf("%s has no online resource visible to this account", to),
+		if len(resources) == 0 {
+			return filetransfer.Target{}, &RemoteError{Err: fmt.Errorf("%s has no online resource visible to this account", to),
 				Hint: "give the full JID (user@domain/resource), or subscribe to the contact's presence"}
 		}
+		f.Infof("online: %s", term.Sanitize(strings.Join(resources, ", "), false))
 	}
-	var reasons []string
 	r := &caps.Resolver{S: s, Store: caps.Store{Dir: filepath.Join(f.DataDir(), "caps")}}
-	for _, c := range candidates {
+	lookup := func(ctx context.Context, jid string) (*disco.Info, error) {
 		dctx, cancel := f.WithTimeout(ctx)
-		info, derr := peerInfo(dctx, f, s, r, c)
-		cancel()
-		if derr != nil {
-			if ctx.Err() != nil {
-				return "", "", "", ctx.Err()
-			}
-			if len(candidates) == 1 {
-				var se *stanza.Error
-				if errors.As(derr, &se) {
-					return "", "", "", &RemoteError{Err: fmt.Errorf("%s is not online or does not answer: %w", c, derr)}
-				}
-				return "", "", "", derr
-			}
-			reasons = append(reasons, fmt.Sprintf("%s (no answer)", c))
-			continue
-		}
-		fc := fileCapsOf(info)
-		m, t, why := chooseMethod(fc, legacy, transport)
-		if m != "" {
-			return c, m, t, nil
-		}
-		reasons = append(reasons, fmt.Sprintf("%s (%s)", c, why))
+		defer cancel()
+		return peerInfo(dctx, f, s, r, jid)
 	}
-	if len(candidates) == 1 {
-		return "", "", "", &RemoteError{Err: fmt.Errorf("%s cannot receive the file: %s", candidates[0], strings.TrimSuffix(strings.SplitN(reasons[0], "(", 2)[1], ")"))}
+	t, err := filetransfer.Resolve(ctx, to, resources, lookup, legacy, transport)
+	var unsupported *filetransfer.UnsupportedError
+	if errors.As(err, &unsupported) {
+		return t, &RemoteError{Err: err}
 	}
-	return "", "", "", &RemoteError{Err: fmt.Errorf("no online resource of %s supports file transfer: %s", to, strings.Join(reasons, ", "))}
+	return t, err
 }
 
 // peerInfo returns jid's disco#info: through its presence's entity
@@ -359,87 +327,4 @@ func peerInfo(ctx context.Context, f *Factory, s conn.Session, r *caps.Resolver,
 		}
 	}
 	return disco.GetInfo(ctx, s, jid, "")
-}
-
-// chooseMethod follows the peer's features: Jingle when it has Jingle FT
-// (unless --legacy), else SI; the transport must be one it supports.
-func chooseMethod(fc fileCaps, legacy bool, transport string) (method, tr, why string) {
-	useSI := legacy || !fc.jingle
-	if useSI {
-		if !fc.si {
-			if legacy {
-				return "", "", "no SI file transfer (XEP-0096) advertised"
-			}
-			return "", "", "no Jingle file transfer or SI advertised"
-		}
-		return "si", transport, ""
-	}
-	switch transport {
-	case "s5b":
-		if !fc.s5b {
-			return "", "", "no Jingle SOCKS5 transport advertised"
-		}
-	case "ibb":
-		if !fc.ibb {
-			return "", "", "no Jingle in-band transport advertised"
-		}
-	default:
-		if !fc.s5b {
-			if !fc.ibb {
-				return "", "", "no Jingle transport we support advertised"
-			}
-			return "jingle", "ibb", ""
-		}
-	}
-	return "jingle", transport, ""
-}
-
-// onlineResources asks the server for the contact's presence and collects
-// the available resources for a short while.
-func onlineResources(ctx context.Context, f *Factory, s conn.Session, bare string) ([]string, error) {
-	sub := s.Subscribe()
-	defer sub.Close()
-	if err := s.Send(ctx, stanza.Presence{Type: "probe", To: bare}); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	deadline := time.Now().Add(min(f.Global.Timeout, 3*time.Second))
-	quiet := 500 * time.Millisecond
-	for {
-		wait := time.Until(deadline)
-		if len(seen) > 0 {
-			wait = min(wait, quiet)
-		}
-		if wait <= 0 {
-			break
-		}
-		wctx, cancel := context.WithTimeout(ctx, wait)
-		st, err := sub.Next(wctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			break
-		}
-		p, ok := st.(*stanza.Presence)
-		if !ok || !strings.EqualFold(bareJID(p.From), bareJID(bare)) || !strings.Contains(p.From, "/") {
-			continue
-		}
-		switch p.Type {
-		case "":
-			seen[p.From] = true
-		case "unavailable":
-			delete(seen, p.From)
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for r := range seen {
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	if len(out) > 0 {
-		f.Infof("online: %s", term.Sanitize(strings.Join(out, ", "), false))
-	}
-	return out, nil
 }
