@@ -10,12 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -285,6 +282,10 @@ func uploadFailure(it *uploadItem) error {
 	case errors.As(err, &httpErr):
 		return &RemoteError{Err: fmt.Errorf("%s: upload failed: %w", it.arg, err)}
 	}
+	var in *upload.InputError
+	if errors.As(err, &in) {
+		return &UsageError{Err: fmt.Errorf("%s: %w", it.arg, err)}
+	}
 	var se *stanza.Error
 	if errors.As(err, &se) && se.Condition == "not-acceptable" {
 		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "the service refused the file; it may be too large or of a type it does not accept"}
@@ -315,8 +316,8 @@ func prepareUploads(f *Factory, opts *uploadOptions) ([]*uploadItem, func(), err
 		return nil, cleanup, usageErrorf("--size must not be negative")
 	}
 	if opts.Name != "" {
-		if err := checkUploadName(opts.Name); err != nil {
-			return nil, cleanup, err
+		if err := upload.CheckName(opts.Name); err != nil {
+			return nil, cleanup, &UsageError{Err: err}
 		}
 	}
 	stdin := 0
@@ -337,10 +338,10 @@ func prepareUploads(f *Factory, opts *uploadOptions) ([]*uploadItem, func(), err
 				spools = append(spools, spool)
 			}
 		} else {
-			it.file, err = diskFile(arg, opts.Name)
+			it.file, err = upload.DiskFile(arg, opts.Name)
 		}
 		if err != nil {
-			return nil, cleanup, err
+			return nil, cleanup, uploadInput(err)
 		}
 		if opts.ContentType != "" {
 			it.file.ContentType = opts.ContentType
@@ -350,122 +351,31 @@ func prepareUploads(f *Factory, opts *uploadOptions) ([]*uploadItem, func(), err
 	return items, cleanup, nil
 }
 
-func checkUploadName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || stanza.Sanitize(name) != name {
-		return usageErrorf("invalid file name %q: want a plain name without / or control characters", name)
+// uploadInput gives bad input found by pkg/upload exit status 2, with the
+// fix where one is known.
+func uploadInput(err error) error {
+	var in *upload.InputError
+	switch {
+	case !errors.As(err, &in):
+		return err
+	case errors.Is(err, upload.ErrNotRegular):
+		return &UsageError{Err: err, Hint: `pipe it into "xmppctl upload - --name NAME"`}
+	case errors.Is(err, upload.ErrBadName): // the file's own name; --name is checked apart
+		return &UsageError{Err: err, Hint: "give another name with --name"}
 	}
-	return nil
-}
-
-// diskFile checks a path and describes it for the upload.
-func diskFile(path, name string) (upload.File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, unwrapPathErr(err))}
-	}
-	if st.IsDir() {
-		return upload.File{}, usageErrorf("%s: is a directory (upload files, or an archive of the directory)", path)
-	}
-	if !st.Mode().IsRegular() {
-		return upload.File{}, usageErrorf("%s: not a regular file; pipe it into \"xmppctl upload - --name NAME\"", path)
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, unwrapPathErr(err))}
-	}
-	head := make([]byte, 512)
-	n, err := io.ReadFull(fh, head)
-	fh.Close()
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, unwrapPathErr(err))}
-	}
-	if name == "" {
-		name = filepath.Base(path)
-		if err := checkUploadName(name); err != nil {
-			return upload.File{}, &UsageError{Err: fmt.Errorf("%s: %w", path, err), Hint: "give another name with --name"}
-		}
-	}
-	return upload.File{Name: name, Size: st.Size(), ContentType: upload.DetectType(name, head[:n]),
-		Open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
+	return &UsageError{Err: err}
 }
 
 // stdinFile spools standard input to a temporary file, or with --size
 // streams it once.
 func stdinFile(f *Factory, opts *uploadOptions) (upload.File, string, error) {
 	if opts.SizeSet {
-		br := newPeekReader(f.IO.In, 512)
-		used := false
-		return upload.File{Name: opts.Name, Size: opts.Size, ContentType: upload.DetectType(opts.Name, br.head),
-			Open: func() (io.ReadCloser, error) {
-				if used {
-					return nil, errors.New("standard input cannot be read again for a retry (spool it: leave out --size)")
-				}
-				used = true
-				return io.NopCloser(&exactReader{r: br, left: opts.Size}), nil
-			}}, "", nil
+		return upload.Stream(f.IO.In, opts.Name, opts.Size), "", nil
 	}
 	if f.IO.InTTY {
 		fmt.Fprintln(f.IO.ErrOut, "xmppctl: reading the file from standard input (end with Ctrl-D)")
 	}
-	tmp, err := os.CreateTemp("", "xmppctl-upload-*")
-	if err != nil {
-		return upload.File{}, "", fmt.Errorf("spool standard input: %w", err)
-	}
-	spool := tmp.Name()
-	n, err := io.Copy(tmp, f.IO.In)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return upload.File{}, spool, fmt.Errorf("spool standard input to %s: %w", spool, err)
-	}
-	file, err := diskFile(spool, opts.Name)
-	if err != nil {
-		return upload.File{}, spool, err
-	}
-	file.Size = n
-	return file, spool, nil
-}
-
-// exactReader reports standard input that ends before --size bytes as
-// bad input (exit status 2), not as a changed file.
-type exactReader struct {
-	r    io.Reader
-	left int64
-	n    int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	e.n += int64(n)
-	e.left -= int64(n)
-	if err == io.EOF && e.left > 0 {
-		return n, &UsageError{Err: fmt.Errorf("standard input ended after %d of the %d bytes given by --size", e.n, e.n+e.left)}
-	}
-	return n, err
-}
-
-// peekReader reads the first bytes ahead (for type detection) and then
-// replays them.
-type peekReader struct {
-	head []byte
-	off  int
-	r    io.Reader
-}
-
-func newPeekReader(r io.Reader, n int) *peekReader {
-	head := make([]byte, n)
-	m, _ := io.ReadFull(r, head)
-	return &peekReader{head: head[:m], r: r}
-}
-
-func (p *peekReader) Read(b []byte) (int, error) {
-	if p.off < len(p.head) {
-		n := copy(b, p.head[p.off:])
-		p.off += n
-		return n, nil
-	}
-	return p.r.Read(b)
+	return upload.Spool(f.IO.In, opts.Name)
 }
 
 func unwrapPathErr(err error) error {
@@ -478,7 +388,7 @@ func unwrapPathErr(err error) error {
 
 // uploadAll uploads with at most jobs transfers at a time and prints
 // each result on stdout in the order of the arguments as soon as it and
-// all before it are done.
+// all before it are done (upload.Ordered).
 func uploadAll(ctx context.Context, f *Factory, up *upload.Uploader, items []*uploadItem, jobs int) {
 	var bars *barStack
 	if f.IO.ErrTTY && !f.Global.Quiet {
@@ -492,39 +402,15 @@ func uploadAll(ctx context.Context, f *Factory, up *upload.Uploader, items []*up
 		}
 		f.Warnf("%s", term.Sanitize(msg, false))
 	}
-	done := make([]chan struct{}, len(items))
-	sem := make(chan struct{}, jobs)
-	var wg sync.WaitGroup
-	for i := range items {
-		done[i] = make(chan struct{})
-	}
-	wg.Add(1)
-	go func() { // starts the transfers in argument order
-		defer wg.Done()
-		for i, it := range items {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				it.err = ctx.Err()
-				close(done[i])
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer close(done[i])
-				defer func() { <-sem }()
-				uploadOne(ctx, f, up, bars, it)
-			}()
-		}
-	}()
 	enc := json.NewEncoder(f.IO.Out)
 	enc.SetEscapeHTML(false)
-	for i, it := range items {
-		<-done[i]
-		printUploadResult(f, enc, it)
-	}
-	wg.Wait()
+	upload.Ordered(ctx, len(items), jobs, func(ctx context.Context, i int) error {
+		uploadOne(ctx, f, up, bars, items[i])
+		return items[i].err
+	}, func(i int, err error) {
+		items[i].err = err
+		printUploadResult(f, enc, items[i])
+	})
 }
 
 // uploadOne runs one transfer with its progress bar.
