@@ -159,10 +159,3 @@ func bareJID(j string) string {
 	b, _, _ := strings.Cut(j, "/")
 	return strings.ToLower(b)
 }
-
-func humanSize(n int64) string {
-	if n < 0 {
-		return "unknown size"
-	}
-	return iecSize(float64(n))
-}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/units"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
@@ -218,7 +219,7 @@ func (r *receiver) decide(o offerView) string {
 		return "too-large"
 	}
 	if r.maxSize >= 0 && o.size > r.maxSize {
-		f.Warnf("declined %s from %s: %s is over --max-size", name, who, humanSize(o.size))
+		f.Warnf("declined %s from %s: %s is over --max-size", name, who, units.Bytes(o.size))
 		return "too-large"
 	}
 	if r.opts.AutoAccept {
@@ -228,7 +229,7 @@ func (r *receiver) decide(o offerView) string {
 		f.Warnf("declined %s from %s: not a terminal to ask on (use --auto-accept)", name, who)
 		return "not-asked"
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Accept %s (%s) from %s? [y/N] ", name, humanSize(o.size), who)
+	fmt.Fprintf(f.IO.ErrOut, "Accept %s (%s) from %s? [y/N] ", name, units.Bytes(o.size), who)
 	line, _ := bufio.NewReader(f.IO.In).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
 		return ""

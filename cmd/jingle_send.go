@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/units"
 	"github.com/xmppctl/xmppctl/pkg/caps"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
@@ -220,7 +221,7 @@ func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle
 		return nil, unwrapPathErr(err)
 	}
 	defer fh.Close()
-	f.Infof("sending %s (%s) to %s with %s", file.name, humanSize(file.size), snd.peer, snd.method)
+	f.Infof("sending %s (%s) to %s with %s", file.name, units.Bytes(file.size), snd.peer, snd.method)
 	var bar *fileBar
 	if snd.bars != nil {
 		bar = snd.bars.Add(file.name, file.size)

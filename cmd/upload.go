@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/units"
 	"github.com/xmppctl/xmppctl/pkg/aesgcm"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
@@ -184,7 +185,7 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 		return err
 	}
 	if svc.MaxSize > 0 {
-		f.Infof("upload service %s, max file size %s", svc.JID, upload.FormatSize(svc.MaxSize))
+		f.Infof("upload service %s, max file size %s", svc.JID, units.Exact(svc.MaxSize))
 	}
 	hc, err := uploadHTTPClient(f, acct.CAFile)
 	if err != nil {
@@ -431,28 +432,14 @@ func uploadOne(ctx context.Context, f *Factory, up *upload.Uploader, bars *barSt
 		if it.err != nil {
 			fb.Done("failed")
 		} else {
-			fb.Done(fmt.Sprintf("done: %s in %s (%s/s)", iecSize(float64(it.file.Size)), took.Round(100*time.Millisecond),
-				iecSize(float64(it.file.Size)/took.Seconds())))
+			fb.Done(fmt.Sprintf("done: %s in %s (%s/s)", units.Bytes(it.file.Size), took.Round(100*time.Millisecond),
+				units.Bytes(int64(float64(it.file.Size)/took.Seconds()))))
 		}
 	}
 	if it.err == nil && fb == nil {
-		f.Infof("uploaded %s (%s) in %s, %d attempt(s)", it.arg, upload.FormatSize(it.file.Size),
+		f.Infof("uploaded %s (%s) in %s, %d attempt(s)", it.arg, units.Exact(it.file.Size),
 			took.Round(time.Millisecond), it.res.Attempts)
 	}
-}
-
-// iecSize writes a byte count like "29.0 MiB".
-func iecSize(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for n >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f B", n)
-	}
-	return fmt.Sprintf("%.1f %s", n, units[i])
 }
 
 type uploadJSON struct {

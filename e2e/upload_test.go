@@ -416,8 +416,8 @@ func TestUploadLimitAndBrokenTransfers(t *testing.T) {
 		alice := s2.NewUser(t, "alice")
 		before := px.puts.Load()
 		res := run(t, alice, "upload", big)
-		wantExit(t, res, 5, "2097152 bytes (2.0 MiB)")
-		if !strings.Contains(res.Stderr, "1048576 bytes (1.0 MiB)") {
+		wantExit(t, res, 5, "2097152 bytes (2 MiB)")
+		if !strings.Contains(res.Stderr, "1048576 bytes (1 MiB)") {
 			t.Errorf("stderr does not name the limit: %s", res.Stderr)
 		}
 		if px.puts.Load() != before {

@@ -137,14 +137,6 @@ func TestEvaluateVCard4(t *testing.T) {
 	}
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{512: "512 B", 268435456: "256 MiB", 1536: "1.5 KiB", 10 << 30: "10 GiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func FuzzParseStream(f *testing.F) {
 	for _, l := range loginFeatures(f) {
 		f.Add(l)

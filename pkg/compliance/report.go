@@ -1,12 +1,12 @@
 package compliance
 
 import (
-	"fmt"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/xmppctl/xmppctl/internal/units"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 )
 
@@ -382,7 +382,7 @@ func Evaluate(f Facts) Report {
 		up.Detail = u.JID
 		if form, ok := u.Form("urn:xmpp:http:upload:0"); ok {
 			if n, err := strconv.ParseInt(form.Value("max-file-size"), 10, 64); err == nil {
-				up.Detail += ", max file size " + humanBytes(n)
+				up.Detail += ", max file size " + units.Bytes(n)
 			} else {
 				up.Detail += ", no size limit given"
 			}
@@ -411,20 +411,4 @@ func Evaluate(f Facts) Report {
 		Impact: "suspended mobile apps (iOS) are not woken up for new messages"},
 		has(f.Account, "urn:xmpp:push:0") || has(f.Server, "urn:xmpp:push:0"))
 	return rep
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	s := strconv.FormatFloat(v, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
-	return s + " " + string("KMGTPE"[exp]) + "iB"
 }

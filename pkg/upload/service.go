@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xmppctl/xmppctl/internal/units"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 )
 
@@ -53,7 +54,7 @@ type TooLargeError struct {
 
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("%s: file too large: %s, the server accepts at most %s",
-		e.File, FormatSize(e.Size), FormatSize(e.Max))
+		e.File, units.Exact(e.Size), units.Exact(e.Max))
 }
 
 // Check refuses a size over the announced limit.

@@ -12,9 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
+	"github.com/xmppctl/xmppctl/internal/units"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
@@ -109,24 +109,10 @@ func RequestSlot(ctx context.Context, s conn.Session, service string, r Request)
 	r.ContentType = stanza.Sanitize(r.ContentType)
 	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: service, Payload: r})
 	if err != nil {
-		return nil, fmt.Errorf("request upload slot for %q (%s): %w", r.Filename, FormatSize(r.Size), err)
+		return nil, fmt.Errorf("request upload slot for %q (%s): %w", r.Filename, units.Exact(r.Size), err)
 	}
 	if !resp.Query.Is(NS, "slot") {
 		return nil, errors.New("request upload slot: the service answered without a slot")
 	}
 	return ParseSlot(resp.Query)
-}
-
-// FormatSize writes a byte count for people: "52428800 bytes (50.0 MiB)".
-func FormatSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%d bytes (%.1f %ciB)", n, float64(n)/float64(div), "KMGTPE"[exp])
 }

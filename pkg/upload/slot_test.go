@@ -137,21 +137,6 @@ func slotElement(s *Slot) stanza.Element {
 	return el
 }
 
-func TestFormatSize(t *testing.T) {
-	for _, tt := range []struct {
-		n    int64
-		want string
-	}{
-		{0, "0 bytes"}, {1023, "1023 bytes"}, {1024, "1024 bytes (1.0 KiB)"},
-		{50 << 20, "52428800 bytes (50.0 MiB)"}, {256 << 20, "268435456 bytes (256.0 MiB)"},
-		{3 << 30, "3221225472 bytes (3.0 GiB)"},
-	} {
-		if got := FormatSize(tt.n); got != tt.want {
-			t.Errorf("FormatSize(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
-}
-
 func TestDetectType(t *testing.T) {
 	for _, tt := range []struct {
 		name string
