@@ -167,16 +167,13 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 			if ctx.Err() != nil || len(targets) == 1 {
 				return err
 			}
-			fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(err.Error(), false))
+			printFailure(f.IO.ErrOut, err)
 			failed = append(failed, err)
 			continue
 		}
 		renderSyncSummary(f, sum)
 	}
-	if len(failed) > 0 {
-		return &PartialError{Failed: len(failed), Total: len(targets), First: failed[0]}
-	}
-	return nil
+	return outcome(len(targets), failed)
 }
 
 // syncError adds the hint for archives the server does not offer.

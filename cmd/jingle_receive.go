@@ -183,17 +183,11 @@ func runJingleReceive(ctx context.Context, opts *jingleReceiveOptions) error {
 			}
 			failures = append(failures, err)
 			if opts.Count != 1 {
-				fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(err.Error(), false))
+				printFailure(f.IO.ErrOut, err)
 			}
 		}
 	}
-	switch {
-	case len(failures) == 0:
-		return nil
-	case opts.Count == 1:
-		return failures[0]
-	}
-	return &PartialError{Failed: len(failures), Total: done, First: failures[0]}
+	return outcome(done, failures)
 }
 
 type receiver struct {

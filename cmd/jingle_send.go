@@ -176,15 +176,16 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			failures = append(failures, fmt.Errorf("%s: %w", file.path, err))
 			if f.Global.JSON {
 				if err := f.PrintJSON(fileErrJSON{File: file.path, Error: term.Sanitize(err.Error(), false)}); err != nil {
 					return err
 				}
 			}
 			if len(files) > 1 {
-				fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(failures[len(failures)-1].Error(), false))
+				err = fmt.Errorf("%s: %w", file.path, err)
+				printFailure(f.IO.ErrOut, err)
 			}
+			failures = append(failures, sendFileError(peer, err))
 			continue
 		}
 		f.Infof("%s received %s over %s (%s)", peer, file.name, res.Transport, res.HashText)
@@ -195,13 +196,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 			}
 		}
 	}
-	switch {
-	case len(failures) == 0:
-		return nil
-	case len(files) == 1:
-		return sendFileError(peer, errors.Unwrap(failures[0]))
-	}
-	return &PartialError{Failed: len(failures), Total: len(files), First: sendFileError(peer, failures[0])}
+	return outcome(len(files), failures)
 }
 
 // fileSender sends files to one peer over one session.

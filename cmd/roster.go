@@ -255,7 +255,7 @@ func renderRosterResults(f *Factory, results []roster.Result) error {
 		for _, r := range results {
 			if r.Err != nil {
 				if len(results) > 1 { // a single failure is the command's error
-					fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(r.Err.Error(), false))
+					printFailure(f.IO.ErrOut, r.Err)
 				}
 				continue
 			}
@@ -267,13 +267,7 @@ func renderRosterResults(f *Factory, results []roster.Result) error {
 			}
 		}
 	}
-	switch {
-	case len(failures) == 0:
-		return nil
-	case len(results) == 1:
-		return failures[0]
-	}
-	return &PartialError{Failed: len(failures), Total: len(results), First: failures[0]}
+	return outcome(len(results), failures)
 }
 
 func rosterFailure(err error) error {

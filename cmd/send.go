@@ -19,7 +19,6 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
-	"github.com/xmppctl/xmppctl/pkg/term"
 )
 
 type sendOptions struct {
@@ -344,7 +343,7 @@ func (r *sendReport) linesOutcome(joinErrs []error) error {
 		return nil
 	}
 	if r.notSent < r.total {
-		fmt.Fprintln(r.f.IO.ErrOut, "xmppctl: "+term.Sanitize(r.firstNotSent.Error(), false))
+		printFailure(r.f.IO.ErrOut, r.firstNotSent)
 	}
 	return &PartialError{Failed: r.notSent, Total: r.total, First: r.firstNotSent}
 }
@@ -354,16 +353,7 @@ func (r *sendReport) linesOutcome(joinErrs []error) error {
 // failure gets its line and the error summarises.
 func (r *sendReport) outcome(joinErrs []error, recipients int) error {
 	failures := append(append([]error(nil), joinErrs...), r.failures...)
-	switch {
-	case len(failures) == 0:
-		return nil
-	case len(failures) == 1 && recipients == 1:
-		return failures[0]
-	}
-	for _, e := range failures {
-		fmt.Fprintln(r.f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
-	}
-	return &PartialError{Failed: len(failures), Total: recipients, First: failures[0]}
+	return reportOutcome(r.f.IO.ErrOut, recipients, failures)
 }
 
 // sentRecorder writes sent messages to the local archive, but only when

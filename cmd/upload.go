@@ -230,16 +230,7 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 		}
 		failures = append(failures, shareFails...)
 	}
-	switch {
-	case len(failures) == 0:
-		return nil
-	case len(failures) == 1 && total == 1:
-		return failures[0]
-	}
-	for _, e := range failures {
-		fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+term.Sanitize(e.Error(), false))
-	}
-	return &PartialError{Failed: len(failures), Total: total, First: failures[0]}
+	return reportOutcome(f.IO.ErrOut, total, failures)
 }
 
 // uploadHTTPClient is the factory's client with the account's TLS trust:
