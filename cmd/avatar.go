@@ -162,13 +162,11 @@ func runAvatarSet(ctx context.Context, opts *avatarOptions) error {
 	if msg := img.Changes(); msg != "" && !f.Global.Quiet && !f.Global.JSON {
 		fmt.Fprintln(f.IO.ErrOut, "xmppctl: "+msg)
 	}
-	s, err := f.Connect(ctx, acct, false)
+	wctx, s, end, err := f.loginAs(ctx, acct)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
+	defer end()
 	info, err := pepService(wctx, s)
 	if err != nil {
 		return err
@@ -303,17 +301,11 @@ func writeFileAtomic(path string, data []byte) error {
 
 func runAvatarRemove(ctx context.Context, opts *avatarOptions) error {
 	f := opts.f
-	s, acct, err := f.Session(ctx, false)
+	wctx, s, acct, info, end, err := f.loginPEP(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	info, err := pepService(wctx, s)
-	if err != nil {
-		return err
-	}
+	defer end()
 	removed, err := avatar.Disable(wctx, s)
 	if err != nil {
 		return err

@@ -80,13 +80,11 @@ func runBlock(ctx context.Context, opts *blockOptions) error {
 	if err != nil {
 		return err
 	}
-	s, _, err := f.Session(ctx, false)
+	wctx, s, _, end, err := f.login(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
+	defer end()
 
 	if err := requireBlocking(wctx, s); err != nil {
 		return err

@@ -75,17 +75,11 @@ func runNick(ctx context.Context, opts *nickOptions) error {
 	if strings.TrimSpace(opts.Name) == "" {
 		return usageErrorf("empty nickname")
 	}
-	s, _, err := f.Session(ctx, false)
+	wctx, s, _, info, end, err := f.loginPEP(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	info, err := pepService(wctx, s)
-	if err != nil {
-		return err
-	}
+	defer end()
 	model, err := chooseAccess(wctx, s, flagModel, avatarGroup...)
 	if err != nil {
 		return err

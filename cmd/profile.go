@@ -165,17 +165,11 @@ func runProfileSet(ctx context.Context, opts *profileOptions) error {
 	if err := checkProfileFields(opts.Fields); err != nil {
 		return err
 	}
-	s, acct, err := f.Session(ctx, false)
+	wctx, s, acct, info, end, err := f.loginPEP(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	info, err := pepService(wctx, s)
-	if err != nil {
-		return err
-	}
+	defer end()
 	card, err := vcard.Get(wctx, s, "")
 	if errors.Is(err, vcard.ErrNone) {
 		card, err = &vcard.Card{}, nil
@@ -256,16 +250,11 @@ func runProfileVisibility(ctx context.Context, opts *profileOptions) error {
 		}
 		want = v
 	}
-	s, _, err := f.Session(ctx, false)
+	wctx, s, _, _, end, err := f.loginPEP(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
-	if _, err := pepService(wctx, s); err != nil {
-		return err
-	}
+	defer end()
 	if want != "" {
 		if err := vcard.SetVisibility(wctx, s, want); err != nil {
 			return err
@@ -425,16 +414,14 @@ func peerJID(arg string) (string, error) {
 func getPeer[T any](ctx context.Context, f *Factory, jid, what string, none error,
 	get func(context.Context, conn.Session, string) (T, error)) (T, string, error) {
 	var zero T
-	s, acct, err := f.Session(ctx, false)
+	wctx, s, acct, end, err := f.login(ctx)
 	if err != nil {
 		return zero, jid, err
 	}
-	defer s.Close()
+	defer end()
 	if jid == "" {
 		jid = acct.JID
 	}
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
 	v, err := get(wctx, s, jid)
 	if errors.Is(err, none) {
 		return zero, jid, &RemoteError{Err: fmt.Errorf("%s: %w", jid, err)}
