@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xmppctl/xmppctl/internal/registry"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
@@ -47,8 +48,6 @@ type Close struct {
 	SID     string   `xml:"sid,attr"`
 }
 
-type key struct{ peer, sid string }
-
 // Manager owns the IBB handlers of one session and routes incoming
 // streams by peer and stream id. Only streams announced with Expect are
 // accepted; every other <open/> is refused.
@@ -56,9 +55,8 @@ type Manager struct {
 	s        conn.Session
 	maxBlock int
 
-	mu      sync.Mutex
-	streams map[key]*Conn
-	expect  map[key]chan *Conn
+	streams registry.Map[*Conn]
+	expect  registry.Map[chan *Conn]
 }
 
 // NewManager registers the IBB handlers on s. Incoming streams may use
@@ -67,7 +65,7 @@ func NewManager(s conn.Session, maxBlock int) *Manager {
 	if maxBlock <= 0 || maxBlock > MaxBlockSize {
 		maxBlock = 4 * DefaultBlockSize
 	}
-	m := &Manager{s: s, maxBlock: maxBlock, streams: map[key]*Conn{}, expect: map[key]chan *Conn{}}
+	m := &Manager{s: s, maxBlock: maxBlock}
 	s.HandleIQ(NS, "open", m.handleOpen)
 	s.HandleIQ(NS, "data", m.handleData)
 	s.HandleIQ(NS, "close", m.handleClose)
@@ -79,26 +77,14 @@ func (m *Manager) MaxBlock() int { return m.maxBlock }
 
 // Expect announces that peer will open stream sid; Accept collects it.
 func (m *Manager) Expect(peer, sid string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := key{peer, sid}
-	if _, ok := m.expect[k]; !ok {
-		m.expect[k] = make(chan *Conn, 1)
-	}
+	m.expect.LoadOrStore(peer, sid, make(chan *Conn, 1))
 }
 
 // Accept waits for peer to open the stream sid (announcing it first if
 // Expect was not called).
 func (m *Manager) Accept(ctx context.Context, peer, sid string) (*Conn, error) {
-	m.Expect(peer, sid)
-	m.mu.Lock()
-	ch := m.expect[key{peer, sid}]
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.expect, key{peer, sid})
-		m.mu.Unlock()
-	}()
+	ch, _ := m.expect.LoadOrStore(peer, sid, make(chan *Conn, 1))
+	defer m.expect.Delete(peer, sid)
 	select {
 	case c := <-ch:
 		return c, nil
@@ -124,24 +110,17 @@ func (m *Manager) newConn(peer, sid string, blockSize int) *Conn {
 	c := &Conn{m: m, peer: peer, sid: sid, blockSize: blockSize,
 		blocks: make(chan []byte, 16), done: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
-	m.mu.Lock()
-	m.streams[key{peer, sid}] = c
-	m.mu.Unlock()
+	m.streams.Set(peer, sid, c)
 	return c
 }
 
 func (m *Manager) remove(c *Conn) {
-	m.mu.Lock()
-	if m.streams[key{c.peer, c.sid}] == c {
-		delete(m.streams, key{c.peer, c.sid})
-	}
-	m.mu.Unlock()
+	m.streams.Remove(c.peer, c.sid, c)
 }
 
 func (m *Manager) lookup(peer, sid string) *Conn {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.streams[key{peer, sid}]
+	c, _ := m.streams.Get(peer, sid)
+	return c
 }
 
 func errCond(typ, cond string) error { return &stanza.Error{Type: typ, Condition: cond} }
@@ -157,11 +136,8 @@ func (m *Manager) handleOpen(_ context.Context, iq *stanza.IQ) (any, error) {
 	if o.BlockSize <= 0 || o.BlockSize > m.maxBlock {
 		return nil, errCond("modify", "resource-constraint")
 	}
-	k := key{iq.From, o.SID}
-	m.mu.Lock()
-	ch, ok := m.expect[k]
-	_, dup := m.streams[k]
-	m.mu.Unlock()
+	ch, ok := m.expect.Get(iq.From, o.SID)
+	_, dup := m.streams.Get(iq.From, o.SID)
 	if !ok || dup {
 		return nil, errCond("cancel", "not-acceptable")
 	}

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 
+	"github.com/xmppctl/xmppctl/internal/registry"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -20,18 +20,15 @@ type Manager struct {
 	s   conn.Session
 	ibb *ibb.Manager
 
-	mu        sync.Mutex
-	sessions  map[skey]*Session
+	sessions  registry.Map[*Session]
 	incoming  chan *Session
 	accepting atomic.Bool
 }
 
-type skey struct{ peer, sid string }
-
 // NewManager registers the Jingle IQ handler on s. ib carries the IBB
 // transport (one per connection, shared with other users of IBB).
 func NewManager(s conn.Session, ib *ibb.Manager) *Manager {
-	m := &Manager{s: s, ibb: ib, sessions: map[skey]*Session{}, incoming: make(chan *Session, 16)}
+	m := &Manager{s: s, ibb: ib, incoming: make(chan *Session, 16)}
 	s.HandleIQ(NS, "jingle", m.handle)
 	return m
 }
@@ -56,13 +53,10 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 	if err != nil {
 		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
 	}
-	k := skey{iq.From, j.SID}
 	if j.Action == ActSessionInitiate {
 		return m.initiate(iq.From, j)
 	}
-	m.mu.Lock()
-	sess := m.sessions[k]
-	m.mu.Unlock()
+	sess, _ := m.sessions.Get(iq.From, j.SID)
 	if sess == nil {
 		return nil, errUnknownSession
 	}
@@ -73,11 +67,7 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 // initiate handles a session-initiate. The ack goes out when this returns;
 // everything else happens on the session.
 func (m *Manager) initiate(from string, j *Jingle) (any, error) {
-	k := skey{from, j.SID}
-	m.mu.Lock()
-	_, dup := m.sessions[k]
-	m.mu.Unlock()
-	if dup {
+	if _, dup := m.sessions.Get(from, j.SID); dup {
 		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request", Text: "duplicate session id"}
 	}
 	initiator := j.Initiator
@@ -119,18 +109,12 @@ func (m *Manager) newSession(peer, sid string, initiator bool) *Session {
 	if initiator {
 		sess.initiatorJID = m.s.JID()
 	}
-	m.mu.Lock()
-	m.sessions[skey{peer, sid}] = sess
-	m.mu.Unlock()
+	m.sessions.Set(peer, sid, sess)
 	return sess
 }
 
 func (m *Manager) forget(sess *Session) {
-	m.mu.Lock()
-	if m.sessions[skey{sess.Peer, sess.SID}] == sess {
-		delete(m.sessions, skey{sess.Peer, sess.SID})
-	}
-	m.mu.Unlock()
+	m.sessions.Remove(sess.Peer, sess.SID, sess)
 }
 
 // newID returns a random identifier for sessions, transports and candidates.

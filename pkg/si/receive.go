@@ -69,14 +69,7 @@ func (m *Manager) handleSI(ctx context.Context, iq *stanza.IQ) (any, error) {
 	o := &Offer{m: m, Peer: iq.From, SID: s.ID, Name: s.File.Name, Size: s.File.Size, MediaType: s.MimeType,
 		Desc: s.File.Desc, Date: s.File.Date, MD5: strings.ToLower(s.File.Hash), methods: s.methods(),
 		answer: make(chan answer, 1), stream: make(chan streamReady, 1)}
-	k := key{o.Peer, o.SID}
-	m.mu.Lock()
-	_, dup := m.offers[k]
-	if !dup {
-		m.offers[k] = o
-	}
-	m.mu.Unlock()
-	if dup {
+	if _, dup := m.offers.LoadOrStore(o.Peer, o.SID, o); dup {
 		return nil, &stanza.Error{Type: "cancel", Condition: "conflict"}
 	}
 	select {
@@ -100,17 +93,12 @@ func (m *Manager) handleSI(ctx context.Context, iq *stanza.IQ) (any, error) {
 }
 
 func (m *Manager) forget(o *Offer) {
-	m.mu.Lock()
-	if m.offers[key{o.Peer, o.SID}] == o {
-		delete(m.offers, key{o.Peer, o.SID})
-	}
-	m.mu.Unlock()
+	m.offers.Remove(o.Peer, o.SID, o)
 }
 
 func (m *Manager) lookup(peer, sid string) *Offer {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.offers[key{peer, sid}]
+	o, _ := m.offers.Get(peer, sid)
+	return o
 }
 
 // handleStreamHosts is the target's side of XEP-0065: connect to the

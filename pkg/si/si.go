@@ -10,10 +10,10 @@ import (
 	"hash"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/xmppctl/xmppctl/internal/registry"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/ibb"
 	"github.com/xmppctl/xmppctl/pkg/jingle"
@@ -74,17 +74,14 @@ type Manager struct {
 	s   conn.Session
 	ibb *ibb.Manager
 
-	mu        sync.Mutex
-	offers    map[key]*Offer
+	offers    registry.Map[*Offer]
 	incoming  chan *Offer
 	accepting atomic.Bool
 }
 
-type key struct{ peer, sid string }
-
 // NewManager registers the SI and XEP-0065 handlers on s.
 func NewManager(s conn.Session, ib *ibb.Manager) *Manager {
-	m := &Manager{s: s, ibb: ib, offers: map[key]*Offer{}, incoming: make(chan *Offer, 16)}
+	m := &Manager{s: s, ibb: ib, incoming: make(chan *Offer, 16)}
 	s.HandleIQ(NS, "si", m.handleSI)
 	s.HandleIQ(socks5.NS, "query", m.handleStreamHosts)
 	return m
