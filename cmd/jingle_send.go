@@ -35,7 +35,12 @@ type jingleSendOptions struct {
 	Desc   string
 }
 
-func newJingleSendCmd(f *Factory) *cobra.Command {
+// newJingleSendCmd builds the jingle-send command; runF (nil:
+// runJingleSend) receives the parsed and checked options.
+func newJingleSendCmd(f *Factory, runF func(context.Context, *jingleSendOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runJingleSend
+	}
 	opts := &jingleSendOptions{f: f}
 	c := &cobra.Command{
 		Use:   "jingle-send [flags] FILE... JID[/resource]",
@@ -81,7 +86,10 @@ that with --candidate-addr (or "none" to use only the proxy).`,
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Files, opts.To = args[:len(args)-1], args[len(args)-1]
-			return runJingleSend(c.Context(), opts)
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			return runF(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
@@ -136,9 +144,6 @@ func checkOutgoing(paths []string) ([]outgoingFile, error) {
 
 func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	f := opts.f
-	if err := opts.validate(); err != nil {
-		return err
-	}
 	to, err := parseJIDs([]string{opts.To}, false)
 	if err != nil {
 		return err

@@ -49,7 +49,13 @@ const (
 	sendLinesRetries = 10
 )
 
-func newSendCmd(f *Factory) *cobra.Command {
+// newSendCmd builds the send command; runF (nil: runSend) receives the
+// parsed and checked options, so tests can check flag parsing without
+// running the command.
+func newSendCmd(f *Factory, runF func(context.Context, *sendOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runSend
+	}
 	opts := &sendOptions{f: f}
 	c := &cobra.Command{
 		Use:   "send [flags] JID... [-m TEXT]",
@@ -93,7 +99,10 @@ line was sent, 3 if some were.`,
 			opts.MessageSet = c.Flags().Changed("message")
 			opts.OMEMOSet = c.Flags().Changed("omemo")
 			opts.RetriesSet = c.Flags().Changed("retries")
-			return runSend(c.Context(), opts)
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			return runF(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
@@ -112,8 +121,8 @@ line was sent, 3 if some were.`,
 	return c
 }
 
-func runSend(ctx context.Context, opts *sendOptions) error {
-	f := opts.f
+// validate checks the flags against each other, before anything else.
+func (opts *sendOptions) validate() error {
 	switch opts.Type {
 	case "chat", "normal", "headline":
 	default:
@@ -134,6 +143,11 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	if opts.Lines && !opts.RetriesSet {
 		opts.Retries = sendLinesRetries
 	}
+	return nil
+}
+
+func runSend(ctx context.Context, opts *sendOptions) error {
+	f := opts.f
 	recipients, err := parseJIDs(opts.Recipients, opts.MUC)
 	if err != nil {
 		return err

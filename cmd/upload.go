@@ -45,7 +45,12 @@ type uploadOptions struct {
 	OMEMO       bool
 }
 
-func newUploadCmd(f *Factory) *cobra.Command {
+// newUploadCmd builds the upload command; runF (nil: runUpload) receives
+// the parsed and checked options.
+func newUploadCmd(f *Factory, runF func(context.Context, *uploadOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runUpload
+	}
 	opts := &uploadOptions{f: f}
 	c := &cobra.Command{
 		Use:   "upload [flags] FILE... [--to JID]... [--muc ROOM]...",
@@ -101,7 +106,10 @@ trusted OMEMO device fails and gets nothing (see xmppctl send --omemo).`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Files = args
 			opts.SizeSet = c.Flags().Changed("size")
-			return runUpload(c.Context(), opts)
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			return runF(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
@@ -137,9 +145,6 @@ func runUpload(ctx context.Context, opts *uploadOptions) error {
 	rooms, err := parseJIDs(opts.MUC, true)
 	if err != nil {
 		return err
-	}
-	if opts.Caption != "" && len(to)+len(rooms) == 0 {
-		return usageErrorf("--caption needs --to or --muc")
 	}
 	acct, err := f.Account()
 	if err != nil {
@@ -285,6 +290,31 @@ func uploadFailure(it *uploadItem) error {
 	return fmt.Errorf("%s: %w", it.arg, err)
 }
 
+// validate checks the flags against each other and the FILE arguments,
+// before anything is read.
+func (opts *uploadOptions) validate() error {
+	switch {
+	case opts.Jobs < 1:
+		return usageErrorf("--jobs must be at least 1")
+	case opts.Retries < 0:
+		return usageErrorf("--retries must not be negative")
+	case opts.Name != "" && len(opts.Files) > 1:
+		return usageErrorf("--name applies to a single FILE")
+	case opts.SizeSet && (len(opts.Files) != 1 || opts.Files[0] != "-"):
+		return usageErrorf("--size applies only to - (standard input)")
+	case opts.SizeSet && opts.Size < 0:
+		return usageErrorf("--size must not be negative")
+	case opts.Caption != "" && len(opts.To)+len(opts.MUC) == 0:
+		return usageErrorf("--caption needs --to or --muc")
+	}
+	if opts.Name != "" {
+		if err := upload.CheckName(opts.Name); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	return nil
+}
+
 // prepareUploads checks every FILE before connecting: it exists, is a
 // regular readable file; standard input is spooled. cleanup removes the
 // spool file and is safe to call on error.
@@ -293,23 +323,6 @@ func prepareUploads(f *Factory, opts *uploadOptions) ([]*uploadItem, func(), err
 	cleanup := func() {
 		for _, p := range spools {
 			_ = os.Remove(p)
-		}
-	}
-	switch {
-	case opts.Jobs < 1:
-		return nil, cleanup, usageErrorf("--jobs must be at least 1")
-	case opts.Retries < 0:
-		return nil, cleanup, usageErrorf("--retries must not be negative")
-	case opts.Name != "" && len(opts.Files) > 1:
-		return nil, cleanup, usageErrorf("--name applies to a single FILE")
-	case opts.SizeSet && (len(opts.Files) != 1 || opts.Files[0] != "-"):
-		return nil, cleanup, usageErrorf("--size applies only to - (standard input)")
-	case opts.SizeSet && opts.Size < 0:
-		return nil, cleanup, usageErrorf("--size must not be negative")
-	}
-	if opts.Name != "" {
-		if err := upload.CheckName(opts.Name); err != nil {
-			return nil, cleanup, &UsageError{Err: err}
 		}
 	}
 	stdin := 0
