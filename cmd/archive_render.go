@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -27,7 +26,7 @@ func newMessagePrinter(f *Factory) *messagePrinter {
 
 func (p *messagePrinter) print(m *store.Message) error {
 	if p.json {
-		return json.NewEncoder(p.w).Encode(m)
+		return writeMessageJSON(p.w, m, nil)
 	}
 	_, err := io.WriteString(p.w, p.line(m))
 	return err

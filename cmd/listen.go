@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -323,10 +322,7 @@ func (lp *listenPrinter) print(ev listen.Event) {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	if lp.p.json && ev.Room != nil {
-		_ = json.NewEncoder(lp.p.w).Encode(struct {
-			*store.Message
-			*listen.RoomInfo
-		}{ev.Message, ev.Room})
+		_ = writeMessageJSON(lp.p.w, ev.Message, ev.Room)
 		return
 	}
 	_ = lp.p.print(ev.Message)
