@@ -124,3 +124,20 @@ func BenchmarkEncoderMessageJSON(b *testing.B) {
 		}
 	}
 }
+
+// TestPrintTextPieces: the plain-text line written in pieces is the head,
+// the tags and the sanitised body with continuation lines indented.
+func TestPrintTextPieces(t *testing.T) {
+	for _, body := range []string{"", "one", "two\nlines\n", "\x1b[31mred\x1b[0m\nnext\r\nlast", strings.Repeat("long\n", 5000)} {
+		var b bytes.Buffer
+		p := &messagePrinter{w: &b, local: time.UTC}
+		m := testMessage(body)
+		if err := p.print(m); err != nil {
+			t.Fatal(err)
+		}
+		head := p.head(m)
+		if want := head + p.text(m, len(head)) + "\n"; b.String() != want {
+			t.Errorf("body %.20q: got %.200q, want %.200q", body, b.String(), want)
+		}
+	}
+}
