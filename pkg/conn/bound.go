@@ -1,6 +1,8 @@
 package conn
 
 import (
+	"runtime/debug"
+
 	xmpp "github.com/xmppo/go-xmpp"
 
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -63,3 +65,17 @@ func (s *session) oversize(v any) bool {
 	}
 	return true
 }
+
+// releaseOver is the stanza size from which the receive loop hands the
+// garbage go-xmpp left decoding it back to the system at once (release).
+const releaseOver = 1 << 20
+
+// release collects the garbage of decoding a large stanza and returns it to
+// the system, before the stanza is stored and printed (the store's SQLite
+// copies live outside the Go heap and would come on top of it): go-xmpp's
+// decoder leaves a copy of the text, the smaller buffers it outgrew and its
+// debug copy of the stream, about four times the stanza. The next
+// collection would reclaim them but not return them to the system at once.
+// The cost, a collection per stanza over releaseOver, is small next to
+// decoding it.
+func release() { debug.FreeOSMemory() }
