@@ -18,7 +18,6 @@ func filterAll(chunks ...string) string {
 	return string(out)
 }
 
-
 // TestPresenceFilter: the watch's decoder gets the stream headers and the
 // top-level presences, nothing of other stanzas, in any split of the
 // stream.
