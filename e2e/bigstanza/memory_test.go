@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,9 +20,10 @@ import (
 // listenFor runs "xmppctl listen --json" as user until a line on stdout or
 // stderr contains want, after bob's session sent body; it returns that
 // line and the process's peak RSS in KiB.
-func listenFor(t *testing.T, user, bob, body, want string) (string, int64) {
+func listenFor(t *testing.T, user, bob, body, want string, global ...string) (string, int64) {
 	t.Helper()
-	cmd := exec.Command(testserver.Binary(t), append(srv.Flags(), "--data-dir", t.TempDir(), "-v", "--json", "listen")...)
+	args := append(append(srv.Flags(), global...), "--data-dir", t.TempDir(), "-v", "--json", "listen")
+	cmd := exec.Command(testserver.Binary(t), args...)
 	// The collector's settings are xmppctl's own (cmd/memlimit.go).
 	cmd.Env = append(withoutGC(os.Environ()), srv.AccountEnv(user)...)
 	stdout, _ := cmd.StdoutPipe()
@@ -130,7 +132,10 @@ func TestLargeMessageMemory(t *testing.T) {
 // together. A delivered message is then stored: SQLite's copies (the bound
 // value, the record, its pages), about two and a half of the body, live
 // outside the Go heap, next to the decoder's buffer and the body itself.
-// One copy of slack on top: a new copy alive at the peak exceeds it.
+// Measured: 3.7× a 10 MB body dropped (the bound 4.6×), 5.2 to 5.7× a 6 MB
+// one stored (the bound 6.4×). One copy of slack on top of what is
+// explained (a new copy alive at the peak exceeds it), one more for the
+// delivered case, whose peak varies with the collector's timing.
 func stanzaBudget(size int, dropped bool) int64 {
 	pow := int64(1)
 	for pow < int64(size) {
@@ -139,7 +144,7 @@ func stanzaBudget(size int, dropped bool) int64 {
 	if dropped {
 		return pow + 3*int64(size)
 	}
-	return pow + int64(9*size/2)
+	return pow + 5*int64(size)
 }
 
 func withoutGC(env []string) []string {
@@ -150,4 +155,20 @@ func withoutGC(env []string) []string {
 		}
 	}
 	return out
+}
+
+// TestMaxStanzaConfig: max_stanza in the config lowers the bound; the
+// warning names it.
+func TestMaxStanzaConfig(t *testing.T) {
+	testserver.Require(t, srv)
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(cfg, []byte("max_stanza = 100000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	line, _ := listenFor(t, alice, bob, strings.Repeat("z", 200000)+"-end-", "-end-", "--config", cfg)
+	if !strings.Contains(line, "ignored a stanza of 200005 bytes") || !strings.Contains(line, "than the 100000 bytes") ||
+		!strings.Contains(line, "max_stanza") {
+		t.Errorf("listen printed %q", line)
+	}
 }

@@ -24,7 +24,7 @@ func TestOversizeStanzaDropped(t *testing.T) {
 			var mu sync.Mutex
 			var reports []string
 			s, c := dialScripted(t, func(o *Options) {
-				o.maxStanza = bound
+				o.MaxStanza = bound
 				o.OnOversize = func(from string, n int) {
 					mu.Lock()
 					reports = append(reports, from)
@@ -71,7 +71,7 @@ func TestLargeStanzaReleased(t *testing.T) {
 			var mu sync.Mutex
 			reports := 0
 			s, c := dialScripted(t, func(o *Options) {
-				o.maxStanza = tc.bound
+				o.MaxStanza = tc.bound
 				o.OnOversize = func(string, int) { mu.Lock(); reports++; mu.Unlock() }
 			})
 			sub := s.Subscribe()
