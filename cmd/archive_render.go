@@ -1,7 +1,7 @@
 package cmd
 
 import (
-	"encoding/json"
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -27,15 +27,33 @@ func newMessagePrinter(f *Factory) *messagePrinter {
 
 func (p *messagePrinter) print(m *store.Message) error {
 	if p.json {
-		return json.NewEncoder(p.w).Encode(m)
+		return writeMessageJSON(p.w, m, nil)
 	}
-	_, err := io.WriteString(p.w, p.line(m))
-	return err
+	// "TIME  <- PEER  BODY": every piece of remote text sanitised;
+	// continuation lines of a multi-line body indented under the body.
+	head := p.head(m)
+	prefix, body := p.parts(m)
+	// Written in pieces, not joined: the body may be megabytes (issue 14
+	// defect 12).
+	bw := bufio.NewWriter(p.w)
+	_, _ = bw.WriteString(head)
+	_, _ = bw.WriteString(prefix)
+	indent := "\n" + strings.Repeat(" ", len(head))
+	for {
+		line, rest, more := strings.Cut(body, "\n")
+		_, _ = bw.WriteString(line)
+		if !more {
+			break
+		}
+		_, _ = bw.WriteString(indent)
+		body = rest
+	}
+	_ = bw.WriteByte('\n')
+	return bw.Flush()
 }
 
-// line is "TIME  <- PEER  BODY": every piece of remote text sanitised;
-// continuation lines of a multi-line body indented under the body.
-func (p *messagePrinter) line(m *store.Message) string {
+// head is "TIME  <- PEER  ".
+func (p *messagePrinter) head(m *store.Message) string {
 	arrow := "<-"
 	if m.Direction == store.Out {
 		arrow = "->"
@@ -46,12 +64,19 @@ func (p *messagePrinter) line(m *store.Message) string {
 			peer = m.With + "/" + nick
 		}
 	}
-	head := fmt.Sprintf("%s  %s %s  ", m.Time.In(p.local).Format("2006-01-02 15:04:05"), arrow,
+	return fmt.Sprintf("%s  %s %s  ", m.Time.In(p.local).Format("2006-01-02 15:04:05"), arrow,
 		term.Sanitize(peer, false))
-	return head + p.text(m, len(head)) + "\n"
 }
 
+// text is the tags and the body, sanitised, continuation lines indented.
 func (p *messagePrinter) text(m *store.Message, indent int) string {
+	prefix, safe := p.parts(m)
+	return prefix + strings.ReplaceAll(safe, "\n", "\n"+strings.Repeat(" ", indent))
+}
+
+// parts returns the tags (followed by a space when a body follows) and the
+// body, each sanitised (and the body styled for a terminal).
+func (p *messagePrinter) parts(m *store.Message) (string, string) {
 	body := m.Body
 	var tags []string
 	switch {
@@ -84,6 +109,5 @@ func (p *messagePrinter) text(m *store.Message, indent int) string {
 	if p.tty {
 		safe = styling.Render(safe)
 	}
-	safe = strings.ReplaceAll(safe, "\n", "\n"+strings.Repeat(" ", indent))
-	return prefix + safe
+	return prefix, safe
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -150,9 +151,12 @@ func (f *Factory) Connect(ctx context.Context, acct config.Account, online bool,
 	if f.Global.Insecure {
 		f.SecurityWarnf("--insecure: the server's certificate is NOT verified; anyone on the path can read and change this session")
 	}
+	maxStanza := cmp.Or(acct.MaxStanza, conn.MaxStanza)
 	o := conn.Options{
+		MaxStanza: maxStanza,
 		OnOversize: func(from string, n int) {
-			f.Warnf("ignored a stanza of %d bytes from %s: larger than the %d bytes xmppctl accepts", n, term.Sanitize(from, false), conn.MaxStanza)
+			f.Warnf("ignored a stanza of %d bytes from %s: larger than the %d bytes xmppctl accepts "+
+				"(hint: max_stanza in the config raises it)", n, term.Sanitize(from, false), maxStanza)
 		},
 		JID: acct.JID, Password: pw, Server: acct.Server, TLSMode: acct.TLS,
 		TLS:         conn.TLSPolicy{CAFile: acct.CAFile, Pin: acct.Pin, Insecure: f.Global.Insecure},

@@ -1,9 +1,7 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -323,10 +321,7 @@ func (lp *listenPrinter) print(ev listen.Event) {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	if lp.p.json && ev.Room != nil {
-		_ = json.NewEncoder(lp.p.w).Encode(struct {
-			*store.Message
-			*listen.RoomInfo
-		}{ev.Message, ev.Room})
+		_ = writeMessageJSON(lp.p.w, ev.Message, ev.Room)
 		return
 	}
 	_ = lp.p.print(ev.Message)
@@ -440,7 +435,7 @@ func (r *execRunner) run(j execJob) {
 	c := exec.CommandContext(r.ctx, "/bin/sh", "-c", r.cmd)
 	// The command handles remote content: it gets no secret (issue 14).
 	c.Env = append(config.ChildEnv(os.Environ()), j.env...)
-	c.Stdin = bytes.NewReader([]byte(j.stdin))
+	c.Stdin = strings.NewReader(j.stdin) // not a copy: the body may be megabytes
 	c.Stdout, c.Stderr = r.f.IO.Out, r.f.IO.ErrOut
 	if err := c.Run(); err != nil && r.ctx.Err() == nil {
 		r.f.Warnf("--exec for %s: %v", term.Sanitize(j.who, false), err)

@@ -38,6 +38,9 @@ type Account struct {
 	// OMEMOTrust is the trust policy for new devices: "btbv" (blind trust
 	// before verification, the default) or "manual".
 	OMEMOTrust string `toml:"omemo_trust"`
+	// MaxStanza is the size in bytes over which an incoming stanza is
+	// ignored (0: conn.MaxStanza).
+	MaxStanza int `toml:"max_stanza"`
 }
 
 // File is the whole configuration file.
@@ -112,6 +115,12 @@ func Load(path string, optional bool) (*File, error) {
 		return nil, &Error{Msg: fmt.Sprintf("config %s: unknown key %s", path, strings.Join(keys, ", "))}
 	}
 	f.Path = path
+	for _, a := range append([]Account{f.Account}, mapValues(f.Accounts)...) {
+		if a.MaxStanza < 0 {
+			return nil, &Error{Msg: fmt.Sprintf("config %s: max_stanza %d is negative", path, a.MaxStanza),
+				Hint: "a size in bytes, e.g. max_stanza = 16777216"}
+		}
+	}
 	if f.holdsSecret() {
 		st, err := os.Stat(path)
 		if err == nil && st.Mode().Perm()&0o077 != 0 {
@@ -172,6 +181,9 @@ func (f *File) Select(name string) (Account, error) {
 	}
 	a.Legacy = a.Legacy || n.Legacy
 	a.OMEMO = a.OMEMO || n.OMEMO
+	if n.MaxStanza != 0 {
+		a.MaxStanza = n.MaxStanza
+	}
 	return a, nil
 }
 
@@ -229,4 +241,12 @@ func (a *Account) ResolvePassword(ctx context.Context) (string, error) {
 		return "", &Error{Msg: "password_command printed nothing"}
 	}
 	return pw, nil
+}
+
+func mapValues(m map[string]Account) []Account {
+	out := make([]Account, 0, len(m))
+	for _, a := range m {
+		out = append(out, a)
+	}
+	return out
 }

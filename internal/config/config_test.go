@@ -27,25 +27,28 @@ password = "top"
 server = "xmpp.example.org:5223"
 tls = "direct"
 ca_file = "/ca.pem"
+max_stanza = 1000
 
 [account.work]
 jid = "me@work.example"
 password_command = "pass work"
 pin = "sha256:00"
+max_stanza = 2000
 `, 0o600)
 	f, err := Load(p, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	top, _ := f.Select("")
-	if top.JID != "me@example.org" || top.Password != "top" || top.TLS != "direct" {
+	if top.JID != "me@example.org" || top.Password != "top" || top.TLS != "direct" || top.MaxStanza != 1000 {
 		t.Errorf("top = %+v", top)
 	}
 	w, err := f.Select("work")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.JID != "me@work.example" || w.Password != "" || w.PasswordCommand != "pass work" || w.Pin != "sha256:00" || w.Server != "xmpp.example.org:5223" {
+	if w.JID != "me@work.example" || w.Password != "" || w.PasswordCommand != "pass work" || w.Pin != "sha256:00" ||
+		w.Server != "xmpp.example.org:5223" || w.MaxStanza != 2000 {
 		t.Errorf("work = %+v (credentials must not leak from the top level; settings inherit)", w)
 	}
 	var ce *Error
@@ -64,6 +67,7 @@ func TestLoadErrors(t *testing.T) {
 		{"group-readable room password", "[account.a]\nroom_password = \"x\"", 0o640, "chmod 600"},
 		{"unknown key", `jdi = "typo"`, 0o600, "unknown key jdi"},
 		{"syntax", `jid = `, 0o600, "config"},
+		{"negative max_stanza", "[account.a]\nmax_stanza = -1", 0o600, "max_stanza -1 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

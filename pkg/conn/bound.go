@@ -1,19 +1,32 @@
 package conn
 
 import (
+	"runtime/debug"
+
 	xmpp "github.com/xmppo/go-xmpp"
 
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // MaxStanza bounds what one incoming stanza may cost past go-xmpp's
-// decoder: a larger message or presence is dropped (Options.OnOversize is
-// told) before it is converted, stored, sanitised or printed, each of
-// which copies it again; an IQ request that large is refused. Servers
-// bound stanza sizes far lower by default (Prosody 256 KiB), but one that
-// allows 50 MB made a single message cost 490 MB (issue 14 defect 12).
-// Results of our own requests are kept: dropping one would leave its
-// caller waiting.
+// decoder (Options.MaxStanza changes it): a larger message or presence is
+// dropped (Options.OnOversize is told) before it is converted, stored,
+// sanitised or printed, each of which copies it again; an IQ request that
+// large is refused. Servers bound stanza sizes far lower by default
+// (Prosody 256 KiB), but one that allows 50 MB made a single message cost
+// 490 MB (issue 14 defect 12). Results of our own requests are kept:
+// dropping one would leave its caller waiting.
+//
+// What the bound cannot save is go-xmpp's own decoding, which happens
+// before any of our code sees the stanza and which only a patched library
+// could stop: the text goes into its decoder's buffer (doubling as it
+// grows, to the power of two at or above the text's size, and kept for
+// the rest of the stream), then into a copy for the element and a string
+// for the field, all alive together: about 3.3 times a 50 MB body at the
+// peak. The tap sees the bytes before the decoder does, but only as go-xmpp's
+// copy of them, so it can count them, not hold them back; failing its
+// write would fail the stream. A server's XEP-0478 limit changes nothing
+// here: the server already refuses what is over it.
 const MaxStanza = 8 << 20
 
 // rawSize is what go-xmpp's value holds of the stanza's content: the
@@ -63,3 +76,17 @@ func (s *session) oversize(v any) bool {
 	}
 	return true
 }
+
+// releaseOver is the stanza size from which the receive loop hands the
+// garbage go-xmpp left decoding it back to the system at once (release).
+const releaseOver = 1 << 20
+
+// release collects the garbage of decoding a large stanza and returns it to
+// the system, before the stanza is stored and printed (the store's SQLite
+// copies live outside the Go heap and would come on top of it): go-xmpp's
+// decoder leaves a copy of the text, the smaller buffers it outgrew and its
+// debug copy of the stream, about four times the stanza. The next
+// collection would reclaim them but not return them to the system at once.
+// The cost, a collection per stanza over releaseOver, is small next to
+// decoding it.
+func release() { debug.FreeOSMemory() }

@@ -38,8 +38,10 @@ const maxWatched = 10000
 // and the presences of that stream are then simply not known (callers fall
 // back to asking).
 type presenceWatch struct {
-	pw   *io.PipeWriter // input of the current stream's decoder; nil: none
-	done chan struct{}  // closed when that decoder has returned
+	pw     *io.PipeWriter // input of the current stream's decoder; nil: none
+	done   chan struct{}  // closed when that decoder has returned
+	filter presenceFilter // what of the stream the decoder gets
+	out    []byte         // the filter's output, reused
 
 	mu  sync.Mutex
 	ext map[string][]stanza.Element
@@ -60,13 +62,24 @@ func (w *presenceWatch) feed(chunk []byte) {
 		w.stop()
 		pr, pw := io.Pipe()
 		w.pw, w.done = pw, make(chan struct{})
+		w.filter = presenceFilter{}
 		go w.decode(pr, w.done)
 	}
 	if w.pw == nil {
 		return
 	}
-	if _, err := w.pw.Write(chunk); err != nil {
-		w.stop() // the decoder gave up on this stream
+	out, ok := w.filter.filter(w.out[:0], chunk)
+	if !ok {
+		w.stop() // a presence too large to follow
+		return
+	}
+	if len(out) > 0 {
+		if _, err := w.pw.Write(out); err != nil {
+			w.stop() // the decoder gave up on this stream
+		}
+	}
+	if cap(out) <= 1<<16 {
+		w.out = out[:0] // the pipe's reader is done with it
 	}
 }
 

@@ -25,9 +25,17 @@ func (s *session) recvLoop() {
 			s.fail(err)
 			return
 		}
+		big := rawSize(v) > releaseOver
 		if s.oversize(v) {
 			s.handled.Add(1)
+			if big {
+				v = nil
+				release()
+			}
 			continue
+		}
+		if big {
+			release()
 		}
 		st := convert(v, s.jid)
 		if st == nil {

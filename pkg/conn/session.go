@@ -59,7 +59,8 @@ type Options struct {
 	OnOversize func(from string, size int)
 
 	bare, domain string
-	maxStanza    int // MaxStanza when 0; tests lower it
+	// MaxStanza overrides the package's MaxStanza bound when not 0.
+	MaxStanza int
 }
 
 // SoftwareVersion is the XEP-0092 answer a session may give.
@@ -137,7 +138,7 @@ type session struct {
 
 	unavailable bool                     // Options.Unavailable
 	onOffline   func(int)                // Options.OnOffline
-	maxStanza   int                      // MaxStanza; lowered by tests
+	maxStanza   int                      // Options.MaxStanza, else MaxStanza
 	onOversize  func(from string, n int) // Options.OnOversize
 
 	ctx    context.Context // lives as long as the session; for handlers
@@ -188,7 +189,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		ctx:      sctx, cancel: cancel,
 		done:        make(chan struct{}),
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
-		maxStanza: cmp.Or(o.maxStanza, MaxStanza), onOversize: o.OnOversize,
+		maxStanza: cmp.Or(o.MaxStanza, MaxStanza), onOversize: o.OnOversize,
 	}
 	go s.recvLoop()
 	if o.Unavailable {
