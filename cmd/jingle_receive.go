@@ -365,7 +365,7 @@ type rosterQuery struct {
 // rosterContacts returns the JIDs of roster items with a subscription in
 // either direction (pending requests do not count).
 func rosterContacts(ctx context.Context, s conn.Session) ([]string, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", Payload: rosterQuery{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, Payload: rosterQuery{}})
 	if err != nil {
 		return nil, err
 	}

@@ -395,8 +395,8 @@ func describeAccess(m pep.AccessModel) string {
 // a whitelist.
 func peerRefusal(err error, jid, what string) error {
 	var se *stanza.Error
-	if errors.As(err, &se) && (se.Condition == "forbidden" || se.Condition == "not-authorized" || se.Condition == "not-allowed" ||
-		se.Condition == "presence-subscription-required" || se.Condition == "not-in-roster-group") {
+	if errors.As(err, &se) && (se.Condition == stanza.Forbidden || se.Condition == stanza.NotAuthorized || se.Condition == stanza.NotAllowed ||
+		se.Condition == pep.PresenceSubscriptionRequired || se.Condition == pep.NotInRosterGroup) {
 		return &RemoteError{Err: err, Hint: jid + " shares the " + what + " only with contacts or selected JIDs"}
 	}
 	return err

@@ -33,7 +33,7 @@ type Private struct {
 // Enable asks the server to copy this session every message that another
 // of our sessions sends or receives.
 func Enable(ctx context.Context, s conn.Session) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: enable{}}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: enable{}}); err != nil {
 		return fmt.Errorf("enable carbons: %w", err)
 	}
 	return nil
@@ -41,7 +41,7 @@ func Enable(ctx context.Context, s conn.Session) error {
 
 // Disable stops the copies.
 func Disable(ctx context.Context, s conn.Session) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: disable{}}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: disable{}}); err != nil {
 		return fmt.Errorf("disable carbons: %w", err)
 	}
 	return nil

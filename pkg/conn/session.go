@@ -292,7 +292,7 @@ func (s *session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) 
 	}
 	resp, ok := <-ch
 	switch {
-	case ok && resp.Type == "error":
+	case ok && resp.Type == stanza.ErrorIQ:
 		return resp, resp.Error
 	case ok:
 		return resp, nil
@@ -348,7 +348,7 @@ func (s *session) Flush(ctx context.Context) error {
 			return s.deadErr()
 		}
 	}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: s.domain, Payload: ping{}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: s.domain, Payload: ping{}})
 	var se *stanza.Error
 	if errors.As(err, &se) {
 		return nil // an error reply is still proof of processing

@@ -46,15 +46,15 @@ func (m *Manager) Incoming() <-chan *Session {
 }
 
 // ErrUnknownSession answers actions for sessions we do not know.
-var errUnknownSession = &stanza.Error{Type: "cancel", Condition: "item-not-found", Text: "unknown-session"}
+var errUnknownSession = &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound, Text: "unknown-session"}
 
 func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
-	if iq.Type != "set" {
-		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request"}
+	if iq.Type != stanza.SetIQ {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest}
 	}
 	j, err := ParseJingle(iq.Query)
 	if err != nil {
-		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+		return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}
 	}
 	k := skey{iq.From, j.SID}
 	if j.Action == ActSessionInitiate {
@@ -78,7 +78,7 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 	_, dup := m.sessions[k]
 	m.mu.Unlock()
 	if dup {
-		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request", Text: "duplicate session id"}
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest, Text: "duplicate session id"}
 	}
 	initiator := j.Initiator
 	if initiator == "" {

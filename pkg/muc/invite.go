@@ -72,7 +72,7 @@ func SetSubject(ctx context.Context, s conn.Session, room, nick, password, subje
 		case m.Type == "error" && (m.ID == id || m.ID == ""):
 			e := m.Error
 			if e == nil {
-				e = &stanza.Error{Condition: "undefined-condition"}
+				e = &stanza.Error{Condition: stanza.UndefinedCondition}
 			}
 			return fmt.Errorf("set the subject of %s: %w", room, e)
 		case m.Type == "groupchat" && m.Body == "" && m.Subject == subject:

@@ -34,15 +34,15 @@ type JoinError struct {
 }
 
 func (e *JoinError) Error() string {
-	why := map[string]string{
-		"not-authorized":          "a password is required or wrong",
-		"registration-required":   "the room is members-only",
-		"forbidden":               "you are banned from the room",
-		"conflict":                "the nickname is in use",
-		"service-unavailable":     "the room is full",
-		"item-not-found":          "the room does not exist",
-		"not-allowed":             "room creation is not allowed",
-		"remote-server-not-found": "the room's server cannot be reached",
+	why := map[stanza.Condition]string{
+		stanza.NotAuthorized:        "a password is required or wrong",
+		stanza.RegistrationRequired: "the room is members-only",
+		stanza.Forbidden:            "you are banned from the room",
+		stanza.Conflict:             "the nickname is in use",
+		stanza.ServiceUnavailable:   "the room is full",
+		stanza.ItemNotFound:         "the room does not exist",
+		stanza.NotAllowed:           "room creation is not allowed",
+		stanza.RemoteServerNotFound: "the room's server cannot be reached",
 	}[e.Err.Condition]
 	msg := fmt.Sprintf("join %s: %s", e.Room, e.Err.Condition)
 	if why != "" {

@@ -398,7 +398,7 @@ func (o *Outbox) routed(ctx context.Context) {
 	if _, sm := a.Acked(); !sm {
 		return // Flush was a ping already
 	}
-	_, _ = o.s.SendIQ(ctx, stanza.IQ{Type: "get", To: o.s.Domain(), Payload: pingQuery{}})
+	_, _ = o.s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: o.s.Domain(), Payload: pingQuery{}})
 }
 
 type pingQuery struct {

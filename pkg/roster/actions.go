@@ -230,7 +230,7 @@ func Remove(ctx context.Context, s conn.Session, st State, jid string) (Result, 
 	err := Delete(ctx, s, jid)
 	var se *stanza.Error
 	switch {
-	case errors.As(err, &se) && se.Condition == "item-not-found":
+	case errors.As(err, &se) && se.Condition == stanza.ItemNotFound:
 		res.Outcome = NotInRoster // removed meanwhile by another device
 	case errors.As(err, &se):
 		fail(&res, err)

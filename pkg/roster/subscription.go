@@ -111,7 +111,7 @@ func Refused(sub conn.Subscription, jids []string) map[string]error {
 		if want[from] {
 			e := p.Error
 			if e == nil {
-				e = &stanza.Error{Condition: "undefined-condition"}
+				e = &stanza.Error{Condition: stanza.UndefinedCondition}
 			}
 			out[from] = e
 		}

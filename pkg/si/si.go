@@ -125,14 +125,14 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	}
 	// The offer's answer waits for a person on the other side.
 	octx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	resp, err := m.s.SendIQ(octx, stanza.IQ{Type: "set", To: peer, Payload: offer})
+	resp, err := m.s.SendIQ(octx, stanza.IQ{Type: stanza.SetIQ, To: peer, Payload: offer})
 	cancel()
 	if err != nil {
 		var se *stanza.Error
-		if errors.As(err, &se) && (se.Condition == "forbidden" || se.Condition == "not-acceptable") {
+		if errors.As(err, &se) && (se.Condition == stanza.Forbidden || se.Condition == stanza.NotAcceptable) {
 			return nil, fmt.Errorf("%w: %s", ErrDeclined, se)
 		}
-		if errors.As(err, &se) && se.Condition == "bad-request" {
+		if errors.As(err, &se) && se.Condition == stanza.BadRequest {
 			return nil, fmt.Errorf("%w: no common stream method (%s)", ErrDeclined, se)
 		}
 		return nil, fmt.Errorf("si offer: %w", err)
@@ -243,7 +243,7 @@ func (m *Manager) requestS5B(ctx context.Context, peer, sid string, opts *Option
 	}
 	qctx, cancel := context.WithTimeout(ctx, opts.Timeout+opts.CandidateTimeout*time.Duration(len(q.StreamHosts)))
 	defer cancel()
-	resp, err := m.s.SendIQ(qctx, stanza.IQ{Type: "set", To: peer, Payload: q})
+	resp, err := m.s.SendIQ(qctx, stanza.IQ{Type: stanza.SetIQ, To: peer, Payload: q})
 	if err != nil {
 		return nil, "", fmt.Errorf("offer streamhosts: %w", err)
 	}
