@@ -162,7 +162,7 @@ type Offer struct {
 	Desc      string
 	Hashes    []hashes.Hash // with values, from the offer
 	Algos     []string      // announced algorithms
-	Transport string        // "s5b" or "ibb"
+	Transport Method        // MethodS5B or MethodIBB
 
 	ns      string // description namespace (:5 or :4)
 	content Content

@@ -165,7 +165,7 @@ func (o *Offer) Receive(ctx context.Context, w io.Writer, commit func() error, o
 	defer o.m.forget(o)
 	method := ""
 	for _, want := range []string{MethodS5B, MethodIBB} {
-		if (want == MethodS5B && opts.Transport == "ibb") || (want == MethodIBB && opts.Transport == "s5b") {
+		if (want == MethodS5B && !opts.Transport.AllowsS5B()) || (want == MethodIBB && !opts.Transport.AllowsIBB()) {
 			continue
 		}
 		for _, have := range o.methods {

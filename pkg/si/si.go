@@ -34,7 +34,7 @@ var ErrHashMismatch = errors.New("hash mismatch: the received file is not what w
 
 // Options tune a transfer (the same meaning as in package jingle).
 type Options struct {
-	Transport        string // auto, s5b or ibb
+	Transport        jingle.Method
 	CandidateAddrs   []string
 	Proxy            *socks5.StreamHost
 	BlockSize        int
@@ -45,7 +45,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Transport == "" {
-		o.Transport = "auto"
+		o.Transport = jingle.MethodAuto
 	}
 	if o.BlockSize <= 0 {
 		o.BlockSize = ibb.DefaultBlockSize
@@ -111,10 +111,10 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	opts.defaults()
 	sid := newSID()
 	var methods []string
-	if opts.Transport != "ibb" {
+	if opts.Transport.AllowsS5B() {
 		methods = append(methods, MethodS5B)
 	}
-	if opts.Transport != "s5b" {
+	if opts.Transport.AllowsIBB() {
 		methods = append(methods, MethodIBB)
 	}
 	offer := SI{ID: sid, MimeType: fi.MediaType, Profile: NSProfile,
@@ -149,14 +149,14 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	var stream io.ReadWriteCloser
 	switch chosen[0] {
 	case MethodS5B:
-		if opts.Transport == "ibb" {
+		if !opts.Transport.AllowsS5B() {
 			return nil, fmt.Errorf("si offer: peer chose SOCKS5, which was not offered")
 		}
 		var tr string
 		stream, tr, err = m.requestS5B(ctx, peer, sid, &opts)
 		res.Transport = tr
 	case MethodIBB:
-		if opts.Transport == "s5b" {
+		if !opts.Transport.AllowsIBB() {
 			return nil, fmt.Errorf("si offer: peer chose IBB, which was not offered")
 		}
 		octx, cancel := context.WithTimeout(ctx, opts.Timeout)
