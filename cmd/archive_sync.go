@@ -61,7 +61,7 @@ locally for that archive; "gap": true when a gap was detected).`,
 		Example: `  xmppctl archive sync
   xmppctl archive sync --since 2024-01-01
   xmppctl archive sync --room dev@conference.example.org --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runArchiveSync(c.Context(), opts) },
 	}
 	fl := c.Flags()

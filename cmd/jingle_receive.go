@@ -58,7 +58,7 @@ so that a script can hand the full JID to the sender.`,
 		Example: `  xmppctl jingle-receive --dir ~/Downloads
   xmppctl jingle-receive --from alice@example.org --count 1 --auto-accept --dir /srv/in
   xmppctl jingle-receive --json --auto-accept --max-size 2GiB | jq -r .path`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runJingleReceive(c.Context(), opts) },
 	}
 	fl := c.Flags()
