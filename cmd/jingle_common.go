@@ -7,7 +7,6 @@ package cmd
 import (
 	"context"
 	"net"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -154,12 +153,6 @@ func receiveFeatures(legacyOnly bool) []string {
 	feats = append(feats, si.Features()...)
 	feats = append(feats, ibb.NS, socks5.NS)
 	return append(feats, hashes.Features()...)
-}
-
-// shortJID is the bare part of a JID.
-func bareJID(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return strings.ToLower(b)
 }
 
 func humanSize(n int64) string {

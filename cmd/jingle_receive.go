@@ -335,7 +335,7 @@ func allowedSenders(ctx context.Context, f *Factory, s conn.Session, from []stri
 	set := map[string]bool{}
 	if len(from) > 0 {
 		for _, j := range from {
-			set[strings.ToLower(j)] = true
+			set[stanza.FullJID(j)] = true
 		}
 	} else {
 		rctx, cancel := f.WithTimeout(ctx)
@@ -345,12 +345,12 @@ func allowedSenders(ctx context.Context, f *Factory, s conn.Session, from []stri
 			return nil, fmt.Errorf("read the roster: %w", err)
 		}
 		for _, it := range items {
-			set[strings.ToLower(it)] = true
+			set[stanza.FullJID(it)] = true
 		}
 		f.Infof("accepting offers from %d roster contacts", len(items))
 	}
 	return func(jid string) bool {
-		return set[strings.ToLower(jid)] || set[bareJID(jid)]
+		return set[stanza.FullJID(jid)] || set[stanza.BareJID(jid)]
 	}, nil
 }
 

@@ -423,7 +423,7 @@ func onlineResources(ctx context.Context, f *Factory, s conn.Session, bare strin
 			break
 		}
 		p, ok := st.(*stanza.Presence)
-		if !ok || !strings.EqualFold(bareJID(p.From), bareJID(bare)) || !strings.Contains(p.From, "/") {
+		if !ok || !stanza.SameBare(p.From, bare) || !strings.Contains(p.From, "/") {
 			continue
 		}
 		switch p.Type {

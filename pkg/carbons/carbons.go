@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -76,8 +75,8 @@ func Parse(m *stanza.Message, self string) (c *Carbon, ok bool, err error) {
 		if !found {
 			continue
 		}
-		bare, _, _ := strings.Cut(self, "/")
-		if !strings.EqualFold(m.From, bare) {
+		// From our bare JID exactly: a full JID (any resource) is forged.
+		if stanza.FullJID(m.From) != stanza.BareJID(self) {
 			return nil, true, ErrForged
 		}
 		f, err := forward.Find(el.Inner)

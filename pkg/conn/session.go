@@ -309,11 +309,11 @@ func (s *session) fromMatches(to, from string) bool {
 	if from == "" || from == to {
 		return true
 	}
-	bare, _, _ := strings.Cut(s.jid, "/")
+	f := stanza.FullJID(from)
 	if to == "" {
-		return from == s.domain || from == bare || from == s.jid
+		return f == stanza.FullJID(s.domain) || f == stanza.BareJID(s.jid) || f == stanza.FullJID(s.jid)
 	}
-	return strings.EqualFold(from, to)
+	return f == stanza.FullJID(to)
 }
 
 type ping struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"strings"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -65,7 +64,7 @@ func SetSubject(ctx context.Context, s conn.Session, room, nick, password, subje
 			return fmt.Errorf("set the subject of %s: %w", room, err)
 		}
 		m, ok := st.(*stanza.Message)
-		if !ok || !strings.EqualFold(bareOf(m.From), room) {
+		if !ok || !stanza.SameBare(m.From, room) {
 			continue
 		}
 		switch {

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
@@ -90,7 +89,7 @@ func enter(ctx context.Context, s conn.Session, room, nick, password string) err
 		// go-xmpp drops status code 110, so our own presence is the one
 		// from room/nick; the server may only rewrite the nick, which a
 		// sender does not do.
-		if !strings.EqualFold(bareOf(pr.From), room) {
+		if !stanza.SameBare(pr.From, room) {
 			continue
 		}
 		switch {
@@ -105,9 +104,4 @@ func enter(ctx context.Context, s conn.Session, room, nick, password string) err
 // Leave sends unavailable presence to the room.
 func Leave(ctx context.Context, s conn.Session, room, nick string) error {
 	return s.Send(ctx, stanza.Presence{To: room + "/" + nick, Type: "unavailable"})
-}
-
-func bareOf(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return b
 }

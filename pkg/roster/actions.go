@@ -107,7 +107,7 @@ func run(ctx context.Context, s conn.Session, sub conn.Subscription, plans []pla
 	}
 	refused := Refused(sub, jids)
 	for _, p := range plans {
-		if err := refused[strings.ToLower(p.res.JID)]; err != nil {
+		if err := refused[stanza.BareJID(p.res.JID)]; err != nil {
 			fail(p.res, fmt.Errorf("%s: %w", p.res.JID, err))
 			continue
 		}
