@@ -27,3 +27,19 @@ func TestBareJID(t *testing.T) {
 		t.Errorf("FullJID kept %q (the resource is case-sensitive, the rest is not)", got)
 	}
 }
+
+// FuzzBareJID: BareJID sees remote input (every from and to). It never
+// panics, and its ASCII shortcut gives what jid.Parse gives. (It is not
+// idempotent for every input: jid.Parse strips one trailing dot of "0..".)
+func FuzzBareJID(f *testing.F) {
+	for _, s := range []string{"Bob@Example.ORG/Phone", "a/b@c", "example.org.", "[::A]", "xn--bcher-kva.example",
+		"a@XN--bcher-kva.example", "@example.org", "a@b@c", "a b@c", "ÉLODIE@example.org", "-a-.example", "a@_x.example", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := BareJID(s)
+		if want := parseBare(s); got != want {
+			t.Fatalf("BareJID(%q) = %q, jid.Parse gives %q", s, got, want)
+		}
+	})
+}
