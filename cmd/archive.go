@@ -25,7 +25,7 @@ copies it into a local SQLite store in the data directory, and "archive list",
 
 Each message is kept once, identified by the archive's stanza-id (XEP-0359);
 a sync continues after the last message the previous one stored.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	c.AddCommand(newArchiveSyncCmd(f), newArchiveListCmd(f), newArchiveSearchCmd(f), newArchiveExportCmd(f))
@@ -125,7 +125,7 @@ neutralised. With --json every message is a JSON object on its own line.`,
 		Example: `  xmppctl archive list --with bob@example.org --limit 20
   xmppctl archive list --room dev@conference.example.org --since 24h
   xmppctl archive list --json --since 2024-05-01 | jq -r .body`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			filter, err := opts.filter()
 			if err != nil {
@@ -195,7 +195,7 @@ func newArchiveExportCmd(f *Factory) *cobra.Command {
   txt    "TIME  <- PEER  BODY" lines, plain text with control sequences removed`,
 		Example: `  xmppctl archive export --format jsonl > archive.jsonl
   xmppctl archive export --format mbox --with bob@example.org > bob.mbox`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			switch opts.Format {
 			case "jsonl", "mbox", "txt":

@@ -31,7 +31,7 @@ store only; run "archive sync" (or keep "listen" running) to bring it up to
 date. Rooms are not included.`,
 		Example: `  xmppctl archive sync && xmppctl archive unread
   xmppctl archive unread --json | jq -r '"\(.unread) \(.with)"'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runArchiveUnread(c.Context(), f) },
 	}
 }

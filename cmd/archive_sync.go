@@ -16,6 +16,7 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/mam"
 	"github.com/xmppctl/xmppctl/pkg/retry"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 	"github.com/xmppctl/xmppctl/pkg/term"
 )
@@ -60,7 +61,7 @@ locally for that archive; "gap": true when a gap was detected).`,
 		Example: `  xmppctl archive sync
   xmppctl archive sync --since 2024-01-01
   xmppctl archive sync --room dev@conference.example.org --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runArchiveSync(c.Context(), opts) },
 	}
 	fl := c.Flags()
@@ -183,9 +184,9 @@ func syncError(archiveJID string, err error) error {
 		return err
 	}
 	switch me.Condition() {
-	case "feature-not-implemented", "service-unavailable":
+	case stanza.FeatureNotImplemented, stanza.ServiceUnavailable:
 		return &RemoteError{Err: err, Hint: fmt.Sprintf("%s keeps no message archive (XEP-0313); ask its admin to enable one (Prosody: mod_mam, mod_muc_mam for rooms)", archiveJID)}
-	case "forbidden", "not-allowed", "registration-required":
+	case stanza.Forbidden, stanza.NotAllowed, stanza.RegistrationRequired:
 		return &RemoteError{Err: err, Hint: "the room's archive is for members only: join or ask for membership first"}
 	}
 	return err

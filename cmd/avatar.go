@@ -71,7 +71,7 @@ server already converts PEP avatars itself (XEP-0398).`,
   xmppctl avatar get bob@example.org -o bob.png
   xmppctl avatar get bob@example.org > bob.img
   xmppctl avatar remove`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return &UsageError{Err: errors.New("avatar needs a subcommand: set, get or remove"), Hint: "see xmppctl avatar --help"}
 		},
@@ -100,7 +100,7 @@ server already converts PEP avatars itself (XEP-0398).`,
 		Short: "Fetch an avatar (default: the account's own) and verify its hash",
 		Example: `  xmppctl avatar get bob@example.org -o bob.png
   xmppctl avatar get > me.img`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: optionalArg(get, &get.JID, runAvatar),
 	}
 	getCmd.Flags().StringVarP(&get.File, "output", "o", "", "write the image to FILE (default: standard output)")
@@ -110,7 +110,7 @@ server already converts PEP avatars itself (XEP-0398).`,
 		Use:     "remove",
 		Short:   "Stop publishing an avatar",
 		Example: "  xmppctl avatar remove",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return runAvatar(c.Context(), rm)
 		},

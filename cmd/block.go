@@ -44,7 +44,7 @@ support gives exit status 5.`,
   xmppctl block remove friend@example.org
   xmppctl block clear
   xmppctl block list --json | jq -r '.[]'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return &UsageError{Err: fmt.Errorf("block needs a subcommand: list, add, remove or clear"),
 				Hint: "see xmppctl block --help"}
@@ -65,12 +65,12 @@ support gives exit status 5.`,
 		return nil
 	}
 	list := sub("list", "Print the blocked JIDs, one per line (--json: an array)",
-		"  xmppctl block list", "list", cobra.NoArgs)
+		"  xmppctl block list", "list", noArgs)
 	list.Long = "Print the JIDs on the server's blocklist, one per line; with --json a JSON array of strings."
 	c.AddCommand(list,
 		sub("add JID...", "Block JIDs", "  xmppctl block add spam@example.org", "add", needJIDs),
 		sub("remove JID...", "Unblock JIDs", "  xmppctl block remove friend@example.org", "remove", needJIDs),
-		sub("clear", "Unblock everyone", "  xmppctl block clear", "clear", cobra.NoArgs))
+		sub("clear", "Unblock everyone", "  xmppctl block clear", "clear", noArgs))
 	return c
 }
 

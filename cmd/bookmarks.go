@@ -37,7 +37,7 @@ so (or makes it so) before it stores anything there.
   xmppctl bookmarks add ops@conference.example.org --name Ops --nick bot --autojoin
   xmppctl bookmarks remove ops@conference.example.org
   xmppctl bookmarks list --json | jq -r '.[] | select(.autojoin) | .room'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return &UsageError{Err: errors.New("bookmarks needs a subcommand: list, add or remove"), Hint: "see xmppctl bookmarks --help"}
 		},
@@ -45,7 +45,7 @@ so (or makes it so) before it stores anything there.
 	list := &cobra.Command{Use: "list", Short: "Print the bookmarks (--json: an array)",
 		Long: `Print one bookmark per line: room, autojoin, nick, name. --json prints an array of
 {"room","name","nick","autojoin","password_set"} (a password is never printed).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return runBookmarks(c.Context(), &bookmarksOptions{f: f, Action: "list"})
 		}}

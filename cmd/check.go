@@ -48,7 +48,7 @@ The exit status is 0 whenever the check could run, whatever it found; use
 		Example: `  xmppctl check
   xmppctl check example.org
   xmppctl check --json | jq -r '.results[] | select(.status=="missing") | .feature'`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: optionalArg(opts, &opts.Domain, runCheck),
 	}
 }

@@ -33,7 +33,7 @@ func newDiscoCmd(f *Factory) *cobra.Command {
 Discovery): the server, one of its services (upload, conference, proxy), a
 contact's account (bare JID) or one of the contact's online clients (full
 JID).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return &UsageError{Err: fmt.Errorf("disco needs a subcommand: query"), Hint: "see xmppctl disco --help"}
 		},
@@ -70,7 +70,7 @@ remote-server-not-found, ...) exits with status 5 and names the condition.`,
   xmppctl disco query --items --node http://jabber.org/protocol/commands example.org
   xmppctl disco query bob@example.org/phone
   xmppctl disco query --json conference.example.org | jq -r '.features[]'`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: optionalArg(opts, &opts.JID, runDiscoQuery),
 	}
 	c.Flags().StringVar(&opts.Node, "node", "", "query this node of the entity")

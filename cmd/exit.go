@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -88,7 +87,7 @@ func exitCode(err error, interrupted bool) int {
 		return ExitInterrupted
 	case errors.As(err, &partial) && partial.Failed < partial.Total:
 		return ExitPartial
-	case errors.As(err, &usage), errors.As(err, &cfg), isCobraUsage(err):
+	case errors.As(err, &usage), errors.As(err, &cfg):
 		return ExitUsage
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return ExitTimeout
@@ -102,17 +101,6 @@ func exitCode(err error, interrupted bool) int {
 		return ExitInterrupted
 	}
 	return ExitError
-}
-
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument",
-		"flag needs an argument", "accepts ", "requires at least", "required flag"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // hintFor returns the fix for errors where one is known.
@@ -150,8 +138,6 @@ func hintFor(err error) string {
 		return "the server did not answer with TLS: check --tls (direct or starttls) and the port"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "raise --timeout if the server or peer is slow"
-	case isCobraUsage(err):
-		return "see xmppctl --help"
 	}
 	return ""
 }

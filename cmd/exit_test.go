@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
@@ -25,7 +27,8 @@ func TestExitCode(t *testing.T) {
 		{"nil", nil, false, ExitOK},
 		{"usage", usageErrorf("bad"), false, ExitUsage},
 		{"config", &config.Error{Msg: "x"}, false, ExitUsage},
-		{"cobra flag", errors.New("unknown flag: --nope"), false, ExitUsage},
+		{"flag error", flagError(&cobra.Command{Use: "x"}, errors.New("unknown flag: --nope")), false, ExitUsage},
+		{"usage text alone is not typed", errors.New("unknown flag: --nope"), false, ExitError},
 		{"auth", fmt.Errorf("connect: %w", &conn.AuthError{}), false, ExitAuth},
 		{"stanza", fmt.Errorf("x: %w", &stanza.Error{Condition: "item-not-found"}), false, ExitRemote},
 		{"remote", &RemoteError{Err: errors.New("too large")}, false, ExitRemote},

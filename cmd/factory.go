@@ -259,17 +259,7 @@ func parseJIDs(args []string, bareOnly bool) ([]string, error) {
 	return out, nil
 }
 
-// exactArgs is cobra.ExactArgs with our own message (exit status 2).
-func exactArgs(n int, msg string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("%s", msg)
-		}
-		return nil
-	}
-}
-
-// optionalArg is the RunE of a command with cobra.MaximumNArgs(1): the
+// optionalArg is the RunE of a command with maxArgs(1): the
 // argument, when given, goes to *dst ("" means the command's default), then
 // run gets opts.
 func optionalArg[O any](opts *O, dst *string, run func(context.Context, *O) error) func(*cobra.Command, []string) error {

@@ -7,7 +7,8 @@ package cmd
 import (
 	"context"
 	"net"
-	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/hashes"
@@ -19,18 +20,20 @@ import (
 
 // p2pOptions are the transport flags both commands share.
 type p2pOptions struct {
-	Transport      string
+	Transport      jingle.Method
 	CandidateAddrs []string
 	Proxy          string
 	BlockSize      int
 }
 
 func (o *p2pOptions) addFlags(c interface {
+	Var(pflag.Value, string, string)
 	StringVar(*string, string, string, string)
 	StringArrayVar(*[]string, string, []string, string)
 	IntVar(*int, string, int, string)
 }) {
-	c.StringVar(&o.Transport, "transport", "auto", "auto (SOCKS5, falling back to in-band), s5b or ibb")
+	o.Transport = jingle.MethodAuto
+	c.Var(&o.Transport, "transport", "auto (SOCKS5, falling back to in-band), s5b or ibb")
 	c.StringArrayVar(&o.CandidateAddrs, "candidate-addr", nil,
 		"offer direct connections on this local IP (repeatable; \"none\" offers none; default: every non-loopback interface that is up)")
 	c.StringVar(&o.Proxy, "proxy", "auto", "SOCKS5 proxy to offer: auto (the server's XEP-0065 proxy), none, or a proxy JID")
@@ -38,9 +41,7 @@ func (o *p2pOptions) addFlags(c interface {
 }
 
 func (o *p2pOptions) validate() error {
-	switch o.Transport {
-	case "auto", "s5b", "ibb":
-	default:
+	if _, err := jingle.ParseMethod(string(o.Transport)); err != nil {
 		return usageErrorf("invalid --transport %q: want auto, s5b or ibb", o.Transport)
 	}
 	for _, a := range o.CandidateAddrs {
@@ -112,7 +113,7 @@ func defaultCandidateAddrs() []string {
 
 // proxy finds the SOCKS5 proxy to offer; failures only mean no proxy.
 func (o *p2pOptions) proxy(ctx context.Context, f *Factory, s conn.Session) *socks5.StreamHost {
-	if o.Transport == "ibb" || o.Proxy == "none" {
+	if !o.Transport.AllowsS5B() || o.Proxy == "none" {
 		return nil
 	}
 	pctx, cancel := f.WithTimeout(ctx)
@@ -136,7 +137,7 @@ func (o *p2pOptions) proxy(ctx context.Context, f *Factory, s conn.Session) *soc
 
 func (o *p2pOptions) jingleOptions(ctx context.Context, f *Factory, s conn.Session) jingle.Options {
 	jo := jingle.Options{Transport: o.Transport, BlockSize: o.BlockSize, Timeout: f.Global.Timeout}
-	if o.Transport != "ibb" {
+	if o.Transport.AllowsS5B() {
 		jo.CandidateAddrs = o.candidateAddrs()
 		jo.Proxy = o.proxy(ctx, f, s)
 	}
@@ -152,10 +153,4 @@ func receiveFeatures(legacyOnly bool) []string {
 	feats = append(feats, si.Features()...)
 	feats = append(feats, ibb.NS, socks5.NS)
 	return append(feats, hashes.Features()...)
-}
-
-// shortJID is the bare part of a JID.
-func bareJID(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return strings.ToLower(b)
 }

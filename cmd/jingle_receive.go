@@ -59,7 +59,7 @@ so that a script can hand the full JID to the sender.`,
 		Example: `  xmppctl jingle-receive --dir ~/Downloads
   xmppctl jingle-receive --from alice@example.org --count 1 --auto-accept --dir /srv/in
   xmppctl jingle-receive --json --auto-accept --max-size 2GiB | jq -r .path`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runJingleReceive(c.Context(), opts) },
 	}
 	fl := c.Flags()
@@ -330,7 +330,7 @@ func allowedSenders(ctx context.Context, f *Factory, s conn.Session, from []stri
 	set := map[string]bool{}
 	if len(from) > 0 {
 		for _, j := range from {
-			set[strings.ToLower(j)] = true
+			set[stanza.FullJID(j)] = true
 		}
 	} else {
 		rctx, cancel := f.WithTimeout(ctx)
@@ -340,12 +340,12 @@ func allowedSenders(ctx context.Context, f *Factory, s conn.Session, from []stri
 			return nil, fmt.Errorf("read the roster: %w", err)
 		}
 		for _, it := range items {
-			set[strings.ToLower(it)] = true
+			set[stanza.FullJID(it)] = true
 		}
 		f.Infof("accepting offers from %d roster contacts", len(items))
 	}
 	return func(jid string) bool {
-		return set[strings.ToLower(jid)] || set[bareJID(jid)]
+		return set[stanza.FullJID(jid)] || set[stanza.BareJID(jid)]
 	}, nil
 }
 
@@ -360,7 +360,7 @@ type rosterQuery struct {
 // rosterContacts returns the JIDs of roster items with a subscription in
 // either direction (pending requests do not count).
 func rosterContacts(ctx context.Context, s conn.Session) ([]string, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", Payload: rosterQuery{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, Payload: rosterQuery{}})
 	if err != nil {
 		return nil, err
 	}

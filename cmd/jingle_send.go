@@ -162,7 +162,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	}
 	defer s.Close()
 
-	target, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, opts.Transport)
+	target, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, string(opts.Transport))
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle
 	case filetransfer.MethodJingle:
 		jm := jingle.NewManager(snd.s, snd.ib)
 		jo := opts.jingleOptions(ctx, f, snd.s)
-		jo.Transport = snd.transport
+		jo.Transport = jingle.Method(snd.transport)
 		jo.Progress = progress
 		return jm.SendFile(ctx, snd.peer, jingle.FileInfo{Name: file.name, Size: file.size, MediaType: file.mediaType,
 			Desc: stanza.Sanitize(opts.Desc), Date: file.modTime}, fh, jo)
@@ -257,7 +257,7 @@ func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle
 			return nil, fmt.Errorf("read %s: %w", file.path, herr)
 		}
 		sm := si.NewManager(snd.s, snd.ib)
-		so := si.Options{Transport: snd.transport, BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
+		so := si.Options{Transport: jingle.Method(snd.transport), BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
 		if snd.transport != "ibb" {
 			so.CandidateAddrs = opts.candidateAddrs()
 			so.Proxy = opts.proxy(ctx, f, snd.s)

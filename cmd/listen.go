@@ -113,7 +113,7 @@ When no room is left, listen exits with status 5.`,
   xmppctl listen --json | jq -r 'select(.direction=="in") | .body'
   xmppctl listen --from boss@example.org --exec 'notify-send "$XMPP_FROM" "$(cat)"'
   xmppctl listen --inactive --exec ./on-message.sh`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runListen(c.Context(), opts) },
 	}
 	fl := c.Flags()

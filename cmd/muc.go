@@ -48,7 +48,7 @@ exit with status 5 and name the condition. Room passwords come from the config
   xmppctl muc create ops@conference.example.org --name Ops --persistent --members-only
   xmppctl muc invite ops@conference.example.org alice@example.org
   xmppctl muc affiliation ops@conference.example.org alice@example.org member`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return &UsageError{Err: errors.New("muc needs a subcommand: info, list, create, invite, members, affiliation, subject or destroy"),
 				Hint: "see xmppctl muc --help"}
@@ -98,7 +98,7 @@ password of the config (room_password) or XMPPCTL_ROOM_PASSWORD. The server
 acknowledges the invitations before xmppctl exits 0. --json prints
 {"jid","status":"sent"} per invitee.`,
 		"  xmppctl muc invite ops@conference.example.org alice@example.org bob@example.org", "invite",
-		cobra.MinimumNArgs(2))
+		minArgs(2))
 	invite.Flags().StringVar(&io.Reason, "reason", "", "a message sent with the invitation")
 	invite.Flags().BoolVar(&io.Password, "password", false, "include the configured room password in the invitation")
 	members, _ := sub("members ROOM", "List a room's owners, admins and members",

@@ -34,7 +34,7 @@ without --access keeps the avatar's current model (contacts only when there
 is none yet); set with --access changes the avatar nodes to it as well.`,
 		Example: `  xmppctl nick set "Alice Liddell"
   xmppctl nick get bob@example.org`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return &UsageError{Err: errors.New("nick needs a subcommand: set or get"), Hint: "see xmppctl nick --help"}
 		},
@@ -56,7 +56,7 @@ is none yet); set with --access changes the avatar nodes to it as well.`,
 		Use:     "get [JID]",
 		Short:   "Print a nickname (default: the account's own)",
 		Example: "  xmppctl nick get bob@example.org",
-		Args:    cobra.MaximumNArgs(1),
+		Args:    maxArgs(1),
 		RunE:    optionalArg(get, &get.JID, runNick),
 	}
 	c.AddCommand(setCmd, getCmd)

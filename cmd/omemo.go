@@ -58,7 +58,7 @@ the one their client shows for its own device, over a channel you trust.`,
   xmppctl omemo trust bob@example.org "3f9a0c12 7d..."
   xmppctl omemo distrust bob@example.org 3f9a0c127d...
   xmppctl omemo clean --yes`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return &UsageError{Err: fmt.Errorf("omemo needs a subcommand: fingerprint, devices, trust, distrust or clean"),
 				Hint: "see xmppctl omemo --help"}
@@ -85,17 +85,17 @@ the one their client shows for its own device, over a channel you trust.`,
 publish no bundle (a reinstalled or reset client), and remove them from the
 list after confirmation (or at once with --yes), so that senders stop
 encrypting to them. This device always stays.`,
-		Args: cobra.NoArgs, RunE: run("clean")}
+		Args: noArgs, RunE: run("clean")}
 	clean.Flags().Bool("yes", false, "remove without asking")
 	c.AddCommand(
 		&cobra.Command{Use: "fingerprint", Short: "Print this device's fingerprint (8 groups of 8 hex digits)",
-			Args: cobra.NoArgs, RunE: run("fingerprint")},
+			Args: noArgs, RunE: run("fingerprint")},
 		&cobra.Command{Use: "devices [JID]", Short: "List the devices of JID (default: the account) with fingerprint and trust",
 			Long: `Fetch JID's OMEMO device list and bundles and print each device: id,
 fingerprint, trust (verified, blind = trusted before verification,
 undecided, distrusted), whether it is still in the device list, and when it
 was last seen. Without JID: the account's own devices, this one first.`,
-			Args: cobra.MaximumNArgs(1), RunE: run("devices")},
+			Args: maxArgs(1), RunE: run("devices")},
 		&cobra.Command{Use: "trust JID FINGERPRINT...", Short: "Mark devices of JID as verified",
 			Args: needFP, RunE: run("trust")},
 		&cobra.Command{Use: "distrust JID FINGERPRINT...", Short: "Never encrypt to these devices of JID again",

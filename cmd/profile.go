@@ -65,7 +65,7 @@ Without an argument it prints the current setting.`,
   xmppctl profile set --note ""
   xmppctl profile get bob@example.org --json
   xmppctl profile visibility public-avatar-nick`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return &UsageError{Err: errors.New("profile needs a subcommand: set, get or visibility"), Hint: "see xmppctl profile --help"}
 		},
@@ -77,7 +77,7 @@ Without an argument it prints the current setting.`,
 		Use:     "set --FIELD VALUE...",
 		Short:   "Change fields of the account's vCard4 profile",
 		Example: `  xmppctl profile set --fn "Alice Liddell" --org Wonderland --tel "+44 20 7946 0000"`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			set.Fields = map[string][]string{}
 			for _, pf := range profileFlags {
@@ -100,7 +100,7 @@ Without an argument it prints the current setting.`,
 		Use:     "get [JID]",
 		Short:   "Print a vCard4 profile (default: the account's own)",
 		Example: "  xmppctl profile get bob@example.org",
-		Args:    cobra.MaximumNArgs(1),
+		Args:    maxArgs(1),
 		RunE:    optionalArg(get, &get.JID, runProfile),
 	}
 
@@ -110,7 +110,7 @@ Without an argument it prints the current setting.`,
 		Short: "Set (or print) who sees the avatar, nickname and profile",
 		Example: `  xmppctl profile visibility
   xmppctl profile visibility public`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: optionalArg(vis, &vis.Visibility, runProfile),
 	}
 	c.AddCommand(setCmd, getCmd, visCmd)
@@ -384,8 +384,8 @@ func describeAccess(m pep.AccessModel) string {
 // a whitelist.
 func peerRefusal(err error, jid, what string) error {
 	var se *stanza.Error
-	if errors.As(err, &se) && (se.Condition == "forbidden" || se.Condition == "not-authorized" || se.Condition == "not-allowed" ||
-		se.Condition == "presence-subscription-required" || se.Condition == "not-in-roster-group") {
+	if errors.As(err, &se) && (se.Condition == stanza.Forbidden || se.Condition == stanza.NotAuthorized || se.Condition == stanza.NotAllowed ||
+		se.Condition == pep.PresenceSubscriptionRequired || se.Condition == pep.NotInRosterGroup) {
 		return &RemoteError{Err: err, Hint: jid + " shares the " + what + " only with contacts or selected JIDs"}
 	}
 	return err

@@ -43,6 +43,7 @@ func Main(args []string) int {
 // means the user interrupted.
 func Run(ctx context.Context, f *Factory, args []string) int {
 	root := NewRootCmd(f)
+	addCompletionCmd(root, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	return report(f.IO.ErrOut, err, ctx.Err() != nil)
@@ -66,14 +67,16 @@ never taken from the command line.
 		Version:       buildInfo().Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// Without its own validator cobra reports an unknown command as
+		// untyped text; a root with Args must be runnable for it to run.
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	root.SetVersionTemplate(buildInfo().String())
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{Err: err, Hint: "see xmppctl --help"}
-	})
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Account, "account", "", "use the [account.NAME] table of the config")
 	pf.StringVar(&g.Config, "config", "", "config file (default $XDG_CONFIG_HOME/xmppctl/config.toml)")

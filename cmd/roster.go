@@ -53,7 +53,7 @@ when all did.`,
   xmppctl roster approve alice@example.org
   xmppctl roster deny spammer@example.net
   xmppctl roster remove old@example.org`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return &UsageError{Err: fmt.Errorf("roster needs a subcommand: list, add, remove, subscribe, requests, approve or deny"),
 				Hint: "see xmppctl roster --help"}
@@ -79,7 +79,7 @@ when all did.`,
 	list, _ := sub("list", "Print the contacts: JID, name, groups, subscription, pending request",
 		`Print the roster as a table (JID, NAME, GROUPS, SUBSCRIPTION, ASK), or with
 --json an array of objects {jid, name, groups, subscription, ask}.`,
-		"  xmppctl roster list\n  xmppctl roster list --json | jq -r '.[] | select(.subscription==\"both\") | .jid'", "list", cobra.NoArgs)
+		"  xmppctl roster list\n  xmppctl roster list --json | jq -r '.[] | select(.subscription==\"both\") | .jid'", "list", noArgs)
 	add, addOpts := sub("add JID", "Add a contact (or change its name and groups) and ask for its presence",
 		`Add JID to the roster, or update its name and groups when it is there already
 (flags not given keep their current values; --group replaces all groups). Then
@@ -97,7 +97,7 @@ contact's presence.`,
 		`Print the JIDs that asked to see your presence and have no answer yet, one
 per line with the text they sent, if any; with --json an array of objects
 {jid, status}. The server delivers these requests at login.`,
-		"  xmppctl roster requests", "requests", cobra.NoArgs)
+		"  xmppctl roster requests", "requests", noArgs)
 	approve, _ := sub("approve JID...", "Let contacts see your presence (answer or pre-approve their request)",
 		`Approve the pending subscription requests of the JIDs. A JID that has not
 asked is pre-approved (RFC 6121 §3.4) when the server supports it, so its

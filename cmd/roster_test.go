@@ -21,7 +21,7 @@ func TestRosterRejectsBadInputBeforeConnecting(t *testing.T) {
 		{[]string{"roster", "add", "bob@example.org/phone"}, "bare JID"},
 		{[]string{"roster", "add"}, "exactly one JID"},
 		{[]string{"roster", "add", "bob@example.org", "--group", ""}, "--group"},
-		{[]string{"roster", "list", "extra"}, "unknown command"},
+		{[]string{"roster", "list", "extra"}, "takes no arguments"},
 		{[]string{"listen", "--approve-from", "not a jid@"}, "invalid JID"},
 		{[]string{"archive", "read"}, "exactly one JID"},
 		{[]string{"archive", "read", "bob@example.org/x"}, "without a /resource"},

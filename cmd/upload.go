@@ -284,7 +284,7 @@ func uploadFailure(it *uploadItem) error {
 		return &UsageError{Err: fmt.Errorf("%s: %w", it.arg, err)}
 	}
 	var se *stanza.Error
-	if errors.As(err, &se) && se.Condition == "not-acceptable" {
+	if errors.As(err, &se) && se.Condition == stanza.NotAcceptable {
 		return &RemoteError{Err: fmt.Errorf("%s: %w", it.arg, err), Hint: "the service refused the file; it may be too large or of a type it does not accept"}
 	}
 	return fmt.Errorf("%s: %w", it.arg, err)

@@ -25,7 +25,7 @@ version of go install), the VCS revision and date it was built from, whether
 the tree had uncommitted changes, and the Go version and platform. With
 --json one object: version, module_version, revision, revision_time,
 modified, go, os, arch. --version prints the same text.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			i := buildInfo()
 			if f.Global.JSON {

@@ -54,7 +54,7 @@ func (g *gate) ReadAt([]byte, int64) (int, error) { return 0, io.EOF }
 // stuckSender offers 8 MiB from user to the full JID to over transport
 // from a stand-in client that stops after limit bytes and keeps its
 // connection; the result of its SendFile arrives on the channel.
-func stuckSender(t *testing.T, user, to, transport string, limit int64) <-chan error {
+func stuckSender(t *testing.T, user, to string, transport jingle.Method, limit int64) <-chan error {
 	t.Helper()
 	s := srv.Dial(t, user)
 	m := jingle.NewManager(s, ibb.NewManager(s, 0))
@@ -123,8 +123,8 @@ func TestStalledPeer(t *testing.T) {
 		}
 	})
 
-	for _, transport := range []string{"s5b", "ibb"} {
-		t.Run("sender stops writing over "+transport, func(t *testing.T) {
+	for _, transport := range []jingle.Method{jingle.MethodS5B, jingle.MethodIBB} {
+		t.Run("sender stops writing over "+string(transport), func(t *testing.T) {
 			alice, bob := srv.NewUser(t, "jla"), srv.NewUser(t, "jlb")
 			dir := t.TempDir()
 			recv := start(t, bob, "--timeout", "2s", "jingle-receive", "--dir", dir, "--from", srv.JID(alice),

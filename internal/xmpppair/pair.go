@@ -138,7 +138,7 @@ func (s *Session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) 
 	go func() {
 		if in.To != s.peer.jid {
 			if s.Server == nil {
-				ch <- res{nil, &stanza.Error{Type: "cancel", Condition: "service-unavailable"}}
+				ch <- res{nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}}
 				return
 			}
 			p, err := s.Server(&in)
@@ -146,14 +146,14 @@ func (s *Session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) 
 			return
 		}
 		if s.peer.alive() != nil {
-			ch <- res{nil, &stanza.Error{Type: "cancel", Condition: "service-unavailable"}}
+			ch <- res{nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}}
 			return
 		}
 		s.peer.mu.Lock()
 		h := s.peer.handlers[in.Query.XMLName]
 		s.peer.mu.Unlock()
 		if h == nil {
-			ch <- res{nil, &stanza.Error{Type: "cancel", Condition: "service-unavailable"}}
+			ch <- res{nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}}
 			return
 		}
 		p, err := h(s.peer.ctx, &in)
@@ -164,11 +164,11 @@ func (s *Session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) 
 		if r.err != nil {
 			var se *stanza.Error
 			if !errors.As(r.err, &se) {
-				se = &stanza.Error{Type: "cancel", Condition: "internal-server-error"}
+				se = &stanza.Error{Type: stanza.Cancel, Condition: stanza.InternalServerError}
 			}
-			return &stanza.IQ{Type: "error", ID: iq.ID, From: iq.To, To: s.jid, Error: se}, se
+			return &stanza.IQ{Type: stanza.ErrorIQ, ID: iq.ID, From: iq.To, To: s.jid, Error: se}, se
 		}
-		out := &stanza.IQ{Type: "result", ID: iq.ID, From: iq.To, To: s.jid}
+		out := &stanza.IQ{Type: stanza.ResultIQ, ID: iq.ID, From: iq.To, To: s.jid}
 		if r.payload != nil {
 			var el stanza.Element
 			if err := roundTrip(r.payload, &el); err != nil {

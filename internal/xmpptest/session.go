@@ -95,7 +95,7 @@ func (s *Session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) 
 		return nil, err
 	}
 	if s.OnIQ == nil {
-		return &stanza.IQ{ID: iq.ID, From: iq.To, Type: "result"}, nil
+		return &stanza.IQ{ID: iq.ID, From: iq.To, Type: stanza.ResultIQ}, nil
 	}
 	resp, err := s.OnIQ(iq)
 	if resp != nil && resp.ID == "" {

@@ -83,7 +83,7 @@ func Sync(ctx context.Context, s conn.Session, st *store.Store, o Options) (Summ
 	for attempt := 0; ; attempt++ {
 		err = walk(ctx, s, st, o, q, &point, &sum, gapAt)
 		var me *mam.Error
-		if attempt == 0 && q.After != "" && errors.As(err, &me) && me.Condition() == "item-not-found" {
+		if attempt == 0 && q.After != "" && errors.As(err, &me) && me.Condition() == stanza.ItemNotFound {
 			// The archive no longer has our last id: it expired or was
 			// cleared. Start over from the oldest message it still has.
 			if o.Warn != nil {

@@ -48,7 +48,7 @@ func Supported(ctx context.Context, s conn.Session) (bool, error) {
 // may have changed the list since. Asking also makes the server send this
 // session pushes of later changes; HandlePushes acknowledges them.
 func List(ctx context.Context, s conn.Session) ([]string, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", Payload: blocklist{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, Payload: blocklist{}})
 	if err != nil {
 		return nil, fmt.Errorf("get blocklist: %w", err)
 	}
@@ -79,7 +79,7 @@ func Block(ctx context.Context, s conn.Session, jids ...string) error {
 	if len(jids) == 0 {
 		return errors.New("block: no JIDs given")
 	}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: block{Items: items(jids)}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: block{Items: items(jids)}})
 	if err != nil {
 		return fmt.Errorf("block %s: %w", strings.Join(jids, ", "), err)
 	}
@@ -91,7 +91,7 @@ func Unblock(ctx context.Context, s conn.Session, jids ...string) error {
 	if len(jids) == 0 {
 		return errors.New("unblock: no JIDs given (use UnblockAll)")
 	}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: unblock{Items: items(jids)}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: unblock{Items: items(jids)}})
 	if err != nil {
 		return fmt.Errorf("unblock %s: %w", strings.Join(jids, ", "), err)
 	}
@@ -100,7 +100,7 @@ func Unblock(ctx context.Context, s conn.Session, jids ...string) error {
 
 // UnblockAll empties the blocklist (an <unblock/> without items).
 func UnblockAll(ctx context.Context, s conn.Session) error {
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: unblock{}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: unblock{}})
 	if err != nil {
 		return fmt.Errorf("unblock all: %w", err)
 	}
@@ -114,8 +114,8 @@ func UnblockAll(ctx context.Context, s conn.Session) error {
 func HandlePushes(s conn.Session) {
 	bare, _, _ := strings.Cut(s.JID(), "/")
 	h := func(_ context.Context, iq *stanza.IQ) (any, error) {
-		if iq.Type != "set" || (iq.From != "" && iq.From != bare && iq.From != s.Domain()) {
-			return nil, &stanza.Error{Type: "cancel", Condition: "service-unavailable"}
+		if iq.Type != stanza.SetIQ || (iq.From != "" && iq.From != bare && iq.From != s.Domain()) {
+			return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}
 		}
 		return nil, nil
 	}

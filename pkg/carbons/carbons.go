@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -33,7 +32,7 @@ type Private struct {
 // Enable asks the server to copy this session every message that another
 // of our sessions sends or receives.
 func Enable(ctx context.Context, s conn.Session) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: enable{}}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: enable{}}); err != nil {
 		return fmt.Errorf("enable carbons: %w", err)
 	}
 	return nil
@@ -41,7 +40,7 @@ func Enable(ctx context.Context, s conn.Session) error {
 
 // Disable stops the copies.
 func Disable(ctx context.Context, s conn.Session) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: disable{}}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: disable{}}); err != nil {
 		return fmt.Errorf("disable carbons: %w", err)
 	}
 	return nil
@@ -76,8 +75,8 @@ func Parse(m *stanza.Message, self string) (c *Carbon, ok bool, err error) {
 		if !found {
 			continue
 		}
-		bare, _, _ := strings.Cut(self, "/")
-		if !strings.EqualFold(m.From, bare) {
+		// From our bare JID exactly: a full JID (any resource) is forged.
+		if stanza.FullJID(m.From) != stanza.BareJID(self) {
 			return nil, true, ErrForged
 		}
 		f, err := forward.Find(el.Inner)

@@ -64,12 +64,12 @@ func (s *session) oversize(v any) bool {
 	case xmpp.Presence:
 		from = v.From
 	case xmpp.IQ:
-		if v.Type == "result" || v.Type == "error" {
+		if t := stanza.IQType(v.Type); t == stanza.ResultIQ || t == stanza.ErrorIQ {
 			return false
 		}
 		from = v.From
-		iq := &stanza.IQ{ID: v.ID, From: v.From, Type: v.Type}
-		go func() { _ = s.Send(s.ctx, iq.ErrorReply("modify", "policy-violation")) }()
+		iq := &stanza.IQ{ID: v.ID, From: v.From, Type: stanza.IQType(v.Type)}
+		go func() { _ = s.Send(s.ctx, iq.ErrorReply(stanza.Modify, stanza.PolicyViolation)) }()
 	}
 	if s.onOversize != nil {
 		s.onOversize(from, n)

@@ -31,11 +31,11 @@ func convert(v any, self string) stanza.Stanza {
 	case xmpp.IQ:
 		return convertIQ(v)
 	case xmpp.DiscoResult:
-		return &stanza.IQ{ID: v.ID, From: v.From, To: v.To, Type: "result", Query: discoInfoElement(v)}
+		return &stanza.IQ{ID: v.ID, From: v.From, To: v.To, Type: stanza.ResultIQ, Query: discoInfoElement(v)}
 	case xmpp.DiscoItems:
-		return &stanza.IQ{ID: v.ID, From: v.Jid, To: self, Type: "result", Query: discoItemsElement(v)}
+		return &stanza.IQ{ID: v.ID, From: v.Jid, To: self, Type: stanza.ResultIQ, Query: discoItemsElement(v)}
 	case xmpp.Slot:
-		return &stanza.IQ{ID: v.ID, Type: "result", To: self, Query: slotElement(v)}
+		return &stanza.IQ{ID: v.ID, Type: stanza.ResultIQ, To: self, Query: slotElement(v)}
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func convertChat(c xmpp.Chat, self string) *stanza.Message {
 		m.Ext = append(m.Ext, el)
 	}
 	if m.Type == "error" && m.Error == nil {
-		m.Error = &stanza.Error{Type: "cancel", Condition: "undefined-condition"}
+		m.Error = &stanza.Error{Type: stanza.Cancel, Condition: stanza.UndefinedCondition}
 	}
 	return m
 }
@@ -88,12 +88,12 @@ func convertChat(c xmpp.Chat, self string) *stanza.Message {
 func convertPresence(p xmpp.Presence) *stanza.Presence {
 	out := &stanza.Presence{ID: p.ID, From: p.From, To: p.To, Type: p.Type, Show: p.Show, Status: p.Status}
 	if p.Type == "error" {
-		cond := p.Error
+		cond := stanza.Condition(p.Error)
 		// go-xmpp keeps the last child's name: "text" when the server
 		// follows the condition with a text (the tap usually repairs it,
 		// see presenceerr.go).
 		if cond == "" || cond == "text" {
-			cond = "undefined-condition"
+			cond = stanza.UndefinedCondition
 		}
 		out.Error = &stanza.Error{Condition: cond}
 	}
@@ -111,18 +111,18 @@ func convertPresence(p xmpp.Presence) *stanza.Presence {
 }
 
 func convertIQ(q xmpp.IQ) *stanza.IQ {
-	out := &stanza.IQ{ID: q.ID, From: q.From, To: q.To, Type: q.Type}
+	out := &stanza.IQ{ID: q.ID, From: q.From, To: q.To, Type: stanza.IQType(q.Type)}
 	if len(q.Query) > 0 {
 		if el, ok := queryElement(q.Query); ok && el.XMLName.Local != "XMLElement" {
 			out.Query = el
 		}
 	}
-	if q.Type == "error" {
-		cond := q.Error.Condition
+	if out.Type == stanza.ErrorIQ {
+		cond := stanza.Condition(q.Error.Condition)
 		if cond == "" {
-			cond = "undefined-condition"
+			cond = stanza.UndefinedCondition
 		}
-		out.Error = &stanza.Error{Type: q.Error.Type, Condition: cond, Text: q.Error.Text}
+		out.Error = &stanza.Error{Type: stanza.ErrorType(q.Error.Type), Condition: cond, Text: q.Error.Text}
 	}
 	return out
 }

@@ -118,7 +118,7 @@ func (s *session) finish() {
 func (s *session) dispatch(st stanza.Stanza) {
 	switch v := st.(type) {
 	case *stanza.IQ:
-		if v.Type == "result" || v.Type == "error" {
+		if v.Type == stanza.ResultIQ || v.Type == stanza.ErrorIQ {
 			s.mu.Lock()
 			ch := s.pending[v.ID]
 			s.mu.Unlock()
@@ -179,16 +179,16 @@ const maxEarly = 10000
 // service-unavailable, never silence (RFC 6120 §8.4).
 func (s *session) answer(iq *stanza.IQ, h IQHandler) {
 	if h == nil {
-		_ = s.Send(s.ctx, iq.ErrorReply("cancel", "service-unavailable"))
+		_ = s.Send(s.ctx, iq.ErrorReply(stanza.Cancel, stanza.ServiceUnavailable))
 		return
 	}
 	payload, err := h(s.ctx, iq)
 	if err != nil {
 		var se *stanza.Error
 		if !errors.As(err, &se) {
-			se = &stanza.Error{Type: "cancel", Condition: "internal-server-error"}
+			se = &stanza.Error{Type: stanza.Cancel, Condition: stanza.InternalServerError}
 		}
-		_ = s.Send(s.ctx, stanza.IQ{ID: iq.ID, To: iq.From, Type: "error", Error: se})
+		_ = s.Send(s.ctx, stanza.IQ{ID: iq.ID, To: iq.From, Type: stanza.ErrorIQ, Error: se})
 		return
 	}
 	_ = s.Send(s.ctx, iq.Result(payload))

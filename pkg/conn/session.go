@@ -293,7 +293,7 @@ func (s *session) SendIQ(ctx context.Context, iq stanza.IQ) (*stanza.IQ, error) 
 	}
 	resp, ok := <-ch
 	switch {
-	case ok && resp.Type == "error":
+	case ok && resp.Type == stanza.ErrorIQ:
 		return resp, resp.Error
 	case ok:
 		return resp, nil
@@ -310,11 +310,11 @@ func (s *session) fromMatches(to, from string) bool {
 	if from == "" || from == to {
 		return true
 	}
-	bare, _, _ := strings.Cut(s.jid, "/")
+	f := stanza.FullJID(from)
 	if to == "" {
-		return from == s.domain || from == bare || from == s.jid
+		return f == stanza.FullJID(s.domain) || f == stanza.BareJID(s.jid) || f == stanza.FullJID(s.jid)
 	}
-	return strings.EqualFold(from, to)
+	return f == stanza.FullJID(to)
 }
 
 type ping struct {
@@ -349,7 +349,7 @@ func (s *session) Flush(ctx context.Context) error {
 			return s.deadErr()
 		}
 	}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: s.domain, Payload: ping{}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: s.domain, Payload: ping{}})
 	var se *stanza.Error
 	if errors.As(err, &se) {
 		return nil // an error reply is still proof of processing

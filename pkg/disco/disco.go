@@ -113,7 +113,7 @@ func ParseInfo(jid string, el stanza.Element) (*Info, error) {
 
 // GetInfo asks jid (and optionally a node) for disco#info.
 func GetInfo(ctx context.Context, s conn.Session, jid, node string) (*Info, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: jid, Payload: InfoQuery{Node: node}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: jid, Payload: InfoQuery{Node: node}})
 	if err != nil {
 		return nil, fmt.Errorf("disco#info %s: %w", jid, err)
 	}

@@ -79,7 +79,7 @@ func (it *ItemIter) fetch(ctx context.Context) {
 	if it.pages > 0 {
 		q.RSM = &RSM{After: it.after}
 	}
-	resp, err := it.s.SendIQ(ctx, stanza.IQ{Type: "get", To: it.jid, Payload: q})
+	resp, err := it.s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: it.jid, Payload: q})
 	if err != nil {
 		it.err = fmt.Errorf("disco#items %s: %w", it.jid, err)
 		return

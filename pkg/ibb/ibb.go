@@ -99,7 +99,7 @@ func (m *Manager) Open(ctx context.Context, peer, sid string, blockSize int) (*C
 		return nil, fmt.Errorf("ibb: invalid block size %d", blockSize)
 	}
 	c := m.newConn(peer, sid, blockSize)
-	if _, err := m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: peer, Payload: Open{BlockSize: blockSize, SID: sid, Stanza: "iq"}}); err != nil {
+	if _, err := m.s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: peer, Payload: Open{BlockSize: blockSize, SID: sid, Stanza: "iq"}}); err != nil {
 		m.remove(c)
 		return nil, fmt.Errorf("open in-band bytestream: %w", err)
 	}
@@ -123,30 +123,32 @@ func (m *Manager) lookup(peer, sid string) *Conn {
 	return c
 }
 
-func errCond(typ, cond string) error { return &stanza.Error{Type: typ, Condition: cond} }
+func errCond(typ stanza.ErrorType, cond stanza.Condition) error {
+	return &stanza.Error{Type: typ, Condition: cond}
+}
 
 func (m *Manager) handleOpen(_ context.Context, iq *stanza.IQ) (any, error) {
 	var o Open
 	if err := iq.Query.Decode(&o); err != nil || o.SID == "" {
-		return nil, errCond("modify", "bad-request")
+		return nil, errCond(stanza.Modify, stanza.BadRequest)
 	}
 	if o.Stanza != "" && o.Stanza != "iq" {
-		return nil, errCond("cancel", "feature-not-implemented")
+		return nil, errCond(stanza.Cancel, stanza.FeatureNotImplemented)
 	}
 	if o.BlockSize <= 0 || o.BlockSize > m.maxBlock {
-		return nil, errCond("modify", "resource-constraint")
+		return nil, errCond(stanza.Modify, stanza.ResourceConstraint)
 	}
 	ch, ok := m.expect.Get(iq.From, o.SID)
 	_, dup := m.streams.Get(iq.From, o.SID)
 	if !ok || dup {
-		return nil, errCond("cancel", "not-acceptable")
+		return nil, errCond(stanza.Cancel, stanza.NotAcceptable)
 	}
 	c := m.newConn(iq.From, o.SID, o.BlockSize)
 	select {
 	case ch <- c:
 	default:
 		m.remove(c)
-		return nil, errCond("cancel", "not-acceptable")
+		return nil, errCond(stanza.Cancel, stanza.NotAcceptable)
 	}
 	return nil, nil
 }
@@ -161,11 +163,11 @@ const window = 64
 func (m *Manager) handleData(ctx context.Context, iq *stanza.IQ) (any, error) {
 	d, err := parseData(iq.Query)
 	if err != nil {
-		return nil, errCond("modify", "bad-request")
+		return nil, errCond(stanza.Modify, stanza.BadRequest)
 	}
 	c := m.lookup(iq.From, d.SID)
 	if c == nil {
-		return nil, errCond("cancel", "item-not-found")
+		return nil, errCond(stanza.Cancel, stanza.ItemNotFound)
 	}
 	payload := d.Payload
 	if strings.ContainsAny(payload, " \t\r\n") {
@@ -175,7 +177,7 @@ func (m *Manager) handleData(ctx context.Context, iq *stanza.IQ) (any, error) {
 	b, err := base64.StdEncoding.DecodeString(payload)
 	if err != nil || len(b) > c.blockSize {
 		c.fail(fmt.Errorf("ibb: bad data block %d from peer", d.Seq))
-		return nil, errCond("modify", "bad-request")
+		return nil, errCond(stanza.Modify, stanza.BadRequest)
 	}
 	if err := c.deliver(ctx, d.Seq, b); err != nil {
 		return nil, err
@@ -186,11 +188,11 @@ func (m *Manager) handleData(ctx context.Context, iq *stanza.IQ) (any, error) {
 func (m *Manager) handleClose(_ context.Context, iq *stanza.IQ) (any, error) {
 	var cl Close
 	if err := iq.Query.Decode(&cl); err != nil {
-		return nil, errCond("modify", "bad-request")
+		return nil, errCond(stanza.Modify, stanza.BadRequest)
 	}
 	c := m.lookup(iq.From, cl.SID)
 	if c == nil {
-		return nil, errCond("cancel", "item-not-found")
+		return nil, errCond(stanza.Cancel, stanza.ItemNotFound)
 	}
 	c.remoteClose()
 	return nil, nil
@@ -229,19 +231,19 @@ func (c *Conn) deliver(ctx context.Context, seq uint16, b []byte) error {
 		ahead := seq - c.next // modulo 65536
 		if ahead > window || time.Now().After(deadline) {
 			c.failLocked(fmt.Errorf("ibb: block %d out of sequence (want %d)", seq, c.next))
-			return errCond("cancel", "unexpected-request")
+			return errCond(stanza.Cancel, stanza.UnexpectedRequest)
 		}
 		c.waitLocked(100 * time.Millisecond)
 	}
 	if c.err != nil || c.eof {
-		return errCond("cancel", "item-not-found")
+		return errCond(stanza.Cancel, stanza.ItemNotFound)
 	}
 	select {
 	case c.blocks <- b:
 	case <-c.done:
-		return errCond("cancel", "item-not-found")
+		return errCond(stanza.Cancel, stanza.ItemNotFound)
 	case <-ctx.Done():
-		return errCond("wait", "resource-constraint")
+		return errCond(stanza.Wait, stanza.ResourceConstraint)
 	}
 	c.next++
 	c.cond.Broadcast()
@@ -338,7 +340,7 @@ func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), c.blockSize)
-		iq := stanza.IQ{Type: "set", To: c.peer,
+		iq := stanza.IQ{Type: stanza.SetIQ, To: c.peer,
 			Payload: Data{Seq: c.wseq, SID: c.sid, Payload: base64.StdEncoding.EncodeToString(p[:k])}}
 		if !pipelined {
 			if _, err := c.m.s.SendIQ(ctx, iq); err != nil {
@@ -393,7 +395,7 @@ func (c *Conn) reap(ctx context.Context, wait bool) error {
 			}
 			return fmt.Errorf("send in-band block %d: %w", f.seq, conn.ErrClosed)
 		}
-		if resp.Type == "error" {
+		if resp.Type == stanza.ErrorIQ {
 			return fmt.Errorf("send in-band block %d: %w", f.seq, resp.Error)
 		}
 	}
@@ -452,7 +454,7 @@ func (c *Conn) CloseContext(ctx context.Context) error {
 	if err := c.flush(ctx); err != nil {
 		return err
 	}
-	_, err := c.m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: c.peer, Payload: Close{SID: c.sid}})
+	_, err := c.m.s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: c.peer, Payload: Close{SID: c.sid}})
 	var se *stanza.Error
 	if errors.As(err, &se) {
 		return nil // the peer had already forgotten the stream

@@ -102,7 +102,7 @@ func TestOpenRefused(t *testing.T) {
 		name   string
 		expect bool
 		block  int
-		want   string
+		want   stanza.Condition
 	}{
 		{"not expected", false, 4096, "not-acceptable"},
 		{"block too large", true, 60000, "resource-constraint"},

@@ -43,15 +43,15 @@ func (m *Manager) Incoming() <-chan *Session {
 }
 
 // ErrUnknownSession answers actions for sessions we do not know.
-var errUnknownSession = &stanza.Error{Type: "cancel", Condition: "item-not-found", Text: "unknown-session"}
+var errUnknownSession = &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound, Text: "unknown-session"}
 
 func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
-	if iq.Type != "set" {
-		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request"}
+	if iq.Type != stanza.SetIQ {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest}
 	}
 	j, err := ParseJingle(iq.Query)
 	if err != nil {
-		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+		return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}
 	}
 	if j.Action == ActSessionInitiate {
 		return m.initiate(iq.From, j)
@@ -68,7 +68,7 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 // everything else happens on the session.
 func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 	if _, dup := m.sessions.Get(from, j.SID); dup {
-		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request", Text: "duplicate session id"}
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest, Text: "duplicate session id"}
 	}
 	initiator := j.Initiator
 	if initiator == "" {

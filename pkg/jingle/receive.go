@@ -52,7 +52,7 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 	var transport any
 	kind := o.Transport
 	switch kind {
-	case "s5b":
+	case MethodS5B:
 		exclude := map[string]bool{}
 		for _, c := range o.s5b.Candidates {
 			exclude[net.JoinHostPort(c.Host, strconv.Itoa(c.Port))] = true
@@ -63,12 +63,12 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 			return nil, err
 		}
 		defer t.close()
-		if opts.Transport != "ibb" {
+		if opts.Transport.AllowsS5B() {
 			t.setRemote(o.s5b)
 		}
 		transport = t.transport()
-	case "ibb":
-		if opts.Transport == "s5b" {
+	case MethodIBB:
+		if !opts.Transport.AllowsIBB() {
 			terminate(ReasonUnsupportedTransprt, "")
 			return nil, fmt.Errorf("%s offers only in-band transfer, and --transport s5b forbids it", s.Peer)
 		}
@@ -95,10 +95,10 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 
 	var stream io.ReadWriteCloser
 	var cand *Candidate
-	if kind == "s5b" {
+	if kind == MethodS5B {
 		stream, cand, err = t.negotiate(ctx)
-		if errors.Is(err, errNoCandidate) && opts.Transport != "s5b" {
-			kind = "ibb"
+		if errors.Is(err, errNoCandidate) && opts.Transport.AllowsIBB() {
+			kind = MethodIBB
 			stream, err = s.acceptReplace(ctx, &opts)
 		}
 	} else {

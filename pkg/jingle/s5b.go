@@ -20,8 +20,9 @@ const (
 
 // Options tune a transfer.
 type Options struct {
-	// Transport is "auto" (SOCKS5, falling back to IBB), "s5b" or "ibb".
-	Transport string
+	// Transport is MethodAuto (SOCKS5, falling back to IBB), MethodS5B
+	// or MethodIBB.
+	Transport Method
 	// CandidateAddrs are the local IPs offered as direct candidates; empty
 	// offers none.
 	CandidateAddrs []string
@@ -42,7 +43,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Transport == "" {
-		o.Transport = "auto"
+		o.Transport = MethodAuto
 	}
 	if o.BlockSize <= 0 {
 		o.BlockSize = 4096
@@ -370,7 +371,7 @@ func (t *s5b) transportInfo(j *Jingle) (*S5BTransport, error) {
 		if err != nil {
 			return nil, err
 		}
-		if kind == "s5b" && tr.SID == t.sid {
+		if kind == MethodS5B && tr.SID == t.sid {
 			return tr, nil
 		}
 	}

@@ -44,9 +44,9 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	tsid := newID()
 	var t *s5b
 	var transport any
-	kind := "s5b"
-	if opts.Transport == "ibb" {
-		kind = "ibb"
+	kind := MethodS5B
+	if opts.Transport == MethodIBB {
+		kind = MethodIBB
 		transport = IBBTransport{BlockSize: opts.BlockSize, SID: tsid}
 	} else {
 		var err error
@@ -117,11 +117,11 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 
 	var stream io.ReadWriteCloser
 	var cand *Candidate
-	if kind == "s5b" {
+	if kind == MethodS5B {
 		t.setRemote(atr)
 		stream, cand, err = t.negotiate(ctx)
-		if errors.Is(err, errNoCandidate) && opts.Transport == "auto" {
-			kind = "ibb"
+		if errors.Is(err, errNoCandidate) && opts.Transport == MethodAuto {
+			kind = MethodIBB
 			stream, err = sess.replaceWithIBB(ctx, &opts)
 		}
 		if err != nil {

@@ -132,7 +132,7 @@ func (s *Session) send(ctx context.Context, j Jingle) error {
 		j.Responder = s.m.s.JID()
 		j.Initiator = s.initiatorJID
 	}
-	_, err := s.m.s.SendIQ(ctx, stanza.IQ{Type: "set", To: s.Peer, Payload: j})
+	_, err := s.m.s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: s.Peer, Payload: j})
 	if err != nil {
 		return fmt.Errorf("jingle %s: %w", j.Action, err)
 	}
@@ -162,7 +162,7 @@ type Offer struct {
 	Desc      string
 	Hashes    []hashes.Hash // with values, from the offer
 	Algos     []string      // announced algorithms
-	Transport string        // "s5b" or "ibb"
+	Transport Method        // MethodS5B or MethodIBB
 
 	ns      string // description namespace (:5 or :4)
 	content Content

@@ -195,8 +195,8 @@ func (s *Session) watch(stream io.Closer) (stop func()) {
 	return func() { close(done) }
 }
 
-func transportName(kind string, c *Candidate) string {
-	if kind == "ibb" || c == nil {
+func transportName(kind Method, c *Candidate) string {
+	if kind == MethodIBB || c == nil {
 		return "ibb"
 	}
 	return "s5b-" + c.Type

@@ -337,9 +337,9 @@ type IBBTransport struct {
 	Stanza    string   `xml:"stanza,attr,omitempty"`
 }
 
-// transportOf returns the kind ("s5b" or "ibb") and the decoded transport
-// of a received content.
-func transportOf(c Content) (string, *S5BTransport, *IBBTransport, error) {
+// transportOf returns the kind (MethodS5B or MethodIBB, "" for none) and
+// the decoded transport of a received content.
+func transportOf(c Content) (Method, *S5BTransport, *IBBTransport, error) {
 	if el, ok := c.child("transport", NSS5B); ok {
 		var t S5BTransport
 		if err := el.Decode(&t); err != nil {
@@ -350,14 +350,14 @@ func transportOf(c Content) (string, *S5BTransport, *IBBTransport, error) {
 				return "", nil, nil, fmt.Errorf("parse s5b transport: port %d out of range", cand.Port)
 			}
 		}
-		return "s5b", &t, nil, nil
+		return MethodS5B, &t, nil, nil
 	}
 	if el, ok := c.child("transport", NSIBB); ok {
 		var t IBBTransport
 		if err := el.Decode(&t); err != nil {
 			return "", nil, nil, fmt.Errorf("parse ibb transport: %w", err)
 		}
-		return "ibb", nil, &t, nil
+		return MethodIBB, nil, &t, nil
 	}
 	return "", nil, nil, nil
 }

@@ -62,7 +62,7 @@ func TestParseForeignOffer(t *testing.T) {
 		file      string
 		wantName  string
 		wantSize  int64
-		wantKind  string
+		wantKind  Method
 		wantHash  bool
 		wantAlgos []string
 	}{

@@ -305,7 +305,7 @@ type ping struct {
 func Ping(ctx context.Context, s conn.Session, timeout time.Duration) error {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := s.SendIQ(pctx, stanza.IQ{Type: "get", To: s.Domain(), Payload: ping{}})
+	_, err := s.SendIQ(pctx, stanza.IQ{Type: stanza.GetIQ, To: s.Domain(), Payload: ping{}})
 	var se *stanza.Error
 	switch {
 	case err == nil, errors.As(err, &se):
@@ -341,7 +341,7 @@ func (l *Listener) catchUp(ctx context.Context, s conn.Session, first bool) erro
 	for attempt := 0; ; attempt++ {
 		err := l.walk(ctx, s, q)
 		var me *mam.Error
-		if attempt == 0 && q.After != "" && errors.As(err, &me) && me.Condition() == "item-not-found" {
+		if attempt == 0 && q.After != "" && errors.As(err, &me) && me.Condition() == stanza.ItemNotFound {
 			q.After, q.Start = "", l.started.Add(-time.Second)
 			continue
 		}

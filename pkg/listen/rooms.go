@@ -306,7 +306,7 @@ func (l *Listener) catchUpRoom(ctx context.Context, s conn.Session, r *roomState
 	}
 	err = l.walkRoom(ctx, s, r, mam.Query{Archive: r.JID, After: after, Timeout: l.o.Timeout})
 	var me *mam.Error
-	if errors.As(err, &me) && me.Condition() == "item-not-found" {
+	if errors.As(err, &me) && me.Condition() == stanza.ItemNotFound {
 		l.o.Warn("room %s: its archive no longer has the last message stored (id %s); reading it from %s, there may be a gap",
 			r.JID, after, at.Format(time.RFC3339))
 		err = l.walkRoom(ctx, s, r, mam.Query{Archive: r.JID, Start: at, Timeout: l.o.Timeout})

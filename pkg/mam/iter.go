@@ -75,7 +75,7 @@ func (it *Iterator) start() {
 func (it *Iterator) send(ctx context.Context, after string) *inflight {
 	f := &inflight{qid: conn.NewID(), afterID: after, done: make(chan struct{})}
 	it.seen[f.qid] = map[string]bool{}
-	iq := stanza.IQ{Type: "set", To: it.q.Archive, Payload: it.q.request(f.qid, after, it.pageSize)}
+	iq := stanza.IQ{Type: stanza.SetIQ, To: it.q.Archive, Payload: it.q.request(f.qid, after, it.pageSize)}
 	go func() {
 		defer close(f.done)
 		f.resp, f.err = it.s.SendIQ(ctx, iq)
@@ -273,7 +273,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Condition returns the stanza error condition, or "".
-func (e *Error) Condition() string {
+func (e *Error) Condition() stanza.Condition {
 	var se *stanza.Error
 	if errors.As(e.Err, &se) {
 		return se.Condition

@@ -58,7 +58,7 @@ type Member struct {
 // only); reason is optional.
 func SetAffiliation(ctx context.Context, s conn.Session, room, jid string, a Affiliation, reason string) error {
 	q := adminQuery{Items: []adminItem{{Affiliation: a, JID: jid, Reason: reason}}}
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", To: room, Payload: q}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: room, Payload: q}); err != nil {
 		return fmt.Errorf("set the affiliation of %s in %s: %w", jid, room, err)
 	}
 	return nil
@@ -66,7 +66,7 @@ func SetAffiliation(ctx context.Context, s conn.Session, room, jid string, a Aff
 
 // Affiliations lists the JIDs that have affiliation a in room.
 func Affiliations(ctx context.Context, s conn.Session, room string, a Affiliation) ([]Member, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: room, Payload: adminQuery{Items: []adminItem{{Affiliation: a}}}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: room, Payload: adminQuery{Items: []adminItem{{Affiliation: a}}}})
 	if err != nil {
 		return nil, fmt.Errorf("list the %ss of %s: %w", a, room, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"strings"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -65,14 +64,14 @@ func SetSubject(ctx context.Context, s conn.Session, room, nick, password, subje
 			return fmt.Errorf("set the subject of %s: %w", room, err)
 		}
 		m, ok := st.(*stanza.Message)
-		if !ok || !strings.EqualFold(bareOf(m.From), room) {
+		if !ok || !stanza.SameBare(m.From, room) {
 			continue
 		}
 		switch {
 		case m.Type == "error" && (m.ID == id || m.ID == ""):
 			e := m.Error
 			if e == nil {
-				e = &stanza.Error{Condition: "undefined-condition"}
+				e = &stanza.Error{Condition: stanza.UndefinedCondition}
 			}
 			return fmt.Errorf("set the subject of %s: %w", room, e)
 		case m.Type == "groupchat" && m.Body == "" && m.Subject == subject:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // Room features of XEP-0045 §17.2 that end-to-end encryption depends on.
@@ -54,7 +55,7 @@ func Members(ctx context.Context, s conn.Session, room string) ([]string, error)
 func MemberJIDs(list []Member) []string {
 	var out []string
 	for _, m := range list {
-		if j := strings.ToLower(bareOf(strings.TrimSpace(m.JID))); j != "" && strings.Contains(j, "@") {
+		if j := stanza.BareJID(strings.TrimSpace(m.JID)); j != "" && strings.Contains(j, "@") {
 			out = append(out, j)
 		}
 	}

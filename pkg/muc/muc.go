@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
@@ -34,15 +33,15 @@ type JoinError struct {
 }
 
 func (e *JoinError) Error() string {
-	why := map[string]string{
-		"not-authorized":          "a password is required or wrong",
-		"registration-required":   "the room is members-only",
-		"forbidden":               "you are banned from the room",
-		"conflict":                "the nickname is in use",
-		"service-unavailable":     "the room is full",
-		"item-not-found":          "the room does not exist",
-		"not-allowed":             "room creation is not allowed",
-		"remote-server-not-found": "the room's server cannot be reached",
+	why := map[stanza.Condition]string{
+		stanza.NotAuthorized:        "a password is required or wrong",
+		stanza.RegistrationRequired: "the room is members-only",
+		stanza.Forbidden:            "you are banned from the room",
+		stanza.Conflict:             "the nickname is in use",
+		stanza.ServiceUnavailable:   "the room is full",
+		stanza.ItemNotFound:         "the room does not exist",
+		stanza.NotAllowed:           "room creation is not allowed",
+		stanza.RemoteServerNotFound: "the room's server cannot be reached",
 	}[e.Err.Condition]
 	msg := fmt.Sprintf("join %s: %s", e.Room, e.Err.Condition)
 	if why != "" {
@@ -90,7 +89,7 @@ func enter(ctx context.Context, s conn.Session, room, nick, password string) err
 		// go-xmpp drops status code 110, so our own presence is the one
 		// from room/nick; the server may only rewrite the nick, which a
 		// sender does not do.
-		if !strings.EqualFold(bareOf(pr.From), room) {
+		if !stanza.SameBare(pr.From, room) {
 			continue
 		}
 		switch {
@@ -105,9 +104,4 @@ func enter(ctx context.Context, s conn.Session, room, nick, password string) err
 // Leave sends unavailable presence to the room.
 func Leave(ctx context.Context, s conn.Session, room, nick string) error {
 	return s.Send(ctx, stanza.Presence{To: room + "/" + nick, Type: "unavailable"})
-}
-
-func bareOf(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return b
 }

@@ -49,7 +49,7 @@ func TestWhyRemoved(t *testing.T) {
 }
 
 func TestPingVerdict(t *testing.T) {
-	for cond, want := range map[string]PingResult{
+	for cond, want := range map[stanza.Condition]PingResult{
 		"not-acceptable": NotJoined, "item-not-found": NotJoined, "service-unavailable": StillJoined,
 		"feature-not-implemented": StillJoined, "remote-server-timeout": Unknown, "forbidden": NotJoined,
 	} {

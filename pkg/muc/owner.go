@@ -81,7 +81,7 @@ type destroy struct {
 // Configure submits c as the room's configuration (owners only). Fields
 // the room's form does not offer are reported, not silently dropped.
 func Configure(ctx context.Context, s conn.Session, room string, c Config) error {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: room, Payload: ownerQuery{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: room, Payload: ownerQuery{}})
 	if err != nil {
 		return fmt.Errorf("get the configuration form of %s: %w", room, err)
 	}
@@ -96,7 +96,7 @@ func Configure(ctx context.Context, s conn.Session, room string, c Config) error
 		}
 	}
 	form := &disco.Form{Type: "submit", Fields: fs}
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", To: room, Payload: ownerQuery{Form: form}}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: room, Payload: ownerQuery{Form: form}}); err != nil {
 		return fmt.Errorf("configure %s: %w", room, err)
 	}
 	return nil
@@ -118,7 +118,7 @@ func formVars(el stanza.Element) (map[string]bool, error) {
 
 // Destroy destroys room (owners only); reason is shown to the occupants.
 func Destroy(ctx context.Context, s conn.Session, room, reason string) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", To: room, Payload: ownerQuery{Destroy: &destroy{Reason: reason}}}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: room, Payload: ownerQuery{Destroy: &destroy{Reason: reason}}}); err != nil {
 		return fmt.Errorf("destroy %s: %w", room, err)
 	}
 	return nil
@@ -139,7 +139,7 @@ func Create(ctx context.Context, s conn.Session, room, nick string, c Config, re
 			return false, fmt.Errorf("create %s: %w", room, ErrExists)
 		}
 		return false, Configure(ctx, s, room, c)
-	case !errors.As(err, &se) || se.Condition != "item-not-found":
+	case !errors.As(err, &se) || se.Condition != stanza.ItemNotFound:
 		return false, fmt.Errorf("create %s: %w", room, err)
 	}
 	if err := enter(ctx, s, room, nick, ""); err != nil {

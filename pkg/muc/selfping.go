@@ -32,7 +32,7 @@ type ping struct {
 // with an error when we are not. Errors other than the room's verdict
 // (ctx, connection) are returned as such.
 func SelfPing(ctx context.Context, s conn.Session, room, nick string) (PingResult, error) {
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: room + "/" + nick, ID: conn.NewID(), Payload: ping{}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: room + "/" + nick, ID: conn.NewID(), Payload: ping{}})
 	if err == nil {
 		return StillJoined, nil
 	}
@@ -43,12 +43,12 @@ func SelfPing(ctx context.Context, s conn.Session, room, nick string) (PingResul
 	return pingVerdict(se.Condition), nil
 }
 
-func pingVerdict(cond string) PingResult {
+func pingVerdict(cond stanza.Condition) PingResult {
 	switch cond {
-	case "service-unavailable", "feature-not-implemented":
+	case stanza.ServiceUnavailable, stanza.FeatureNotImplemented:
 		// Joined; the ping reached a client that does not answer pings.
 		return StillJoined
-	case "remote-server-not-found", "remote-server-timeout":
+	case stanza.RemoteServerNotFound, stanza.RemoteServerTimeout:
 		return Unknown
 	}
 	// not-acceptable (not an occupant), item-not-found (nick gone or room

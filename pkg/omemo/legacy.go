@@ -56,7 +56,7 @@ func (Legacy) FetchDevices(ctx context.Context, s conn.Session, jid string) ([]u
 // item-not-found, or forbidden as Prosody answers a non-contact.
 func isMissing(err error) bool {
 	var se *stanza.Error
-	return errors.As(err, &se) && (se.Condition == "item-not-found" || se.Condition == "forbidden")
+	return errors.As(err, &se) && (se.Condition == stanza.ItemNotFound || se.Condition == stanza.Forbidden)
 }
 
 // PublishDevices implements Backend.

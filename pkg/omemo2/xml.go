@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"strings"
 
-	"mellium.im/xmpp/jid"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // Namespaces and PEP nodes of OMEMO 2.
@@ -270,7 +270,7 @@ func ParseEncrypted(data []byte) (*Encrypted, error) {
 // was not encrypted for that device.
 func (e *Encrypted) Find(bareJID string, rid uint32) *Key {
 	for i := range e.Header.Keys {
-		if !sameBare(e.Header.Keys[i].JID, bareJID) {
+		if !stanza.SameBare(e.Header.Keys[i].JID, bareJID) {
 			continue
 		}
 		for j := range e.Header.Keys[i].Keys {
@@ -291,15 +291,4 @@ func (e *Encrypted) AddKey(bareJID string, k Key) {
 		}
 	}
 	e.Header.Keys = append(e.Header.Keys, Keys{JID: bareJID, Keys: []Key{k}})
-}
-
-// sameBare compares two bare JIDs after normalisation (case of the domain
-// and localpart), falling back to byte equality for unparsable ones.
-func sameBare(a, b string) bool {
-	ja, errA := jid.Parse(a)
-	jb, errB := jid.Parse(b)
-	if errA != nil || errB != nil {
-		return a == b
-	}
-	return ja.Bare().Equal(jb.Bare())
 }

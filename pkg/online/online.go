@@ -125,15 +125,15 @@ func (r *Responder) Register(s conn.Session) {
 	s.HandleIQ(NSVersion, "query", r.version)
 }
 
-func notFound() error { return &stanza.Error{Type: "cancel", Condition: "item-not-found"} }
+func notFound() error { return &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound} }
 
 func unavailable() error {
-	return &stanza.Error{Type: "cancel", Condition: "service-unavailable"}
+	return &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}
 }
 
 func onlyGet(iq *stanza.IQ) error {
-	if iq.Type != "get" {
-		return &stanza.Error{Type: "cancel", Condition: "bad-request"}
+	if iq.Type != stanza.GetIQ {
+		return &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest}
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func request(t *testing.T, s *xmpptest.Session, typ, space, local string, attrs ...xml.Attr) (any, error) {
+func request(t *testing.T, s *xmpptest.Session, typ stanza.IQType, space, local string, attrs ...xml.Attr) (any, error) {
 	t.Helper()
 	h := s.Handler(space, local)
 	if h == nil {
@@ -93,7 +93,7 @@ func TestVersionIsOptIn(t *testing.T) {
 		name    string
 		version *conn.SoftwareVersion
 		want    string
-		wantErr string
+		wantErr stanza.Condition
 	}{
 		{"private by default", nil, "", "service-unavailable"},
 		{"opted in", &conn.SoftwareVersion{Name: "xmppctl", Version: "1.2.3"},

@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/mam"
@@ -30,7 +29,7 @@ func (o *Outbox) markArchived(ctx context.Context) {
 		if r.Status != StatusSending || !r.wrote || !archivable(r.Message.Type) {
 			continue
 		}
-		peer := bareOf(r.To)
+		peer := stanza.BareJID(r.To)
 		if byPeer[peer] == nil {
 			byPeer[peer] = map[string]*Result{}
 		}
@@ -39,14 +38,14 @@ func (o *Outbox) markArchived(ctx context.Context) {
 			since = r.written
 		}
 	}
-	self := bareOf(o.s.JID())
+	self := stanza.BareJID(o.s.JID())
 	for peer, pending := range byPeer {
 		qctx, cancel := context.WithCancel(ctx)
 		it := mam.NewIterator(o.s, mam.Query{With: peer, Start: since.Add(-archiveSkew), Timeout: o.BatchTimeout})
 		for it.Next(qctx) {
 			for _, res := range it.Page().Results {
 				m := res.Message
-				if m == nil || !strings.EqualFold(bareOf(m.From), self) {
+				if m == nil || stanza.BareJID(m.From) != self {
 					continue
 				}
 				if r := pending[originID(m)]; r != nil {
@@ -68,9 +67,4 @@ func originID(m *stanza.Message) string {
 		return o.Attr("id")
 	}
 	return m.ID
-}
-
-func bareOf(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return b
 }

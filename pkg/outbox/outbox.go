@@ -281,16 +281,10 @@ func (o *Outbox) apply(st stanza.Stanza) {
 	if id, ok := receipts.ReceivedID(m); ok {
 		r := o.byID[id]
 		// The receipt must come from the recipient (any resource of it).
-		if r != nil && r.Status != StatusFailed && sameBare(m.From, r.To) {
+		if r != nil && r.Status != StatusFailed && stanza.SameBare(m.From, r.To) {
 			r.Status = StatusDelivered
 		}
 	}
-}
-
-func sameBare(a, b string) bool {
-	ab, _, _ := strings.Cut(a, "/")
-	bb, _, _ := strings.Cut(b, "/")
-	return strings.EqualFold(ab, bb)
 }
 
 // Finish waits for the server's acknowledgement of everything sent and,
@@ -398,7 +392,7 @@ func (o *Outbox) routed(ctx context.Context) {
 	if _, sm := a.Acked(); !sm {
 		return // Flush was a ping already
 	}
-	_, _ = o.s.SendIQ(ctx, stanza.IQ{Type: "get", To: o.s.Domain(), Payload: pingQuery{}})
+	_, _ = o.s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: o.s.Domain(), Payload: pingQuery{}})
 }
 
 type pingQuery struct {

@@ -35,7 +35,7 @@ func isOptionsRefused(err error) bool {
 		return false
 	}
 	switch se.Condition {
-	case "resource-constraint", "bad-request", "not-acceptable", "feature-not-implemented":
+	case stanza.ResourceConstraint, stanza.BadRequest, stanza.NotAcceptable, stanza.FeatureNotImplemented:
 		return true
 	}
 	return false
@@ -52,7 +52,7 @@ func publishConfigured(ctx context.Context, s conn.Session, node, id string, pay
 	err := configureNode(ctx, s, node, o.Access, o.Extra)
 	if IsNotFound(err) {
 		err = createNode(ctx, s, node, o.Access, o.Extra)
-		if errors.Is(err, &stanza.Error{Condition: "conflict"}) { // created meanwhile by another client
+		if errors.Is(err, &stanza.Error{Condition: stanza.Conflict}) { // created meanwhile by another client
 			err = configureNode(ctx, s, node, o.Access, o.Extra)
 		}
 	}
@@ -69,7 +69,7 @@ func createNode(ctx context.Context, s conn.Session, node string, m AccessModel,
 	f := submitForm(NSConfig, "pubsub#access_model", string(m))
 	f.Fields = append(f.Fields, extra...)
 	q := pubsub{Create: &nodeRef{Node: node}, Configure: &configure{Form: f}}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: q})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: q})
 	return wrap("create node", node, err)
 }
 

@@ -161,7 +161,7 @@ func Publish(ctx context.Context, s conn.Session, node, id string, payload any, 
 }
 
 func publishOnce(ctx context.Context, s conn.Session, node, id string, payload any, access AccessModel, extra []Field) error {
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: publishRequest(node, id, payload, access, extra)})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: publishRequest(node, id, payload, access, extra)})
 	return err
 }
 
@@ -171,7 +171,7 @@ func configureNode(ctx context.Context, s conn.Session, node string, m AccessMod
 	f := submitForm(NSConfig, "pubsub#access_model", string(m))
 	f.Fields = append(f.Fields, extra...)
 	q := owner{Configure: &configure{Node: node, Form: f}}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: q})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: q})
 	return wrap("configure", node, err)
 }
 
@@ -182,13 +182,13 @@ func IsPreconditionFailure(err error) bool {
 	if !errors.As(err, &se) {
 		return false
 	}
-	return se.Condition == "precondition-not-met" || se.Condition == "conflict"
+	return se.Condition == PreconditionNotMet || se.Condition == stanza.Conflict
 }
 
 // IsNotFound reports whether err says that the node or item does not
 // exist.
 func IsNotFound(err error) bool {
-	return errors.Is(err, &stanza.Error{Condition: "item-not-found"})
+	return errors.Is(err, &stanza.Error{Condition: stanza.ItemNotFound})
 }
 
 // Items retrieves items of node from jid's PEP service ("" = the
@@ -202,7 +202,7 @@ func Items(ctx context.Context, s conn.Session, jid, node string, max int, ids .
 	for _, id := range ids {
 		q.Item = append(q.Item, outItem{ID: id})
 	}
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: jid, Payload: pubsub{Items: q}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: jid, Payload: pubsub{Items: q}})
 	if err != nil {
 		return nil, wrap("retrieve items of", node, err)
 	}
@@ -237,14 +237,14 @@ func Retract(ctx context.Context, s conn.Session, node string, ids ...string) er
 	for _, id := range ids {
 		r.Item = append(r.Item, outItem{ID: id})
 	}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: pubsub{Retract: r}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: pubsub{Retract: r}})
 	return wrap("retract from", node, err)
 }
 
 // Access returns the access model of the account's node. A node that does
 // not exist gives an error for which IsNotFound is true.
 func Access(ctx context.Context, s conn.Session, node string) (AccessModel, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", Payload: owner{Configure: &configure{Node: node}}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, Payload: owner{Configure: &configure{Node: node}}})
 	if err != nil {
 		return "", wrap("read configuration of", node, err)
 	}
@@ -262,7 +262,7 @@ func Access(ctx context.Context, s conn.Session, node string) (AccessModel, erro
 // SetAccess changes the access model of the account's existing node.
 func SetAccess(ctx context.Context, s conn.Session, node string, m AccessModel) error {
 	q := owner{Configure: &configure{Node: node, Form: submitForm(NSConfig, "pubsub#access_model", string(m))}}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: q})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: q})
 	return wrap("set access model of", node, err)
 }
 
@@ -270,7 +270,7 @@ func SetAccess(ctx context.Context, s conn.Session, node string, m AccessModel) 
 func Create(ctx context.Context, s conn.Session, node string, m AccessModel) error {
 	q := pubsub{Create: &nodeRef{Node: node},
 		Configure: &configure{Form: submitForm(NSConfig, "pubsub#access_model", string(m))}}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: q})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: q})
 	return wrap("create node", node, err)
 }
 

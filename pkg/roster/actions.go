@@ -107,7 +107,7 @@ func run(ctx context.Context, s conn.Session, sub conn.Subscription, plans []pla
 	}
 	refused := Refused(sub, jids)
 	for _, p := range plans {
-		if err := refused[strings.ToLower(p.res.JID)]; err != nil {
+		if err := refused[stanza.BareJID(p.res.JID)]; err != nil {
 			fail(p.res, fmt.Errorf("%s: %w", p.res.JID, err))
 			continue
 		}
@@ -230,7 +230,7 @@ func Remove(ctx context.Context, s conn.Session, st State, jid string) (Result, 
 	err := Delete(ctx, s, jid)
 	var se *stanza.Error
 	switch {
-	case errors.As(err, &se) && se.Condition == "item-not-found":
+	case errors.As(err, &se) && se.Condition == stanza.ItemNotFound:
 		res.Outcome = NotInRoster // removed meanwhile by another device
 	case errors.As(err, &se):
 		fail(&res, err)

@@ -81,7 +81,7 @@ var ErrNotOurs = errors.New("roster push not from the account")
 // Get fetches the roster. It also makes this session "interested": the
 // server sends it pushes of later changes, which HandlePushes answers.
 func Get(ctx context.Context, s conn.Session) ([]Item, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", Payload: query{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, Payload: query{}})
 	if err != nil {
 		return nil, fmt.Errorf("get roster: %w", err)
 	}
@@ -180,7 +180,7 @@ func Find(items []Item, bare string) (Item, bool) {
 // subscription state; a set never changes it).
 func Set(ctx context.Context, s conn.Session, it Item) error {
 	x := itemXML{JID: it.JID, Name: it.Name, Groups: it.Groups}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: query{Items: []itemXML{x}}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: query{Items: []itemXML{x}}})
 	if err != nil {
 		return fmt.Errorf("add %s to the roster: %w", it.JID, err)
 	}
@@ -191,7 +191,7 @@ func Set(ctx context.Context, s conn.Session, it Item) error {
 // ways (RFC 6121 §2.5.2); a JID not in the roster gives item-not-found.
 func Delete(ctx context.Context, s conn.Session, bare string) error {
 	x := itemXML{JID: bare, Subscription: string(SubscriptionRemove)}
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: query{Items: []itemXML{x}}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: query{Items: []itemXML{x}}})
 	if err != nil {
 		return fmt.Errorf("remove %s from the roster: %w", bare, err)
 	}
@@ -202,7 +202,7 @@ func Delete(ctx context.Context, s conn.Session, bare string) error {
 // account itself (no 'from', or the account's bare JID) with exactly one
 // item. self is the session's JID.
 func ParsePush(iq *stanza.IQ, self string) (Item, error) {
-	if iq.Type != "set" {
+	if iq.Type != stanza.SetIQ {
 		return Item{}, fmt.Errorf("roster push of type %q", iq.Type)
 	}
 	if iq.From != "" {
@@ -236,15 +236,15 @@ func ParsePush(iq *stanza.IQ, self string) (Item, error) {
 // and not passed on.
 func HandlePushes(s conn.Session, fn func(Item)) {
 	s.HandleIQ(NS, "query", func(_ context.Context, iq *stanza.IQ) (any, error) {
-		if iq.Type != "set" {
-			return nil, &stanza.Error{Type: "cancel", Condition: "service-unavailable"}
+		if iq.Type != stanza.SetIQ {
+			return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}
 		}
 		it, err := ParsePush(iq, s.JID())
 		if errors.Is(err, ErrNotOurs) {
-			return nil, &stanza.Error{Type: "cancel", Condition: "service-unavailable"}
+			return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}
 		}
 		if err != nil {
-			return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+			return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}
 		}
 		if fn != nil {
 			fn(it)

@@ -65,8 +65,10 @@ func TestParsePush(t *testing.T) {
 	const self = "user@example.org/test"
 	push := `<query xmlns='jabber:iq:roster'><item jid='bob@example.org' subscription='to'/></query>`
 	tests := []struct {
-		name, from, typ, query string
-		wantErr                error // nil: accepted
+		name, from string
+		typ        stanza.IQType
+		query      string
+		wantErr    error // nil: accepted
 	}{
 		{"no from", "", "set", push, nil},
 		{"own bare JID", "user@example.org", "set", push, nil},

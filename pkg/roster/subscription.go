@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"strings"
 
 	"mellium.im/xmpp/jid"
 
@@ -95,7 +94,7 @@ func Pending(ctx context.Context, s conn.Session, sub conn.Subscription) ([]Requ
 func Refused(sub conn.Subscription, jids []string) map[string]error {
 	want := map[string]bool{}
 	for _, j := range jids {
-		want[strings.ToLower(j)] = true
+		want[stanza.BareJID(j)] = true
 	}
 	out := map[string]error{}
 	for {
@@ -107,11 +106,11 @@ func Refused(sub conn.Subscription, jids []string) map[string]error {
 		if !isPresence || p.Type != "error" {
 			continue
 		}
-		from, _, _ := strings.Cut(strings.ToLower(p.From), "/")
+		from := stanza.BareJID(p.From)
 		if want[from] {
 			e := p.Error
 			if e == nil {
-				e = &stanza.Error{Condition: "undefined-condition"}
+				e = &stanza.Error{Condition: stanza.UndefinedCondition}
 			}
 			out[from] = e
 		}

@@ -53,30 +53,30 @@ type streamReady struct {
 const answerWait = 60 * time.Second
 
 func (m *Manager) handleSI(ctx context.Context, iq *stanza.IQ) (any, error) {
-	if iq.Type != "set" {
-		return nil, &stanza.Error{Type: "cancel", Condition: "bad-request"}
+	if iq.Type != stanza.SetIQ {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest}
 	}
 	s, err := ParseSI(iq.Query)
 	if err != nil || s.ID == "" {
-		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+		return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}
 	}
 	if s.Profile != NSProfile || s.File == nil {
-		return nil, &stanza.Error{Type: "modify", Condition: "bad-request", Text: "unknown profile"}
+		return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest, Text: "unknown profile"}
 	}
 	if !m.accepting.Load() {
-		return nil, &stanza.Error{Type: "cancel", Condition: "forbidden", Text: "Offer Declined"}
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.Forbidden, Text: "Offer Declined"}
 	}
 	o := &Offer{m: m, Peer: iq.From, SID: s.ID, Name: s.File.Name, Size: s.File.Size, MediaType: s.MimeType,
 		Desc: s.File.Desc, Date: s.File.Date, MD5: strings.ToLower(s.File.Hash), methods: s.methods(),
 		answer: make(chan answer, 1), stream: make(chan streamReady, 1)}
 	if _, dup := m.offers.LoadOrStore(o.Peer, o.SID, o); dup {
-		return nil, &stanza.Error{Type: "cancel", Condition: "conflict"}
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.Conflict}
 	}
 	select {
 	case m.incoming <- o:
 	default:
 		m.forget(o)
-		return nil, &stanza.Error{Type: "wait", Condition: "resource-constraint"}
+		return nil, &stanza.Error{Type: stanza.Wait, Condition: stanza.ResourceConstraint}
 	}
 	select {
 	case a := <-o.answer:
@@ -89,7 +89,7 @@ func (m *Manager) handleSI(ctx context.Context, iq *stanza.IQ) (any, error) {
 	case <-ctx.Done():
 	}
 	m.forget(o)
-	return nil, &stanza.Error{Type: "cancel", Condition: "forbidden", Text: "Offer Declined"}
+	return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.Forbidden, Text: "Offer Declined"}
 }
 
 func (m *Manager) forget(o *Offer) {
@@ -104,16 +104,16 @@ func (m *Manager) lookup(peer, sid string) *Offer {
 // handleStreamHosts is the target's side of XEP-0065: connect to the
 // first streamhost that works and name it.
 func (m *Manager) handleStreamHosts(ctx context.Context, iq *stanza.IQ) (any, error) {
-	if iq.Type != "set" {
-		return nil, &stanza.Error{Type: "cancel", Condition: "feature-not-implemented"}
+	if iq.Type != stanza.SetIQ {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.FeatureNotImplemented}
 	}
 	q, err := socks5.ParseQuery(iq.Query)
 	if err != nil {
-		return nil, &stanza.Error{Type: "modify", Condition: "bad-request"}
+		return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}
 	}
 	o := m.lookup(iq.From, q.SID)
 	if o == nil || !o.s5b.Load() {
-		return nil, &stanza.Error{Type: "cancel", Condition: "not-acceptable"}
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.NotAcceptable}
 	}
 	dst := socks5.DstAddr(q.SID, iq.From, m.s.JID())
 	for _, h := range q.StreamHosts {
@@ -134,16 +134,16 @@ func (m *Manager) handleStreamHosts(ctx context.Context, iq *stanza.IQ) (any, er
 		case o.stream <- streamReady{c, tr}:
 		default:
 			c.Close()
-			return nil, &stanza.Error{Type: "cancel", Condition: "not-acceptable"}
+			return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.NotAcceptable}
 		}
 		return socks5.Query{SID: q.SID, Used: &socks5.Used{JID: h.JID}}, nil
 	}
-	return nil, &stanza.Error{Type: "cancel", Condition: "item-not-found", Text: "no streamhost reachable"}
+	return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound, Text: "no streamhost reachable"}
 }
 
 // Decline refuses the offer.
 func (o *Offer) Decline() {
-	o.answer <- answer{err: &stanza.Error{Type: "cancel", Condition: "forbidden", Text: "Offer Declined"}}
+	o.answer <- answer{err: &stanza.Error{Type: stanza.Cancel, Condition: stanza.Forbidden, Text: "Offer Declined"}}
 }
 
 // Receive accepts the offer, writes the data to w and, when the offer
@@ -153,7 +153,7 @@ func (o *Offer) Receive(ctx context.Context, w io.Writer, commit func() error, o
 	defer o.m.forget(o)
 	method := ""
 	for _, want := range []string{MethodS5B, MethodIBB} {
-		if (want == MethodS5B && opts.Transport == "ibb") || (want == MethodIBB && opts.Transport == "s5b") {
+		if (want == MethodS5B && !opts.Transport.AllowsS5B()) || (want == MethodIBB && !opts.Transport.AllowsIBB()) {
 			continue
 		}
 		for _, have := range o.methods {
@@ -163,7 +163,7 @@ func (o *Offer) Receive(ctx context.Context, w io.Writer, commit func() error, o
 		}
 	}
 	if method == "" {
-		o.answer <- answer{err: &stanza.Error{Type: "cancel", Condition: "bad-request", Text: "no-valid-streams"}}
+		o.answer <- answer{err: &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest, Text: "no-valid-streams"}}
 		return nil, fmt.Errorf("%s offered no stream method we accept", o.Peer)
 	}
 	if method == MethodIBB {

@@ -34,7 +34,7 @@ var ErrHashMismatch = errors.New("hash mismatch: the received file is not what w
 
 // Options tune a transfer (the same meaning as in package jingle).
 type Options struct {
-	Transport        string // auto, s5b or ibb
+	Transport        jingle.Method
 	CandidateAddrs   []string
 	Proxy            *socks5.StreamHost
 	BlockSize        int
@@ -45,7 +45,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Transport == "" {
-		o.Transport = "auto"
+		o.Transport = jingle.MethodAuto
 	}
 	if o.BlockSize <= 0 {
 		o.BlockSize = ibb.DefaultBlockSize
@@ -108,10 +108,10 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	opts.defaults()
 	sid := newSID()
 	var methods []string
-	if opts.Transport != "ibb" {
+	if opts.Transport.AllowsS5B() {
 		methods = append(methods, MethodS5B)
 	}
-	if opts.Transport != "s5b" {
+	if opts.Transport.AllowsIBB() {
 		methods = append(methods, MethodIBB)
 	}
 	offer := SI{ID: sid, MimeType: fi.MediaType, Profile: NSProfile,
@@ -122,14 +122,14 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	}
 	// The offer's answer waits for a person on the other side.
 	octx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	resp, err := m.s.SendIQ(octx, stanza.IQ{Type: "set", To: peer, Payload: offer})
+	resp, err := m.s.SendIQ(octx, stanza.IQ{Type: stanza.SetIQ, To: peer, Payload: offer})
 	cancel()
 	if err != nil {
 		var se *stanza.Error
-		if errors.As(err, &se) && (se.Condition == "forbidden" || se.Condition == "not-acceptable") {
+		if errors.As(err, &se) && (se.Condition == stanza.Forbidden || se.Condition == stanza.NotAcceptable) {
 			return nil, fmt.Errorf("%w: %s", ErrDeclined, se)
 		}
-		if errors.As(err, &se) && se.Condition == "bad-request" {
+		if errors.As(err, &se) && se.Condition == stanza.BadRequest {
 			return nil, fmt.Errorf("%w: no common stream method (%s)", ErrDeclined, se)
 		}
 		return nil, fmt.Errorf("si offer: %w", err)
@@ -146,14 +146,14 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	var stream io.ReadWriteCloser
 	switch chosen[0] {
 	case MethodS5B:
-		if opts.Transport == "ibb" {
+		if !opts.Transport.AllowsS5B() {
 			return nil, fmt.Errorf("si offer: peer chose SOCKS5, which was not offered")
 		}
 		var tr string
 		stream, tr, err = m.requestS5B(ctx, peer, sid, &opts)
 		res.Transport = tr
 	case MethodIBB:
-		if opts.Transport == "s5b" {
+		if !opts.Transport.AllowsIBB() {
 			return nil, fmt.Errorf("si offer: peer chose IBB, which was not offered")
 		}
 		octx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -240,7 +240,7 @@ func (m *Manager) requestS5B(ctx context.Context, peer, sid string, opts *Option
 	}
 	qctx, cancel := context.WithTimeout(ctx, opts.Timeout+opts.CandidateTimeout*time.Duration(len(q.StreamHosts)))
 	defer cancel()
-	resp, err := m.s.SendIQ(qctx, stanza.IQ{Type: "set", To: peer, Payload: q})
+	resp, err := m.s.SendIQ(qctx, stanza.IQ{Type: stanza.SetIQ, To: peer, Payload: q})
 	if err != nil {
 		return nil, "", fmt.Errorf("offer streamhosts: %w", err)
 	}

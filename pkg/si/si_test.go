@@ -218,8 +218,8 @@ func (s *stuckReader) Read(p []byte) (int, error) {
 // receiving side after the idle time, as a timeout, over both streams.
 func TestStall(t *testing.T) {
 	data := make([]byte, 1<<20)
-	for _, tr := range []string{"s5b", "ibb"} {
-		t.Run(tr, func(t *testing.T) {
+	for _, tr := range []jingle.Method{jingle.MethodS5B, jingle.MethodIBB} {
+		t.Run(string(tr), func(t *testing.T) {
 			src := &stuckReader{r: bytes.NewReader(data), n: 100_000, release: make(chan struct{})}
 			time.AfterFunc(2*time.Second, func() { close(src.release) }) // lets the sender go
 			_, ro, _ := transferFrom(t, src, data, FileInfo{Name: "x"},

@@ -65,7 +65,7 @@ func Proxy(ctx context.Context, s conn.Session, cache *disco.Cache) (StreamHost,
 
 // ProxyAt asks the proxy with the given JID for its streamhost address.
 func ProxyAt(ctx context.Context, s conn.Session, jid string) (StreamHost, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: jid, Payload: Query{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: jid, Payload: Query{}})
 	if err != nil {
 		return StreamHost{}, fmt.Errorf("ask proxy %s for its address: %w", jid, err)
 	}
@@ -87,7 +87,7 @@ func ProxyAt(ctx context.Context, s conn.Session, jid string) (StreamHost, error
 // Activate asks a proxy to start relaying the stream sid to target
 // (XEP-0065 §6.3.5). The requester's own connection must be open.
 func Activate(ctx context.Context, s conn.Session, proxy, sid, target string) error {
-	_, err := s.SendIQ(ctx, stanza.IQ{Type: "set", To: proxy, Payload: Query{SID: sid, Activate: target}})
+	_, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, To: proxy, Payload: Query{SID: sid, Activate: target}})
 	if err != nil {
 		return fmt.Errorf("activate bytestream on %s: %w", proxy, err)
 	}

@@ -9,10 +9,10 @@ import (
 // entity. Its Condition is the defined-condition element name, e.g.
 // "item-not-found", kept so that users see what the server said.
 type Error struct {
-	Type      string // cancel, continue, modify, auth, wait
-	Condition string // e.g. service-unavailable
-	Text      string // optional human-readable text
-	By        string // the entity that generated the error, if given
+	Type      ErrorType // cancel, continue, modify, auth, wait
+	Condition Condition // e.g. service-unavailable
+	Text      string    // optional human-readable text
+	By        string    // the entity that generated the error, if given
 }
 
 // Error implements the error interface.
@@ -22,7 +22,7 @@ func (e *Error) Error() string {
 	if e.Condition == "" {
 		b.WriteString("undefined-condition")
 	} else {
-		b.WriteString(e.Condition)
+		b.WriteString(string(e.Condition))
 	}
 	if e.Text != "" {
 		b.WriteString(" (")
@@ -33,7 +33,7 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether target is a *Error with the same condition, so that
-// errors.Is(err, &stanza.Error{Condition: "item-not-found"}) works.
+// errors.Is(err, &stanza.Error{Condition: stanza.ItemNotFound}) works.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Condition == e.Condition
@@ -56,7 +56,7 @@ func (e Error) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
 	start.Name = xml.Name{Local: "error"}
 	start.Attr = nil
 	if e.Type != "" {
-		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: e.Type})
+		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: string(e.Type)})
 	}
 	if e.By != "" {
 		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "by"}, Value: e.By})
@@ -66,9 +66,9 @@ func (e Error) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
 	}
 	cond := e.Condition
 	if cond == "" {
-		cond = "undefined-condition"
+		cond = UndefinedCondition
 	}
-	c := xml.StartElement{Name: xml.Name{Space: NSStanzas, Local: cond}}
+	c := xml.StartElement{Name: xml.Name{Space: NSStanzas, Local: string(cond)}}
 	if err := enc.EncodeToken(c); err != nil {
 		return err
 	}
@@ -90,13 +90,13 @@ func (e *Error) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	if err := d.DecodeElement(&raw, &start); err != nil {
 		return err
 	}
-	*e = Error{Type: raw.Type, By: raw.By}
+	*e = Error{Type: ErrorType(raw.Type), By: raw.By}
 	for _, c := range raw.Any {
 		switch {
 		case c.XMLName.Local == "text":
 			e.Text = strings.TrimSpace(c.Text)
 		case e.Condition == "" && (c.XMLName.Space == NSStanzas || c.XMLName.Space == ""):
-			e.Condition = c.XMLName.Local
+			e.Condition = Condition(c.XMLName.Local)
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ type IQ struct {
 	ID      string   `xml:"id,attr,omitempty"`
 	From    string   `xml:"from,attr,omitempty"`
 	To      string   `xml:"to,attr,omitempty"`
-	Type    string   `xml:"type,attr"`
+	Type    IQType   `xml:"type,attr"`
 	Error   *Error   `xml:"error,omitempty"`
 	Payload any      `xml:"-"`
 	Query   Element  `xml:",any"`
@@ -133,7 +133,7 @@ func (p Presence) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 // MarshalXML writes the IQ with its payload.
 func (iq IQ) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: "iq"},
-		Attr: attrs("id", iq.ID, "from", iq.From, "to", iq.To, "type", iq.Type)}
+		Attr: attrs("id", iq.ID, "from", iq.From, "to", iq.To, "type", string(iq.Type))}
 	if err := enc.EncodeToken(start); err != nil {
 		return err
 	}
@@ -153,12 +153,12 @@ func (iq IQ) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 
 // Result returns an empty result IQ answering iq.
 func (iq *IQ) Result(payload any) IQ {
-	return IQ{ID: iq.ID, To: iq.From, Type: "result", Payload: payload}
+	return IQ{ID: iq.ID, To: iq.From, Type: ResultIQ, Payload: payload}
 }
 
 // ErrorReply returns an error IQ answering iq with the given condition.
-func (iq *IQ) ErrorReply(typ, condition string) IQ {
-	return IQ{ID: iq.ID, To: iq.From, Type: "error", Error: &Error{Type: typ, Condition: condition}}
+func (iq *IQ) ErrorReply(typ ErrorType, condition Condition) IQ {
+	return IQ{ID: iq.ID, To: iq.From, Type: ErrorIQ, Error: &Error{Type: typ, Condition: condition}}
 }
 
 // Sanitize removes what XML 1.0 cannot carry from text meant for a

@@ -1,5 +1,11 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
 // migrations[i] takes the schema from version i to i+1 (PRAGMA
 // user_version). Append only; never edit a released step.
 var migrations = []string{
@@ -109,4 +115,83 @@ var migrations = []string{
 	ALTER TABLE messages ADD COLUMN sender_fp TEXT NOT NULL DEFAULT '';
 	ALTER TABLE messages ADD COLUMN trust TEXT NOT NULL DEFAULT '';
 	ALTER TABLE messages ADD COLUMN decrypt_error TEXT NOT NULL DEFAULT '';`,
+	// 3: JID keys normalised as RFC 7622 compares JIDs (stanza.BareJID)
+	// instead of lower-cased: done in Go by normaliseJIDKeys.
+	``,
+}
+
+// goMigrations[v] runs after migrations[v-1], in the same transaction:
+// data changes SQL alone cannot express.
+var goMigrations = map[int]func(context.Context, *sql.Tx) error{
+	3: normaliseJIDKeys,
+}
+
+// jidKeys are the columns holding a bare JID as stored by Bare (the
+// from_key of a room message is an occupant JID and stays as it is).
+var jidKeys = []struct{ table, column, where string }{
+	{"messages", "account", ""},
+	{"messages", "archive", ""},
+	{"messages", "with_jid", ""},
+	{"messages", "from_key", "type != 'groupchat'"},
+	{"sync_points", "account", ""},
+	{"sync_points", "archive", ""},
+	{"chats", "account", ""},
+	{"chats", "with_jid", ""},
+	{"omemo_identity", "account", ""},
+	{"omemo_prekeys", "account", ""},
+	{"omemo_signed_prekeys", "account", ""},
+	{"omemo_sessions", "account", ""},
+	{"omemo_sessions", "jid", ""},
+	{"omemo_devices", "account", ""},
+	{"omemo_devices", "jid", ""},
+	{"omemo_meta", "account", ""},
+}
+
+// normaliseJIDKeys rewrites every stored JID key that the RFC 7622
+// normalisation changes (only JIDs with non-ASCII letters, A-labels or a
+// trailing dot: for ASCII ones it is the lower-casing used before), so
+// that lookups with the new keys find what was stored under the old ones.
+// A row whose new key already exists (the same message or state stored
+// under both forms) is the duplicate: it is dropped.
+func normaliseJIDKeys(ctx context.Context, tx *sql.Tx) error {
+	for _, k := range jidKeys {
+		cond := ""
+		if k.where != "" {
+			cond = " AND " + k.where
+		}
+		olds, err := distinct(ctx, tx, "SELECT DISTINCT "+k.column+" FROM "+k.table+" WHERE 1=1"+cond)
+		if err != nil {
+			return fmt.Errorf("normalise %s.%s: %w", k.table, k.column, err)
+		}
+		for _, old := range olds {
+			nu := Bare(old)
+			if nu == old {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE OR IGNORE "+k.table+" SET "+k.column+" = ? WHERE "+k.column+" = ?"+cond, nu, old); err != nil {
+				return fmt.Errorf("normalise %s.%s: %w", k.table, k.column, err)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+k.table+" WHERE "+k.column+" = ?"+cond, old); err != nil {
+				return fmt.Errorf("normalise %s.%s: %w", k.table, k.column, err)
+			}
+		}
+	}
+	return nil
+}
+
+func distinct(ctx context.Context, tx *sql.Tx, q string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // FileName is the store's file in the data directory.
@@ -102,8 +104,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("%w (schema %d, this one knows %d)", ErrTooNew, v, len(migrations))
 	}
 	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migrate schema to %d: %w", i+1, err)
+		if migrations[i] != "" {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("migrate schema to %d: %w", i+1, err)
+			}
+		}
+		if f := goMigrations[i+1]; f != nil {
+			if err := f(ctx, tx); err != nil {
+				return fmt.Errorf("migrate schema to %d: %w", i+1, err)
+			}
 		}
 	}
 	if v == len(migrations) {
@@ -173,11 +182,10 @@ func (m *Message) fromKey() string {
 	return Bare(m.From)
 }
 
-// Bare returns the lower-cased bare JID.
-func Bare(j string) string {
-	b, _, _ := strings.Cut(j, "/")
-	return strings.ToLower(b)
-}
+// Bare returns the key the store files a JID under: its normalised bare
+// JID (stanza.BareJID). Stores written before that normalisation are
+// brought to it by migration 3.
+func Bare(j string) string { return stanza.BareJID(j) }
 
 func toCompatible(a, b, typ string) bool {
 	if typ == "groupchat" || a == "" || b == "" {

@@ -332,3 +332,66 @@ func TestFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateNormalisesJIDKeys: keys written by the lower-casing of
+// schema 2 that the RFC 7622 normalisation writes differently (A-labels,
+// full-width letters, a trailing dot) are found under the new keys after
+// migration 3; a row stored under both forms is kept once; ASCII keys
+// and the occupant JIDs of room messages are left alone.
+func TestMigrateNormalisesJIDKeys(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = `INSERT INTO messages (account, archive, stanza_id, direction, ts, body, with_jid, from_key, type) VALUES `
+	for _, q := range []string{migrations[0], migrations[1], "PRAGMA user_version = 2",
+		msg + `('a@x', 'a@x', 's1', 'in', 1, 'punycode', 'bob@xn--bcher-kva.example', 'bob@xn--bcher-kva.example', 'chat')`,
+		msg + `('a@x', 'room@xn--bcher-kva.example', 's2', 'in', 2, 'twice', 'room@xn--bcher-kva.example', 'room@xn--bcher-kva.example/nick', 'groupchat')`,
+		msg + `('a@x', 'room@bücher.example', 's2', 'in', 2, 'twice', 'room@bücher.example', 'room@bücher.example/nick', 'groupchat')`,
+		msg + `('a@x', 'a@x', 's3', 'in', 3, 'ascii', 'carol@x', 'carol@x', 'chat')`,
+		`INSERT INTO chats (account, with_jid, read_ts, read_id) VALUES ('a@x', 'bob@xn--bcher-kva.example', 5, 'r')`,
+		`INSERT INTO sync_points (account, archive, last_id) VALUES ('a@x', 'room@example.org.', 'last')`,
+		`INSERT INTO omemo_devices (account, version, jid, device) VALUES ('a@x', 'v', 'ｂｏｂ@example.org', 7)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	st, err := OpenFile(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v, _ := st.Version(ctx); v != len(migrations) {
+		t.Fatalf("version %d, want %d", v, len(migrations))
+	}
+	got := all(t, st, Filter{Account: "a@x", With: []string{"Bob@bücher.example"}})
+	if len(got) != 1 || got[0].Body != "punycode" {
+		t.Errorf("messages with bob@bücher.example: %+v", got)
+	}
+	got = all(t, st, Filter{Account: "a@x", Archive: "room@xn--bcher-kva.example"})
+	if len(got) != 1 || got[0].Body != "twice" {
+		t.Errorf("room messages: %+v (want the one stored under both forms once)", got)
+	}
+	if got = all(t, st, Filter{Account: "a@x", With: []string{"carol@x"}}); len(got) != 1 {
+		t.Errorf("ascii messages: %+v", got)
+	}
+	var fromKey string
+	if err := st.db.QueryRow(`SELECT from_key FROM messages WHERE stanza_id='s2'`).Scan(&fromKey); err != nil ||
+		fromKey != "room@xn--bcher-kva.example/nick" && fromKey != "room@bücher.example/nick" {
+		t.Errorf("room from_key %q, %v: occupant JIDs are not bare keys", fromKey, err)
+	}
+	if ts, _, err := st.ReadState(ctx, "a@x", "bob@bücher.example/phone"); err != nil || ts.UnixMilli() != 5 {
+		t.Errorf("read state %v, %v", ts, err)
+	}
+	if p, ok, err := st.GetSyncPoint(ctx, "a@x", "room@example.org", ""); err != nil || !ok || p.LastID != "last" {
+		t.Errorf("sync point %+v, %v, %v", p, ok, err)
+	}
+	var dev int
+	if err := st.db.QueryRow(`SELECT device FROM omemo_devices WHERE jid = ?`, Bare("ＢＯＢ@example.org")).Scan(&dev); err != nil || dev != 7 {
+		t.Errorf("omemo device %d, %v", dev, err)
+	}
+}

@@ -107,7 +107,7 @@ func checkSlotURL(which, raw string) error {
 func RequestSlot(ctx context.Context, s conn.Session, service string, r Request) (*Slot, error) {
 	r.Filename = stanza.Sanitize(r.Filename)
 	r.ContentType = stanza.Sanitize(r.ContentType)
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", To: service, Payload: r})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, To: service, Payload: r})
 	if err != nil {
 		return nil, fmt.Errorf("request upload slot for %q (%s): %w", r.Filename, units.Exact(r.Size), err)
 	}

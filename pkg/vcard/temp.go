@@ -32,7 +32,7 @@ type photo struct {
 
 // GetTemp returns the account's vcard-temp (an empty one if it has none).
 func GetTemp(ctx context.Context, s conn.Session) (*Temp, error) {
-	resp, err := s.SendIQ(ctx, stanza.IQ{Type: "get", Payload: Temp{}})
+	resp, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.GetIQ, Payload: Temp{}})
 	if pep.IsNotFound(err) {
 		return &Temp{}, nil
 	}
@@ -51,7 +51,7 @@ func GetTemp(ctx context.Context, s conn.Session) (*Temp, error) {
 
 // SetTemp stores the account's vcard-temp.
 func SetTemp(ctx context.Context, s conn.Session, t *Temp) error {
-	if _, err := s.SendIQ(ctx, stanza.IQ{Type: "set", Payload: t}); err != nil {
+	if _, err := s.SendIQ(ctx, stanza.IQ{Type: stanza.SetIQ, Payload: t}); err != nil {
 		return fmt.Errorf("set vcard-temp: %w", err)
 	}
 	return nil

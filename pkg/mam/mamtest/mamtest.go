@@ -84,7 +84,7 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	}
 	var q queryWire
 	if xml.Unmarshal(b, &q) != nil || q.XMLName.Local != "query" {
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
 	rec := Query{QueryID: q.QueryID}
 	rec.Max, _ = strconv.Atoi(q.Max)
@@ -113,7 +113,7 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 			}
 		}
 		if start < 0 {
-			return nil, &stanza.Error{Type: "cancel", Condition: "item-not-found"}
+			return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 		}
 	}
 	max := a.MaxPage
@@ -145,7 +145,7 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	complete := strconv.FormatBool(end == len(items))
 	fin := stanza.Element{XMLName: xml.Name{Space: "urn:xmpp:mam:2", Local: "fin"},
 		Attrs: []xml.Attr{{Name: xml.Name{Local: "complete"}, Value: complete}}, Inner: set.Bytes()}
-	return &stanza.IQ{Type: "result", From: iq.To, Query: fin}, nil
+	return &stanza.IQ{Type: stanza.ResultIQ, From: iq.To, Query: fin}, nil
 }
 
 type forwarded struct {

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
+	"github.com/xmppctl/xmppctl/pkg/pep"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -164,16 +165,16 @@ func (e el) formValue(v string) (string, bool) {
 	return "", false
 }
 
-func stanzaErr(typ, cond string, extra ...string) (*stanza.IQ, error) {
+func stanzaErr(typ stanza.ErrorType, cond stanza.Condition, extra ...stanza.Condition) (*stanza.IQ, error) {
 	e := &stanza.Error{Type: typ, Condition: cond}
 	if len(extra) > 0 {
 		e.Condition = extra[0] // go-xmpp reports the last condition child
 	}
-	return &stanza.IQ{Type: "error", Error: e}, e
+	return &stanza.IQ{Type: stanza.ErrorIQ, Error: e}, e
 }
 
 func result(space, local string, inner []byte) (*stanza.IQ, error) {
-	return &stanza.IQ{Type: "result", Query: stanza.Element{XMLName: xml.Name{Space: space, Local: local}, Inner: inner}}, nil
+	return &stanza.IQ{Type: stanza.ResultIQ, Query: stanza.Element{XMLName: xml.Name{Space: space, Local: local}, Inner: inner}}, nil
 }
 
 // OnIQ answers an IQ request; use it as xmpptest.Session.OnIQ.
@@ -200,9 +201,9 @@ func (s *Server) OnIQ(iq stanza.IQ) (*stanza.IQ, error) {
 	case "urn:xmpp:blocking":
 		return s.blocking(iq, p)
 	case "urn:xmpp:ping":
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
-	return stanzaErr("cancel", "service-unavailable")
+	return stanzaErr(stanza.Cancel, stanza.ServiceUnavailable)
 }
 
 func (s *Server) disco(to string) (*stanza.IQ, error) {
@@ -243,9 +244,9 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		s.Log = append(s.Log, fmt.Sprintf("publish %s id=%s access=%s", node, item.attr("id"), access))
 		for _, f := range s.RefuseOptions {
 			if _, ok := o.formValue(f); ok && hasOpts {
-				e := &stanza.Error{Type: "wait", Condition: "resource-constraint",
+				e := &stanza.Error{Type: stanza.Wait, Condition: stanza.ResourceConstraint,
 					Text: "Unknown field '" + f + "' of type 'http://jabber.org/protocol/pubsub#publish-options'"}
-				return &stanza.IQ{Type: "error", Error: e}, e
+				return &stanza.IQ{Type: stanza.ErrorIQ, Error: e}, e
 			}
 		}
 		n := s.Nodes[node]
@@ -257,9 +258,9 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 			s.Nodes[node] = n
 		} else if withOpts && n.Access != access {
 			if s.BareConflict {
-				return stanzaErr("cancel", "conflict")
+				return stanzaErr(stanza.Cancel, stanza.Conflict)
 			}
-			return stanzaErr("cancel", "conflict", "precondition-not-met")
+			return stanzaErr(stanza.Cancel, stanza.Conflict, pep.PreconditionNotMet)
 		}
 		id := item.attr("id")
 		if id == "" {
@@ -268,7 +269,7 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		// encoding/xml writes each payload with its own xmlns, so the raw
 		// inner XML of the item stands on its own.
 		n.add(Item{ID: id, Payload: bytes.TrimSpace(item.Inner)})
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
 	if items, ok := p.child("items"); ok {
 		node := items.attr("node")
@@ -277,11 +278,11 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		if !own {
 			n = s.Others[iq.To][node]
 			if n != nil && n.Access != "open" {
-				return stanzaErr("auth", "forbidden")
+				return stanzaErr(stanza.Auth, stanza.Forbidden)
 			}
 		}
 		if n == nil {
-			return stanzaErr("cancel", "item-not-found")
+			return stanzaErr(stanza.Cancel, stanza.ItemNotFound)
 		}
 		var want []string
 		for _, c := range items.Children {
@@ -309,12 +310,12 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		s.Log = append(s.Log, "retract "+node)
 		n := s.Nodes[node]
 		if n == nil {
-			return stanzaErr("cancel", "item-not-found")
+			return stanzaErr(stanza.Cancel, stanza.ItemNotFound)
 		}
 		for _, c := range r.Children {
 			n.Items = slices.DeleteFunc(n.Items, func(it Item) bool { return it.ID == c.attr("id") })
 		}
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
 	if c, ok := p.child("create"); ok {
 		node := c.attr("node")
@@ -327,36 +328,36 @@ func (s *Server) pubsub(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		}
 		s.Log = append(s.Log, "create "+node+" access="+access+maxLog(max, maxSet))
 		if s.Nodes[node] != nil {
-			return stanzaErr("cancel", "conflict")
+			return stanzaErr(stanza.Cancel, stanza.Conflict)
 		}
 		s.Nodes[node] = &Node{Access: access, Max: max}
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
-	return stanzaErr("cancel", "feature-not-implemented")
+	return stanzaErr(stanza.Cancel, stanza.FeatureNotImplemented)
 }
 
 func (s *Server) owner(iq stanza.IQ, p el) (*stanza.IQ, error) {
 	cfg, ok := p.child("configure")
 	if !ok {
-		return stanzaErr("cancel", "feature-not-implemented")
+		return stanzaErr(stanza.Cancel, stanza.FeatureNotImplemented)
 	}
 	node := cfg.attr("node")
 	n := s.Nodes[node]
-	if iq.Type == "set" {
+	if iq.Type == stanza.SetIQ {
 		v, _ := cfg.formValue("pubsub#access_model")
 		max, maxSet := s.maxItems(cfg)
 		s.Log = append(s.Log, "configure "+node+" access="+v+maxLog(max, maxSet))
 		if n == nil {
-			return stanzaErr("cancel", "item-not-found")
+			return stanzaErr(stanza.Cancel, stanza.ItemNotFound)
 		}
 		n.Access = v
 		if maxSet {
 			n.Max = max
 		}
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
 	if n == nil {
-		return stanzaErr("cancel", "item-not-found")
+		return stanzaErr(stanza.Cancel, stanza.ItemNotFound)
 	}
 	var b bytes.Buffer
 	b.WriteString(`<configure node="`)
@@ -370,21 +371,21 @@ func (s *Server) owner(iq stanza.IQ, p el) (*stanza.IQ, error) {
 }
 
 func (s *Server) vcardTemp(iq stanza.IQ, p el) (*stanza.IQ, error) {
-	if iq.Type == "set" {
+	if iq.Type == stanza.SetIQ {
 		s.Log = append(s.Log, "vcard-temp set")
 		s.VCardTemp = p.Inner
-		return &stanza.IQ{Type: "result"}, nil
+		return &stanza.IQ{Type: stanza.ResultIQ}, nil
 	}
 	s.Log = append(s.Log, "vcard-temp get")
 	if s.VCardTemp == nil {
-		return stanzaErr("cancel", "item-not-found")
+		return stanzaErr(stanza.Cancel, stanza.ItemNotFound)
 	}
 	return result("vcard-temp", "vCard", s.VCardTemp)
 }
 
 func (s *Server) blocking(iq stanza.IQ, p el) (*stanza.IQ, error) {
 	if !slices.Contains(s.ServerFeatures, "urn:xmpp:blocking") {
-		return stanzaErr("cancel", "service-unavailable")
+		return stanzaErr(stanza.Cancel, stanza.ServiceUnavailable)
 	}
 	var jids []string
 	for _, c := range p.Children {
@@ -412,7 +413,7 @@ func (s *Server) blocking(iq stanza.IQ, p el) (*stanza.IQ, error) {
 		}
 		s.Blocklist = slices.DeleteFunc(s.Blocklist, func(j string) bool { return slices.Contains(jids, j) })
 	}
-	return &stanza.IQ{Type: "result"}, nil
+	return &stanza.IQ{Type: stanza.ResultIQ}, nil
 }
 
 // maxLog is the max_items part of a log line, empty when not set.
