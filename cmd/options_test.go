@@ -24,6 +24,7 @@ func parseWith(t *testing.T, c *cobra.Command, args []string) error {
 	c.SetOut(io.Discard)
 	c.SetErr(io.Discard)
 	c.SilenceUsage, c.SilenceErrors = true, true
+	c.SetFlagErrorFunc(flagError) // as the root command sets it for every command
 	return c.ExecuteContext(context.Background())
 }
 
