@@ -162,7 +162,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 	}
 	defer s.Close()
 
-	target, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, string(opts.Transport))
+	target, err := resolveFileTarget(ctx, f, s, to[0], opts.Legacy, opts.Transport)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 		f.Infof("%s received %s over %s (%s)", peer, file.name, res.Transport, res.HashText)
 		if f.Global.JSON {
 			if err := f.PrintJSON(sendJSON{File: file.path, To: peer, Size: res.Size,
-				Method: method, Transport: res.Transport, Hash: res.HashText, Verified: res.Verified}); err != nil {
+				Method: string(method), Transport: res.Transport, Hash: res.HashText, Verified: res.Verified}); err != nil {
 				return err
 			}
 		}
@@ -206,12 +206,14 @@ func runJingleSend(ctx context.Context, opts *jingleSendOptions) error {
 
 // fileSender sends files to one peer over one session.
 type fileSender struct {
-	f                       *Factory
-	s                       conn.Session
-	opts                    *jingleSendOptions
-	ib                      *ibb.Manager
-	peer, method, transport string
-	bars                    *barStack
+	f         *Factory
+	s         conn.Session
+	opts      *jingleSendOptions
+	ib        *ibb.Manager
+	peer      string
+	method    filetransfer.Method
+	transport jingle.Method
+	bars      *barStack
 }
 
 func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle.Result, err error) {
@@ -242,7 +244,7 @@ func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle
 	case filetransfer.MethodJingle:
 		jm := jingle.NewManager(snd.s, snd.ib)
 		jo := opts.jingleOptions(ctx, f, snd.s)
-		jo.Transport = jingle.Method(snd.transport)
+		jo.Transport = snd.transport
 		jo.Progress = progress
 		return jm.SendFile(ctx, snd.peer, jingle.FileInfo{Name: file.name, Size: file.size, MediaType: file.mediaType,
 			Desc: stanza.Sanitize(opts.Desc), Date: file.modTime}, fh, jo)
@@ -257,8 +259,8 @@ func (snd *fileSender) send(ctx context.Context, file outgoingFile) (res *jingle
 			return nil, fmt.Errorf("read %s: %w", file.path, herr)
 		}
 		sm := si.NewManager(snd.s, snd.ib)
-		so := si.Options{Transport: jingle.Method(snd.transport), BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
-		if snd.transport != "ibb" {
+		so := si.Options{Transport: snd.transport, BlockSize: opts.BlockSize, Timeout: f.Global.Timeout, Progress: progress}
+		if snd.transport != jingle.MethodIBB {
 			so.CandidateAddrs = opts.candidateAddrs()
 			so.Proxy = opts.proxy(ctx, f, snd.s)
 		}
@@ -279,7 +281,7 @@ func sendFileError(peer string, err error) error {
 }
 
 // resolveFileTarget picks the full JID, the method and the transport.
-func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to string, legacy bool, transport string) (filetransfer.Target, error) {
+func resolveFileTarget(ctx context.Context, f *Factory, s conn.Session, to string, legacy bool, transport jingle.Method) (filetransfer.Target, error) {
 	resources := []string{to}
 	if !strings.Contains(to, "/") {
 		var err error

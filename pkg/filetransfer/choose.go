@@ -12,10 +12,13 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
+// Method is the file-transfer protocol chosen for a peer.
+type Method string
+
 // Methods.
 const (
-	MethodJingle = "jingle" // XEP-0234
-	MethodSI     = "si"     // XEP-0096
+	MethodJingle Method = "jingle" // XEP-0234
+	MethodSI     Method = "si"     // XEP-0096
 )
 
 // Why a resource cannot receive the file. Choose returns them; an
@@ -48,10 +51,10 @@ func CapsOf(info *disco.Info) Caps {
 }
 
 // Choose follows the peer's features: Jingle when it has Jingle FT (unless
-// legacy), else SI; the transport ("auto", "s5b" or "ibb") must be one it
+// legacy), else SI; the transport (auto, s5b or ibb) must be one it
 // supports, and auto becomes ibb for a Jingle peer without SOCKS5. The
 // error is one of the ErrNo… reasons.
-func Choose(c Caps, legacy bool, transport string) (method, tr string, err error) {
+func Choose(c Caps, legacy bool, transport jingle.Method) (method Method, tr jingle.Method, err error) {
 	if legacy || !c.Jingle {
 		if !c.SI {
 			if legacy {
@@ -62,11 +65,11 @@ func Choose(c Caps, legacy bool, transport string) (method, tr string, err error
 		return MethodSI, transport, nil
 	}
 	switch transport {
-	case "s5b":
+	case jingle.MethodS5B:
 		if !c.S5B {
 			return "", "", ErrNoS5B
 		}
-	case "ibb":
+	case jingle.MethodIBB:
 		if !c.IBB {
 			return "", "", ErrNoIBB
 		}
@@ -75,7 +78,7 @@ func Choose(c Caps, legacy bool, transport string) (method, tr string, err error
 			if !c.IBB {
 				return "", "", ErrNoTransport
 			}
-			return MethodJingle, "ibb", nil
+			return MethodJingle, jingle.MethodIBB, nil
 		}
 	}
 	return MethodJingle, transport, nil
@@ -84,8 +87,8 @@ func Choose(c Caps, legacy bool, transport string) (method, tr string, err error
 // Target is the chosen receiver and how the file goes to it.
 type Target struct {
 	JID       string // full JID
-	Method    string // MethodJingle or MethodSI
-	Transport string // auto, s5b or ibb
+	Method    Method
+	Transport jingle.Method
 }
 
 // Rejection is why one resource cannot receive the file.
@@ -128,7 +131,7 @@ type Lookup func(ctx context.Context, jid string) (*disco.Info, error)
 // returned (a stanza error says it is not online); with several, one that
 // does not answer is skipped. When none fits the error is an
 // *UnsupportedError.
-func Resolve(ctx context.Context, to string, resources []string, lookup Lookup, legacy bool, transport string) (Target, error) {
+func Resolve(ctx context.Context, to string, resources []string, lookup Lookup, legacy bool, transport jingle.Method) (Target, error) {
 	if len(resources) == 0 {
 		return Target{}, ErrNoResource
 	}

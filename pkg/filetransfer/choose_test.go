@@ -48,9 +48,9 @@ func TestChoose(t *testing.T) {
 		name       string
 		caps       Caps
 		legacy     bool
-		transport  string
-		wantMethod string
-		wantTr     string
+		transport  jingle.Method
+		wantMethod Method
+		wantTr     jingle.Method
 		wantErr    error
 	}{
 		{"jingle s5b auto", Caps{Jingle: true, S5B: true, IBB: true}, false, "auto", MethodJingle, "auto", nil},
