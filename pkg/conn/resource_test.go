@@ -54,3 +54,49 @@ func TestResourceStable(t *testing.T) {
 		t.Skipf("KNOWN (issue 14): go-xmpp's SASL2 PLAIN login sends no user-agent, Bind2 picks a new resource each time: %q", jids)
 	})
 }
+
+// TestConcurrentSessionsOneDataDir: two live sessions of one data dir in
+// one process bind different resources (slot 0, the stored one, and slot
+// 1), neither replaces the other, and a session dialled after one of them
+// closed takes that slot again (a reconnect keeps its resource).
+func TestConcurrentSessionsOneDataDir(t *testing.T) {
+	testserver.Require(t, srv)
+	o := srv.Options(t, "alice")
+	a, err := conn.Dial(ctx(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := conn.Dial(ctx(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.JID() == b.JID() {
+		t.Fatalf("both sessions bound %q", a.JID())
+	}
+	for _, s := range []conn.Session{a, b} {
+		if err := s.Flush(ctx(t)); err != nil {
+			t.Fatalf("%s: %v", s.JID(), err)
+		}
+	}
+	first := b.JID()
+	b.Close()
+	c, err := conn.Dial(ctx(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.JID() != first {
+		t.Errorf("session after the second closed: %q, want its slot again: %q", c.JID(), first)
+	}
+	for _, s := range []conn.Session{a, c} {
+		if err := s.Flush(ctx(t)); err != nil {
+			t.Fatalf("%s: %v", s.JID(), err)
+		}
+		select {
+		case <-s.Done():
+			t.Errorf("%s ended: %v", s.JID(), s.Err())
+		default:
+		}
+	}
+}
