@@ -140,6 +140,7 @@ type session struct {
 	maxStanza   int                      // MaxStanza; lowered by tests
 	onOversize  func(from string, n int) // Options.OnOversize
 	release     func()                   // hands the resource slot back (slot.go)
+	relay       *relay                   // nil unless the login needed the relay (relay.go)
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -178,14 +179,25 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 	if o.WatchPresence {
 		t.watch = newPresenceWatch()
 	}
-	c, tg, err := login(ctx, o, targets, ident, t)
+	c, tg, r, err := login(ctx, o, targets, ident, t)
 	if err != nil {
 		release()
 		t.stopWatch()
 		t.endLogin(nil)
 		return nil, err
 	}
-	t.endLogin(quickAck(sockOf(c)))
+	if r != nil {
+		// go-xmpp saw the relay's copy of the features; the user asks
+		// what the server offered. The relay acknowledges the server's
+		// socket itself.
+		feats, _ := r.endLogin()
+		t.mu.Lock()
+		t.features = feats
+		t.mu.Unlock()
+		t.endLogin(nil)
+	} else {
+		t.endLogin(quickAck(sockOf(c)))
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		c: c, tap: t, jid: c.JID(), domain: domain, target: tg,
@@ -197,7 +209,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		done:        make(chan struct{}),
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
 		maxStanza: cmp.Or(o.maxStanza, MaxStanza), onOversize: o.OnOversize,
-		release: release,
+		release: release, relay: r,
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()
