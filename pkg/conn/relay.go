@@ -274,36 +274,46 @@ func ephemeralCert(name string, usage x509.ExtKeyUsage) (tls.Certificate, *x509.
 func (r *relay) addr() string { return r.ln.Addr().String() }
 
 // accept takes the first connection that completes the TLS handshake with
-// the client certificate, closes the listener and starts forwarding.
+// the client certificate, closes the listener and starts forwarding. Each
+// handshake runs on its own, so a local process that connects and stalls
+// cannot hold the real client up.
 func (r *relay) accept() {
 	for {
 		c, err := r.ln.Accept()
 		if err != nil {
-			r.close()
-			return
-		}
-		tc := tls.Server(c, r.serverTLS)
-		if r.timeout > 0 {
-			_ = c.SetDeadline(time.Now().Add(r.timeout))
-		}
-		if err := tc.Handshake(); err != nil {
-			c.Close() // not our client
-			continue
-		}
-		_ = c.SetDeadline(time.Time{})
-		r.ln.Close()
-		r.mu.Lock()
-		if r.closed {
+			r.mu.Lock()
+			taken := r.down != nil
 			r.mu.Unlock()
-			tc.Close()
+			if !taken {
+				r.close()
+			}
 			return
 		}
-		r.down = tc
-		r.mu.Unlock()
-		go r.toServer(tc)
-		go r.toClient(tc)
+		go r.handshake(c)
+	}
+}
+
+func (r *relay) handshake(c net.Conn) {
+	tc := tls.Server(c, r.serverTLS)
+	if r.timeout > 0 {
+		_ = c.SetDeadline(time.Now().Add(r.timeout))
+	}
+	if err := tc.Handshake(); err != nil {
+		c.Close() // not our client
 		return
 	}
+	_ = c.SetDeadline(time.Time{})
+	r.mu.Lock()
+	if r.closed || r.down != nil {
+		r.mu.Unlock()
+		tc.Close()
+		return
+	}
+	r.down = tc
+	r.mu.Unlock()
+	r.ln.Close()
+	go r.toServer(tc)
+	go r.toClient(tc)
 }
 
 // toServer forwards what go-xmpp writes.

@@ -99,3 +99,37 @@ func TestConcurrentSessionsOneDataDir(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginRelay: on Prosody with mod_sasl2_bind2, where PLAIN is what
+// logs in, the first login (after SCRAM failed) and the next ones (from
+// the remembered mechanism) go through the relay, bind the stored
+// resource, and still report the features the server really offered.
+func TestLoginRelay(t *testing.T) {
+	testserver.Require(t, srv)
+	testserver.Only(t, srv, testserver.Prosody, "the test server offering SASL2 with Bind2 is Prosody")
+	o := srv.Options(t, "alice")
+	for i := range 2 {
+		s, err := conn.Dial(ctx(t), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := conn.LoadIdentity(o.DataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !conn.Relayed(s) || !strings.HasSuffix(s.JID(), "/"+id.Resource) {
+			t.Errorf("login %d: relayed %v, JID %q, want the stored resource %s", i, conn.Relayed(s), s.JID(), id.Resource)
+		}
+		sasl2 := false
+		for _, f := range s.(conn.LoginInfo).StreamFeatures() {
+			sasl2 = sasl2 || strings.Contains(string(f), "urn:xmpp:sasl:2")
+		}
+		if !sasl2 {
+			t.Errorf("login %d: LoginInfo lost the server's SASL2 offer", i)
+		}
+		if err := s.Flush(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+}
