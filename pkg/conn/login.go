@@ -129,7 +129,7 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, *relay, error) {
 	if a.relay {
 		_, domain, _ := strings.Cut(a.user, "@")
 		var err error
-		if r, err = startRelay(ctx, a.target, a.tlsConf, domain, a.timeout); err != nil {
+		if r, err = startRelay(ctx, a.target, a.tlsConf, domain, a.timeout, a.tap.debugNote); err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
@@ -233,6 +233,11 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 			if err == nil {
 				if mech == "" {
 					mech = c.Mechanism
+				}
+				if offered, _ := t.offered(); mech == "" && goxmppChoice(offered) == "PLAIN" {
+					// go-xmpp names only SCRAM mechanisms; remembering
+					// PLAIN lets the next login use the relay if needed.
+					mech = "PLAIN"
 				}
 				if mech != "" && !strings.HasPrefix(mech, "HT-") {
 					mem.put(key, mech)

@@ -67,6 +67,7 @@ type relay struct {
 	upTCP     *net.TCPConn // under up
 	ack       func()       // quick ACKs on upTCP (quickack.go); may be nil
 	timeout   time.Duration
+	note      func(string) // tells --debug-xml what the relay changed; may be nil
 
 	mu        sync.Mutex
 	down      net.Conn // go-xmpp's connection, once accepted
@@ -75,13 +76,12 @@ type relay struct {
 	capturing bool
 	sawBind2  bool // the server offered SASL2 with Bind2
 	hidden    bool // and the relay hid it
-	done      chan struct{}
 }
 
 // startRelay connects to the server with the real TLS policy and opens the
 // loopback listener for go-xmpp.
-func startRelay(ctx context.Context, tg Target, tlsConf *tls.Config, domain string, timeout time.Duration) (*relay, error) {
-	r := &relay{capture: newTap(nil), capturing: true, timeout: timeout, done: make(chan struct{})}
+func startRelay(ctx context.Context, tg Target, tlsConf *tls.Config, domain string, timeout time.Duration, note func(string)) (*relay, error) {
+	r := &relay{capture: newTap(nil), capturing: true, timeout: timeout, note: note}
 	d := net.Dialer{Timeout: timeout}
 	nc, err := d.DialContext(ctx, "tcp", tg.Addr)
 	if err != nil {
@@ -350,6 +350,10 @@ func (r *relay) toClient(down net.Conn) {
 				r.mu.Lock()
 				r.sawBind2, r.hidden = bind2, hid
 				r.mu.Unlock()
+				if hid && r.note != nil {
+					r.note("NOTE the login relay hides the server's SASL2 offer in the next features from go-xmpp, " +
+						"which then binds the stored resource classically (pkg/conn relay.go)\n")
+				}
 				chunk, held, filtering = out, nil, false
 			}
 			if _, werr := down.Write(chunk); werr != nil {
@@ -380,7 +384,6 @@ func (r *relay) close() {
 		down.Close()
 	}
 	r.up.Close()
-	close(r.done)
 }
 
 // endLogin stops the features capture and returns what the server sent
@@ -528,4 +531,15 @@ func (r *relay) bind2() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sawBind2
+}
+
+// debugNote writes a line of our own to the --debug-xml copy, if any.
+func (t *tap) debugNote(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.out != nil {
+		if _, err := io.WriteString(t.out, line); err != nil {
+			t.out = nil
+		}
+	}
 }

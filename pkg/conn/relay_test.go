@@ -107,7 +107,7 @@ func TestOffersSASL2Bind2(t *testing.T) {
 // through.
 func TestRelayRefusesOtherClients(t *testing.T) {
 	addr := startServer(t, serverConfig{}, func(*peer) {})
-	r, err := startRelay(contractCtx(t), Target{Addr: addr, DirectTLS: true}, clientTLS(t), contractDomain, 10*time.Second)
+	r, err := startRelay(contractCtx(t), Target{Addr: addr, DirectTLS: true}, clientTLS(t), contractDomain, 10*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestRelayVerifiesServer(t *testing.T) {
 	for _, startTLS := range []bool{false, true} {
 		addr := startServer(t, serverConfig{startTLS: startTLS}, func(*peer) {})
 		untrusting := &tls.Config{ServerName: contractDomain, RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
-		r, err := startRelay(contractCtx(t), Target{Addr: addr, DirectTLS: !startTLS}, untrusting, contractDomain, 10*time.Second)
+		r, err := startRelay(contractCtx(t), Target{Addr: addr, DirectTLS: !startTLS}, untrusting, contractDomain, 10*time.Second, nil)
 		if err == nil {
 			r.close()
 			t.Fatalf("starttls=%v: relay connected to an untrusted server", startTLS)
