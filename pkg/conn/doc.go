@@ -130,7 +130,9 @@
 // server remembered as offering no SASL2 that starts offering it gets one
 // login with a server-chosen resource (the next one knows); a server that
 // offers SASL2 with PLAIN only and no classic PLAIN keeps SASL2 (go-xmpp
-// would find nothing else to log in with), and its resource changes.
+// would find nothing else to log in with), and its resource changes; with
+// HTTP_PROXY set, go-xmpp's connection goes through that proxy and the
+// relay is not used (the resource then changes on such a server).
 // # What pkg/conn assumes of go-xmpp
 //
 // go-xmpp's API does not promise the behaviours below; pkg/conn depends on

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -505,6 +506,11 @@ func offersSASL2Bind2(features [][]byte) bool {
 // remembered in mem; else the relay, which passes the stream unchanged
 // where there is nothing to hide (it costs a loopback TLS handshake).
 func relayWanted(mem mechMemory, key string, t *tap) bool {
+	if os.Getenv("HTTP_PROXY") != "" || os.Getenv("http_proxy") != "" {
+		// go-xmpp sends the connection through that proxy; the relay
+		// would not (and go-xmpp would send the loopback leg there).
+		return false
+	}
 	if feats := t.streamFeatures(); len(feats) > 0 {
 		return offersSASL2Bind2(feats)
 	}
