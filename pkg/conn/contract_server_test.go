@@ -100,6 +100,11 @@ type serverConfig struct {
 	startTLS bool     // STARTTLS on a plain connection instead of direct TLS
 	mechs    []string // offered SASL mechanisms: PLAIN and/or SCRAM-SHA-1 (default PLAIN)
 	features string   // extra post-login stream features (raw XML)
+	// sasl2 also offers SASL2 (PLAIN) with Bind2 inline, as Prosody with
+	// mod_sasl2_bind2 does; an <authenticate/> is handed to onSASL2 and
+	// refused (the scripted server logs in classically only).
+	sasl2   bool
+	onSASL2 func(stanza.Element)
 }
 
 // peer is the server's side of one logged-in connection.
@@ -110,6 +115,7 @@ type peer struct {
 	dec      *xml.Decoder
 	sent     strings.Builder // everything written after TLS, for framing checks
 	presence stanza.Element  // go-xmpp's initial presence
+	bind     stanza.Element  // the client's classic bind request
 }
 
 // write sends raw XML to the client.
@@ -239,10 +245,19 @@ func (p *peer) login(cfg serverConfig) bool {
 		offer.WriteString("<mechanism>" + m + "</mechanism>")
 	}
 	offer.WriteString("</mechanisms>")
+	if cfg.sasl2 {
+		offer.WriteString(`<authentication xmlns='urn:xmpp:sasl:2'><mechanism>PLAIN</mechanism>` +
+			`<inline><bind xmlns='urn:xmpp:bind:0'><inline><feature var='urn:xmpp:carbons:2'/></inline></bind></inline></authentication>`)
+	}
 	if !p.openStream(offer.String()) {
 		return false
 	}
 	auth, ok := p.next()
+	if ok && auth.XMLName.Local == "authenticate" && cfg.onSASL2 != nil {
+		cfg.onSASL2(auth)
+		p.write(`<failure xmlns='urn:xmpp:sasl:2'><aborted xmlns='` + saslNS + `'/></failure>`)
+		return false
+	}
 	if !ok || auth.XMLName.Local != "auth" {
 		return false
 	}
@@ -256,6 +271,7 @@ func (p *peer) login(cfg serverConfig) bool {
 	if !ok || bind.XMLName.Local != "iq" {
 		return false
 	}
+	p.bind = bind
 	p.write(fmt.Sprintf(`<iq type='result' id='%s'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>%s</jid></bind></iq>`,
 		attrOf(bind, "id"), contractJID))
 	pres, ok := p.next()

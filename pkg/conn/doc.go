@@ -43,6 +43,96 @@
 // Without resumption, a stanza the server handled just before the loss,
 // whose <a/> never arrived, is not known to have arrived; pkg/outbox asks
 // the account's archive (XEP-0313) before sending such messages again.
+//
+// # The resource: the same on every login
+//
+// Every session of a data dir binds a resource of its own that is the same
+// on every login (identity.go, slot.go, relay.go):
+//
+//   - Slots. The data dir stores one random resource and one UUIDv4
+//     user-agent id. A session takes slot 0 (exactly those) by an
+//     exclusive flock on resource-0.lock in the data dir; if another live
+//     process holds it, slot 1, 2, … (resource + ".N", and a user-agent id
+//     hashed from the stored one and N, so Bind2 derives a distinct stable
+//     resource too). Without slots, a `send` from cron next to a running
+//     `listen` bound the same resource on servers without SASL2, and the
+//     server replaced the listener ("Replaced by new connection", seen on
+//     ejabberd 23.01). The kernel drops the lock when the process ends; a
+//     closed session hands its slot back to its own process, which keeps
+//     the lock until it exits, so a reconnect (listen dials again while
+//     the dead session's close may still be waiting) binds the same
+//     resource and does not lose its slot to another process meanwhile.
+//   - Classic bind (no SASL2: ejabberd 23.01, Prosody without mod_sasl2)
+//     binds the slot's resource. SASL2 with Bind2 and a SCRAM (or FAST)
+//     login: go-xmpp sends the user-agent id, from which the server derives
+//     the resource (Prosody: tag~hash(id)).
+//   - SASL2 with Bind2 and PLAIN, the one path go-xmpp v0.4.1 cannot keep
+//     stable: its SASL2 PLAIN branch writes <authenticate> with the Bind2
+//     request but without <user-agent> (xmpp.go, init: the "PLAIN" case
+//     under "if sasl2", unlike the SCRAM and ANONYMOUS ones), so the server
+//     makes up a new resource each time (Prosody's mod_sasl2_bind2 uses a
+//     random id.medium() when the session has no client id). PLAIN is what
+//     logs in to Prosody 0.12 (SCRAM fails there, see login.go), so this is
+//     the default test server and a common real one. TestContractSASL2PlainNoUserAgent
+//     fences that behaviour: when it fails, go-xmpp sends the user-agent
+//     and the relay can go.
+//
+// Nothing in go-xmpp's Options avoids that path. From the v0.4.1 source:
+// SASL2 is used whenever the features carry <authentication
+// xmlns='urn:xmpp:sasl:2'> and the connection is a *tls.Conn (init:
+// "if f.Authentication.Mechanism != nil && c.IsEncrypted()"), Bind2
+// whenever that offer has an inline <bind xmlns='urn:xmpp:bind:0'/>; no
+// option is read in either decision. Options.Resource is used only by the
+// classic bind ("if !bind2"); UserAgentID/UserAgentSW only in the SCRAM
+// and ANONYMOUS <authenticate>; NoTLS without TLS is plaintext
+// authentication (refused); Mechanism only picks among the offered
+// mechanisms; HTTP_PROXY/socks5 tunnel the TCP connection, under go-xmpp's
+// own TLS, so nothing can be changed there.
+//
+// So the login relay (relay.go) is used only when it is needed: the
+// mechanism is PLAIN and the server offers SASL2 with Bind2 (seen in this
+// login's features after a stronger mechanism failed, or remembered per
+// server in sasl2-bind2.json next to sasl-mechanisms.json; when nothing is
+// known yet it is used and passes the stream unchanged if there is nothing
+// to hide). go-xmpp connects with direct TLS to a one-shot loopback
+// listener; the relay connects to the real target with the real TLS policy
+// and forwards bytes, removing the SASL2 <authentication> element from the
+// first features after TLS when the classic <mechanisms> also offer PLAIN.
+// go-xmpp then logs in exactly as to a server without SASL2 (classic SASL
+// PLAIN, stream restart, classic bind of the slot's resource), the path
+// TestContractRelayLogin and the ejabberd and XMPP_SASL2=0 test servers
+// exercise. Why this is not weaker than a direct login:
+//
+//   - the server's certificate is verified by the relay with the same
+//     tls.Config (CA file, pin or --insecure exactly as requested), by
+//     STARTTLS or direct TLS as the target says, before a byte of the
+//     login is forwarded (TestRelayVerifiesServer);
+//   - the loopback leg is TLS 1.3 with an ephemeral certificate for the
+//     domain that only this go-xmpp client's tls.Config trusts, and the
+//     relay requires an ephemeral client certificate only that client has:
+//     no other local process can read or use it (TestRelayRefusesOtherClients);
+//     the listener closes once the client is in;
+//   - channel binding cannot pass through (the client's TLS session is not
+//     the server's), which is why the relay is used for PLAIN only, the
+//     mechanism that has none;
+//   - the password still travels only inside the server's TLS session.
+//
+// The relay streams: it holds back only the stream header and the first
+// features element (at most 64 KiB), then copies bytes both ways; closing
+// either side closes the other (so go-xmpp's Close, a freeze detected by
+// listen's keepalive, or a server that hangs up end both). Its socket to
+// the server is new in the process when go-xmpp's first write happens, so
+// the login's /proc lookup finds it (loginSocket), and the relay pushes
+// quick ACKs on it itself after the login (quickack.go); the loopback leg
+// needs none (Go sockets have Nagle off). LoginInfo.StreamFeatures reports
+// the features as the server sent them, not go-xmpp's filtered copy;
+// --debug-xml shows go-xmpp's side and says so with a NOTE line. Limits: a
+// server remembered as offering no SASL2 that starts offering it gets one
+// login with a server-chosen resource (the next one knows); a server that
+// offers SASL2 with PLAIN only and no classic PLAIN keeps SASL2 (go-xmpp
+// would find nothing else to log in with), and its resource changes; with
+// HTTP_PROXY set, go-xmpp's connection goes through that proxy and the
+// relay is not used (the resource then changes on such a server).
 // # What pkg/conn assumes of go-xmpp
 //
 // go-xmpp's API does not promise the behaviours below; pkg/conn depends on
@@ -134,6 +224,15 @@
 //     reads the stream itself until the server's closing tag or EOF and
 //     closes the socket; so session.Close calls it only after the receive
 //     loop has ended, never concurrently with Recv.
+//   - SASL2 PLAIN without user-agent (TestContractSASL2PlainNoUserAgent):
+//     the reason for the relay, see above. If it breaks: go-xmpp sends the
+//     user-agent and the relay is unnecessary (but harmless).
+//   - Classic login without the SASL2 offer (TestContractRelayLogin): with
+//     <authentication xmlns='urn:xmpp:sasl:2'> removed from the features,
+//     go-xmpp logs in with classic SASL and binds Options.Resource, over
+//     a TLSConfig whose roots, server name and client certificate it uses
+//     as given. If it breaks: the relayed login fails loudly (the test
+//     logs in through the relay over STARTTLS and direct TLS).
 //
 // TestContractDialSession runs the whole of Dial, Flush and Close against
 // the same scripted server. The integration tests (integration_test.go)

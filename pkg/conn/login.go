@@ -92,12 +92,13 @@ type attempt struct {
 	timeout  time.Duration
 	version  *SoftwareVersion
 	fast     fastToken // XEP-0484 token from an earlier login, if any
+	relay    bool      // through the login relay (relay.go)
 }
 
 // dial runs one go-xmpp login. go-xmpp has no context support: the login
 // runs in a goroutine and is abandoned (its client closed when it finishes)
 // if ctx ends first.
-func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
+func dial(ctx context.Context, a attempt) (*xmpp.Client, *relay, error) {
 	opts := xmpp.Options{
 		Host:        a.target.Addr,
 		User:        a.user,
@@ -124,6 +125,18 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
 		n, _ := strconv.Atoi(port)
 		a.tap.expectSocket(n)
 	}
+	var r *relay
+	if a.relay {
+		_, domain, _ := strings.Cut(a.user, "@")
+		var err error
+		if r, err = startRelay(ctx, a.target, a.tlsConf, domain, a.timeout, a.tap.debugNote); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			return nil, nil, classify(a.target.Addr, err)
+		}
+		opts.Host, opts.NoTLS, opts.StartTLS, opts.TLSConfig = r.addr(), false, false, r.clientTLS
+	}
 	if v := a.version; v != nil {
 		opts.ReportSoftwareVersion = true
 		opts.SoftwareName, opts.SoftwareVersion, opts.ReportSoftwareOS = v.Name, v.Version, v.OS
@@ -138,18 +151,24 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, error) {
 		ch <- res{c, err}
 	}()
 	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, classify(a.target.Addr, r.err)
+	case res := <-ch:
+		if res.err != nil {
+			if r != nil {
+				r.close()
+			}
+			return nil, nil, classify(a.target.Addr, res.err)
 		}
-		return r.c, nil
+		return res.c, r, nil
 	case <-ctx.Done():
+		if r != nil {
+			r.close() // go-xmpp's login fails at once
+		}
 		go func() {
-			if r := <-ch; r.c != nil {
-				r.c.Close()
+			if res := <-ch; res.c != nil {
+				res.c.Close()
 			}
 		}()
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 
@@ -189,28 +208,36 @@ func classify(addr string, err error) error {
 }
 
 // login tries the targets in order and, on each, the mechanism ladder.
-func login(ctx context.Context, o Options, targets []Target, ident Identity, t *tap) (*xmpp.Client, Target, error) {
+// The relay is non-nil when the session runs through it.
+func login(ctx context.Context, o Options, targets []Target, ident Identity, t *tap) (*xmpp.Client, Target, *relay, error) {
 	var lastErr error
-	mem := mechMemory{}
+	mem, b2 := mechMemory{}, mechMemory{} // b2: does the server offer SASL2 with Bind2 (relay.go)
 	fast := fastStore{}
 	if o.DataDir != "" {
 		mem.path = o.DataDir + "/sasl-mechanisms.json"
+		b2.path = o.DataDir + "/sasl2-bind2.json"
 		fast.path = o.DataDir + "/fast-tokens.json"
 	}
 	for _, tg := range targets {
 		tlsConf, err := o.TLS.Config(o.domain)
 		if err != nil {
-			return nil, tg, err
+			return nil, tg, nil, err
 		}
 		key := tg.Addr + " " + o.domain
 		tried := map[string]bool{}
 		mech := mem.get(key)
 		tok := fast.get(o.bare)
 		for {
-			c, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, o.Version, tok})
+			viaRelay := mech == "PLAIN" && tok.Token == "" && relayWanted(b2, key, t)
+			c, r, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, o.Version, tok, viaRelay})
 			if err == nil {
 				if mech == "" {
 					mech = c.Mechanism
+				}
+				if offered, _ := t.offered(); mech == "" && goxmppChoice(offered) == "PLAIN" {
+					// go-xmpp names only SCRAM mechanisms; remembering
+					// PLAIN lets the next login use the relay if needed.
+					mech = "PLAIN"
 				}
 				if mech != "" && !strings.HasPrefix(mech, "HT-") {
 					mem.put(key, mech)
@@ -218,7 +245,10 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 				if c.Fast.Token != "" && c.Fast.Token != tok.Token {
 					fast.put(o.bare, fastToken{c.Fast.Token, c.Fast.Mechanism, c.Fast.Expiry})
 				}
-				return c, tg, nil
+				if mech == "PLAIN" {
+					rememberRelay(b2, key, t, r)
+				}
+				return c, tg, r, nil
 			}
 			var fae *AuthError
 			if tok.Token != "" && errors.As(err, &fae) {
@@ -228,7 +258,7 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 				continue
 			}
 			if ctx.Err() != nil {
-				return nil, tg, err
+				return nil, tg, nil, err
 			}
 			lastErr = err
 			var ae *AuthError
@@ -236,7 +266,7 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 				break // connection or TLS problem: next target
 			}
 			if !mechanismProblem(err) {
-				return nil, tg, err // wrong credentials: stop here
+				return nil, tg, nil, err // wrong credentials: stop here
 			}
 			tried[mech] = true
 			offered, cb := t.offered()
@@ -245,10 +275,10 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 			}
 			next := ladder(offered, cb, tried)
 			if len(next) == 0 {
-				return nil, tg, err
+				return nil, tg, nil, err
 			}
 			mech = next[0]
 		}
 	}
-	return nil, Target{}, lastErr
+	return nil, Target{}, nil, lastErr
 }

@@ -140,6 +140,8 @@ type session struct {
 	onOffline   func(int)                // Options.OnOffline
 	maxStanza   int                      // Options.MaxStanza, else MaxStanza
 	onOversize  func(from string, n int) // Options.OnOversize
+	release     func()                   // hands the resource slot back (slot.go)
+	relay       *relay                   // nil unless the login needed the relay (relay.go)
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -163,22 +165,40 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		return nil, err
 	}
 	ident := Identity{Resource: "xmppctl." + randomBase32(5), UserAgentID: uuid4()}
+	release := func() {}
 	if o.DataDir != "" {
-		if ident, err = LoadIdentity(o.DataDir); err != nil {
+		stored, err := LoadIdentity(o.DataDir)
+		if err != nil {
 			return nil, err
+		}
+		// Concurrent sessions of one data dir each get a slot (slot.go).
+		if n, rel, ok := leaseSlot(o.DataDir); ok {
+			ident, release = stored.forSlot(n), rel
 		}
 	}
 	t := newTap(o.DebugXML)
 	if o.WatchPresence {
 		t.watch = newPresenceWatch()
 	}
-	c, tg, err := login(ctx, o, targets, ident, t)
+	c, tg, r, err := login(ctx, o, targets, ident, t)
 	if err != nil {
+		release()
 		t.stopWatch()
 		t.endLogin(nil)
 		return nil, err
 	}
-	t.endLogin(quickAck(sockOf(c)))
+	if r != nil {
+		// go-xmpp saw the relay's copy of the features; the user asks
+		// what the server offered. The relay acknowledges the server's
+		// socket itself.
+		feats, _ := r.endLogin()
+		t.mu.Lock()
+		t.features = feats
+		t.mu.Unlock()
+		t.endLogin(nil)
+	} else {
+		t.endLogin(quickAck(sockOf(c)))
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		c: c, tap: t, jid: c.JID(), domain: domain, target: tg,
@@ -190,7 +210,9 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		done:        make(chan struct{}),
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
 		maxStanza: cmp.Or(o.MaxStanza, MaxStanza), onOversize: o.OnOversize,
+		relay: r,
 	}
+	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()
 	if o.Unavailable {
 		if err := s.Send(ctx, stanza.Presence{Type: "unavailable"}); err != nil {
@@ -375,6 +397,9 @@ func (s *session) enableSM(ctx context.Context) error {
 // lets go-xmpp close the socket once the receive loop has ended (go-xmpp's
 // Close reads the stream itself and must not race our reader).
 func (s *session) Close() error {
+	// The slot first: a reconnect may dial while this close still waits
+	// on a dead connection, and must bind the same resource.
+	s.release()
 	if s.closing.Swap(true) {
 		<-s.done
 		return nil
