@@ -58,7 +58,7 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 	}
 	k := skey{iq.From, j.SID}
 	if j.Action == ActSessionInitiate {
-		return m.initiate(iq.From, j)
+		return m.initiate(ctx, iq.From, j)
 	}
 	m.mu.Lock()
 	sess := m.sessions[k]
@@ -72,7 +72,7 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 
 // initiate handles a session-initiate. The ack goes out when this returns;
 // everything else happens on the session.
-func (m *Manager) initiate(from string, j *Jingle) (any, error) {
+func (m *Manager) initiate(ctx context.Context, from string, j *Jingle) (any, error) {
 	k := skey{from, j.SID}
 	m.mu.Lock()
 	_, dup := m.sessions[k]
@@ -95,7 +95,7 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 		// Not something we can take: the initiate is acknowledged and the
 		// session ended at once (XEP-0166 §6.3.2 allows either).
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+			ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 			defer cancel()
 			_ = sess.Terminate(ctx, *reason)
 		}()
@@ -105,7 +105,7 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 	case m.incoming <- sess:
 	default:
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+			ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 			defer cancel()
 			_ = sess.Terminate(ctx, Reason{Condition: ReasonBusy})
 		}()
