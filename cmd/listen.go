@@ -242,6 +242,13 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			}
 			return resp.Announce(ctx, s)
 		},
+		// Said once the server has the session's presence and carbons:
+		// from then on nothing sent to us is missed.
+		Ready: func(s conn.Session) {
+			if !f.Global.Quiet && (f.IO.ErrTTY || f.Global.Verbose) {
+				fmt.Fprintf(f.IO.ErrOut, "xmppctl: listening as %s (Ctrl-C to stop)\n", term.Sanitize(s.JID(), false))
+			}
+		},
 		OnEvent: func(ev listen.Event) {
 			if !hasContent(ev.Message) {
 				return
@@ -272,9 +279,6 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			if s, err = f.Connect(ctx, acct, true, connOpts...); err != nil {
 				return nil, err
 			}
-		}
-		if !f.Global.Quiet && (f.IO.ErrTTY || f.Global.Verbose) {
-			fmt.Fprintf(f.IO.ErrOut, "xmppctl: listening as %s (Ctrl-C to stop)\n", term.Sanitize(s.JID(), false))
 		}
 		return s, nil
 	}
