@@ -217,7 +217,7 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 	out := &listenPrinter{p: newMessagePrinter(f)}
 	var runner *execRunner
 	if opts.Exec != "" {
-		runner = newExecRunner(ctx, f, opts.Exec)
+		runner = startExecRunner(ctx, f, opts.Exec)
 		defer runner.close()
 	}
 	l := listen.New(listen.Options{
@@ -240,13 +240,20 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			}
 			return resp.Announce(ctx, s)
 		},
+		// Said once the server has the session's presence and carbons:
+		// from then on nothing sent to us is missed.
+		Ready: func(s conn.Session) {
+			if !f.Global.Quiet && (f.IO.ErrTTY || f.Global.Verbose) {
+				fmt.Fprintf(f.IO.ErrOut, "xmppctl: listening as %s (Ctrl-C to stop)\n", term.Sanitize(s.JID(), false))
+			}
+		},
 		OnEvent: func(ev listen.Event) {
 			if !hasContent(ev.Message) {
 				return
 			}
 			out.print(ev)
 			if runner != nil && ev.Notify {
-				runner.enqueue(ev)
+				runner.enqueue(ctx, ev)
 			}
 		},
 		Warn:     func(format string, args ...any) { f.Warnf("%s", term.Sanitize(fmt.Sprintf(format, args...), false)) },
@@ -255,7 +262,7 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			OnRequest: func(ev listen.SubscriptionEvent) {
 				out.request(f, ev)
 				if runner != nil {
-					runner.enqueueRequest(ev)
+					runner.enqueueRequest(ctx, ev)
 				}
 			}},
 	})
@@ -270,9 +277,6 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 			if s, err = f.Connect(ctx, acct, true, connOpts...); err != nil {
 				return nil, err
 			}
-		}
-		if !f.Global.Quiet && (f.IO.ErrTTY || f.Global.Verbose) {
-			fmt.Fprintf(f.IO.ErrOut, "xmppctl: listening as %s (Ctrl-C to stop)\n", term.Sanitize(s.JID(), false))
 		}
 		return s, nil
 	}
@@ -367,7 +371,6 @@ func (lp *listenPrinter) request(f *Factory, ev listen.SubscriptionEvent) {
 type execRunner struct {
 	f     *Factory
 	cmd   string
-	ctx   context.Context
 	queue chan execJob
 	done  chan struct{}
 }
@@ -379,13 +382,15 @@ type execJob struct {
 	who   string // for the warning when it fails
 }
 
-func newExecRunner(ctx context.Context, f *Factory, cmd string) *execRunner {
-	r := &execRunner{f: f, cmd: cmd, ctx: ctx, queue: make(chan execJob, 4096), done: make(chan struct{})}
-	go r.loop()
+// startExecRunner starts the worker, which runs the commands under ctx and
+// skips what is queued once ctx ended.
+func startExecRunner(ctx context.Context, f *Factory, cmd string) *execRunner {
+	r := &execRunner{f: f, cmd: cmd, queue: make(chan execJob, 4096), done: make(chan struct{})}
+	go r.loop(ctx)
 	return r
 }
 
-func (r *execRunner) enqueue(ev listen.Event) {
+func (r *execRunner) enqueue(ctx context.Context, ev listen.Event) {
 	m := ev.Message
 	env := []string{"XMPP_EVENT=message",
 		"XMPP_FROM=" + m.From, "XMPP_TO=" + m.To, "XMPP_WITH=" + m.With, "XMPP_ID=" + m.StanzaID,
@@ -397,22 +402,22 @@ func (r *execRunner) enqueue(ev listen.Event) {
 		env = append(env, "XMPP_ROOM="+ev.Room.Room, "XMPP_NICK="+envSafe(ev.Room.Nick),
 			"XMPP_OCCUPANT_ID="+envSafe(ev.Room.OccupantID), "XMPP_REAL_JID="+envSafe(ev.Room.RealJID))
 	}
-	r.push(execJob{env: env, stdin: m.Body, who: "the message from " + m.From})
+	r.push(ctx, execJob{env: env, stdin: m.Body, who: "the message from " + m.From})
 }
 
-func (r *execRunner) enqueueRequest(ev listen.SubscriptionEvent) {
+func (r *execRunner) enqueueRequest(ctx context.Context, ev listen.SubscriptionEvent) {
 	approved := "0"
 	if ev.Approved {
 		approved = "1"
 	}
-	r.push(execJob{env: []string{"XMPP_EVENT=subscription-request", "XMPP_FROM=" + ev.From, "XMPP_APPROVED=" + approved},
+	r.push(ctx, execJob{env: []string{"XMPP_EVENT=subscription-request", "XMPP_FROM=" + ev.From, "XMPP_APPROVED=" + approved},
 		stdin: ev.Status, who: "the subscription request of " + ev.From})
 }
 
-func (r *execRunner) push(j execJob) {
+func (r *execRunner) push(ctx context.Context, j execJob) {
 	select {
 	case r.queue <- j:
-	case <-r.ctx.Done():
+	case <-ctx.Done():
 	}
 }
 
@@ -421,23 +426,23 @@ func (r *execRunner) close() {
 	<-r.done
 }
 
-func (r *execRunner) loop() {
+func (r *execRunner) loop(ctx context.Context) {
 	defer close(r.done)
 	for j := range r.queue {
-		if r.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			continue
 		}
-		r.run(j)
+		r.run(ctx, j)
 	}
 }
 
-func (r *execRunner) run(j execJob) {
-	c := exec.CommandContext(r.ctx, "/bin/sh", "-c", r.cmd)
+func (r *execRunner) run(ctx context.Context, j execJob) {
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", r.cmd)
 	// The command handles remote content: it gets no secret (issue 14).
 	c.Env = append(config.ChildEnv(os.Environ()), j.env...)
 	c.Stdin = strings.NewReader(j.stdin) // not a copy: the body may be megabytes
 	c.Stdout, c.Stderr = r.f.IO.Out, r.f.IO.ErrOut
-	if err := c.Run(); err != nil && r.ctx.Err() == nil {
+	if err := c.Run(); err != nil && ctx.Err() == nil {
 		r.f.Warnf("--exec for %s: %v", term.Sanitize(j.who, false), err)
 	}
 }

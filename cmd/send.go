@@ -202,11 +202,12 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 
 	nick := roomNick(opts.Nick, acct.Nick, acct.JID)
 	report := newSendReport(ctx, f, archive.Self{Account: acct.JID, Nick: nick}, s.JID())
-	defer report.close()
+	defer report.close(ctx)
 	ob := outbox.New(s, opts.Receipt)
 	defer func() { ob.Session().Close() }() // the last session, after reconnections
 	ob.BatchSize, ob.BatchTimeout = 200, f.Global.Timeout
-	ob.OnSettled = report.settled
+	// The outbox settles results inside Send and Finish, which run on ctx.
+	ob.OnSettled = func(res outbox.Result) { report.settled(ctx, res) }
 	if opts.OMEMO {
 		closeOMEMO, err := (&omemoSealer{f: f, acct: acct, policy: policy}).attach(ctx, ob)
 		if err != nil {
@@ -243,11 +244,15 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			}
 		}
 	}
+	// One deadline for the whole ending: --timeout bounds the
+	// acknowledgement and the receipts together.
 	fctx, cancel := f.WithTimeout(ctx)
 	defer cancel()
-	rctx, rcancel := f.WithTimeout(ctx)
-	defer rcancel()
-	if _, err := ob.Finish(fctx, rctx); err != nil {
+	_, err = ob.Finish(fctx)
+	if err == nil {
+		_, err = ob.WaitReceipts(fctx)
+	}
+	if err != nil {
 		if opts.Lines {
 			return report.outcomeWith(err)
 		}
@@ -265,7 +270,7 @@ func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []str
 	err := outbox.Lines(f.IO.In, outbox.MaxLine, func(line string, tooLong error) error {
 		if tooLong != nil {
 			for _, to := range targets {
-				report.settled(outbox.Result{To: to, Status: outbox.StatusFailed, Err: tooLong, ErrorText: tooLong.Error()})
+				report.settled(ctx, outbox.Result{To: to, Status: outbox.StatusFailed, Err: tooLong, ErrorText: tooLong.Error()})
 			}
 			return nil
 		}
@@ -291,7 +296,6 @@ func sendLines(ctx context.Context, f *Factory, ob *outbox.Outbox, targets []str
 // archive so that the copy coming back from the server archive is matched,
 // not stored twice. It never holds more than one batch of messages.
 type sendReport struct {
-	ctx      context.Context
 	f        *Factory
 	enc      *json.Encoder
 	failures []error
@@ -304,14 +308,14 @@ type sendReport struct {
 }
 
 func newSendReport(ctx context.Context, f *Factory, self archive.Self, full string) *sendReport {
-	r := &sendReport{ctx: ctx, f: f, failed: map[string]bool{}, rec: openSentRecorder(ctx, f, self, full)}
+	r := &sendReport{f: f, failed: map[string]bool{}, rec: openSentRecorder(ctx, f, self, full)}
 	if f.Global.JSON {
 		r.enc = json.NewEncoder(f.IO.Out)
 	}
 	return r
 }
 
-func (r *sendReport) settled(res outbox.Result) {
+func (r *sendReport) settled(ctx context.Context, res outbox.Result) {
 	if r.enc != nil {
 		_ = r.enc.Encode(res)
 	}
@@ -333,10 +337,10 @@ func (r *sendReport) settled(res outbox.Result) {
 		return
 	}
 	r.f.Infof("%s %s (id %s)", res.Status, res.To, res.ID)
-	r.rec.add(res.Message, res.Encrypted)
+	r.rec.add(ctx, res.Message, res.Encrypted)
 }
 
-func (r *sendReport) close() { r.rec.close() }
+func (r *sendReport) close(ctx context.Context) { r.rec.close(ctx) }
 
 // outcomeWith is the outcome of a --lines run that ended with err (the
 // connection lost for good, or standard input unreadable): every message
@@ -374,7 +378,6 @@ func (r *sendReport) outcome(joinErrs []error, recipients int) error {
 // the user keeps one (the store file exists): a plain notification sender
 // should not pay for opening a database.
 type sentRecorder struct {
-	ctx     context.Context
 	f       *Factory
 	st      *store.Store
 	self    archive.Self
@@ -384,7 +387,7 @@ type sentRecorder struct {
 }
 
 func openSentRecorder(ctx context.Context, f *Factory, self archive.Self, full string) *sentRecorder {
-	r := &sentRecorder{ctx: ctx, f: f, self: self, full: full}
+	r := &sentRecorder{f: f, self: self, full: full}
 	if _, err := os.Stat(filepath.Join(f.DataDir(), store.FileName)); err != nil {
 		return r
 	}
@@ -397,34 +400,34 @@ func openSentRecorder(ctx context.Context, f *Factory, self archive.Self, full s
 	return r
 }
 
-func (r *sentRecorder) add(m stanza.Message, encryption string) {
+func (r *sentRecorder) add(ctx context.Context, m stanza.Message, encryption string) {
 	if r.st == nil {
 		return
 	}
 	if encryption != r.enc {
-		r.flush()
+		r.flush(ctx)
 		r.enc = encryption
 	}
 	r.pending = append(r.pending, m)
 	if len(r.pending) >= 200 {
-		r.flush()
+		r.flush(ctx)
 	}
 }
 
-func (r *sentRecorder) flush() {
+func (r *sentRecorder) flush(ctx context.Context) {
 	if len(r.pending) == 0 {
 		return
 	}
-	if err := archive.SentEncrypted(r.ctx, r.st, r.self, r.full, time.Now(), r.enc, r.pending...); err != nil {
+	if err := archive.SentEncrypted(ctx, r.st, r.self, r.full, time.Now(), r.enc, r.pending...); err != nil {
 		r.f.Warnf("local archive not updated: %v", err)
 	}
 	r.pending = r.pending[:0]
 }
 
-func (r *sentRecorder) close() {
+func (r *sentRecorder) close(ctx context.Context) {
 	if r.st == nil {
 		return
 	}
-	r.flush()
+	r.flush(ctx)
 	r.st.Close()
 }

@@ -526,7 +526,7 @@ func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reco
 	}
 	fctx, cancel := f.WithTimeout(ctx)
 	defer cancel()
-	results, err := ob.Finish(fctx, fctx)
+	results, err := ob.Finish(fctx) // no receipts requested: final
 	if err != nil {
 		return nil, err
 	}

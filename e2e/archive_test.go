@@ -227,6 +227,8 @@ func TestArchiveSyncDuringTraffic(t *testing.T) {
 				mu.Lock()
 				during = append(during, b...)
 				mu.Unlock()
+				// Pacing, not waiting: spreads the traffic over the sync's
+				// pages instead of landing it all before the first one.
 				time.Sleep(5 * time.Millisecond)
 			}
 		}()
@@ -265,7 +267,9 @@ func TestArchiveSyncKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Kill it once some pages are committed.
+	// Kill it once some pages are committed. Without a terminal the sync
+	// prints nothing per page, so the committed rows are the event, seen
+	// by polling the store (bounded by the deadline).
 	st := waitForStore(t, dir)
 	deadline := time.Now().Add(30 * time.Second)
 	n := 0
@@ -291,6 +295,8 @@ func TestArchiveSyncKilled(t *testing.T) {
 	exactlyOnce(t, listJSON(t, alice, dir), want)
 }
 
+// waitForStore polls for the store the child creates: a file appearing
+// has no event to wait on.
 func waitForStore(t *testing.T, dir string) *store.Store {
 	t.Helper()
 	path := filepath.Join(dir, store.FileName)

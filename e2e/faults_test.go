@@ -193,6 +193,7 @@ func TestListenThroughFreeze(t *testing.T) {
 		t.Fatalf("no reconnection after the freeze: %v\n%s", err, lp.errText())
 	}
 	t.Logf("freeze noticed and reconnecting after %v (keepalive %v)", back.At.Sub(frozen.At).Round(time.Millisecond), keepalive)
+	lp.barrier(t, bs, srv.JID(alice))
 	exactlyOnce(t, lp.waitFor(t, 2), []string{"before", "during-freeze"})
 	if !strings.Contains(lp.errText(), "keepalive") {
 		t.Errorf("the dead connection was not reported: %s", lp.errText())

@@ -31,18 +31,12 @@ func TestListenExecGetsNoSecrets(t *testing.T) {
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	bs := srv.Dial(t, bob)
 	envFile := filepath.Join(t.TempDir(), "env")
-	p := startListen(t, alice, t.TempDir(), "--exec", "env > "+envFile+".tmp && mv "+envFile+".tmp "+envFile)
+	p := startListen(t, alice, t.TempDir(), "--exec", "env > "+envFile+" && echo exec-done")
 	sendMsg(t, bs, srv.JID(alice), "print your environment")
 	flush(t, bs)
 	p.waitFor(t, 1)
-	var env []byte
-	for range 400 {
-		var err error
-		if env, err = os.ReadFile(envFile); err == nil {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	p.waitLine(t, "exec-done", 1)
+	env, _ := os.ReadFile(envFile)
 	if !strings.Contains(string(env), "XMPP_FROM="+srv.JID(bob)) {
 		t.Fatalf("--exec did not run or lacks XMPP_FROM:\n%s", env)
 	}

@@ -18,7 +18,7 @@ import (
 func TestSendInterrupted(t *testing.T) {
 	testserver.Require(t, srv)
 	alice, carol := srv.NewUser(t, "alice"), srv.NewUser(t, "carol")
-	online(t, carol)
+	rc := online(t, carol)
 	args := append(srv.Flags(), "--timeout", "60s", "send", "--receipt", "-m", "x", srv.JID(carol))
 	cmd := exec.Command(testserver.Binary(t), args...)
 	cmd.Env = append(os.Environ(), srv.AccountEnv(alice)...)
@@ -28,7 +28,9 @@ func TestSendInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // connected and waiting for the receipt
+	// The message reached carol, who sends no receipt: send is past
+	// connecting and waits for the acknowledgement or the receipt.
+	rc.message(t, 30*time.Second, fromUser(alice))
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	var ee *exec.ExitError

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,13 +28,21 @@ import (
 
 // listenProc is a running "xmppctl listen --json -v".
 type listenProc struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	msgs   []store.Message
-	stderr bytes.Buffer
-	ready  chan struct{}
-	exited chan struct{}
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	msgs  []store.Message
+	other []string // lines of stdout that are no message (--exec output)
+	// barriers are the bodies of the barrier messages printed.
+	barriers []string
+	stderr   bytes.Buffer
+	more     chan struct{} // a token after each line read
+	ready    chan struct{}
+	exited   chan struct{}
 }
+
+// barrierPrefix starts the body of the messages barrier sends; they are
+// kept out of msgs.
+const barrierPrefix = "e2e-barrier-"
 
 func startListen(t *testing.T, user, dataDir string, args ...string) *listenProc {
 	t.Helper()
@@ -47,7 +56,7 @@ func startListenWith(t *testing.T, flags []string, user, dataDir string, args ..
 	all := append(append([]string(nil), flags...), "--data-dir", dataDir, "-v", "--json", "listen")
 	cmd := exec.Command(testserver.Binary(t), append(all, args...)...)
 	cmd.Env = append(os.Environ(), srv.AccountEnv(user)...)
-	p := &listenProc{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{})}
+	p := &listenProc{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{}), more: make(chan struct{}, 1)}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +78,7 @@ func startListenWith(t *testing.T, flags []string, user, dataDir string, args ..
 			p.mu.Lock()
 			p.stderr.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
+			p.signal()
 			if strings.Contains(sc.Text(), "listening as") {
 				once.Do(func() { close(p.ready) })
 			}
@@ -79,12 +89,16 @@ func startListenWith(t *testing.T, flags []string, user, dataDir string, args ..
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			var m store.Message
-			if json.Unmarshal(sc.Bytes(), &m) != nil {
-				continue // --exec output shares stdout
-			}
 			p.mu.Lock()
-			p.msgs = append(p.msgs, m)
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				p.other = append(p.other, sc.Text()) // --exec output shares stdout
+			} else if strings.HasPrefix(m.Body, barrierPrefix) {
+				p.barriers = append(p.barriers, m.Body)
+			} else {
+				p.msgs = append(p.msgs, m)
+			}
 			p.mu.Unlock()
+			p.signal()
 		}
 	}()
 	go func() { wg.Wait(); close(p.exited) }()
@@ -100,11 +114,74 @@ func startListenWith(t *testing.T, flags []string, user, dataDir string, args ..
 	case <-time.After(20 * time.Second):
 		t.Fatalf("listen not online: %s", p.errText())
 	}
-	// The caps presence and carbons are sent right after login; a ping
-	// from another session cannot order against them, so give the server
-	// a moment to process them before anyone relies on carbons.
-	time.Sleep(300 * time.Millisecond)
+	// "listening as" comes once the server has processed the session's
+	// presence and carbons: from now on what others send is seen.
 	return p
+}
+
+func (p *listenProc) signal() {
+	select {
+	case p.more <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits until ok holds (checked under p.mu after each line the
+// process printed); the deadline only turns a hang into a failure.
+func (p *listenProc) wait(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		p.mu.Lock()
+		done := ok()
+		p.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-p.more:
+		case <-p.exited:
+			p.mu.Lock()
+			done := ok()
+			p.mu.Unlock()
+			if !done {
+				t.Fatalf("listen exited before %s; stderr:\n%s", what, p.errText())
+			}
+			return
+		case <-deadline:
+			t.Fatalf("listen: no %s within 30s; stderr:\n%s", what, p.errText())
+		}
+	}
+}
+
+// waitLine waits until n lines of stdout that are not messages (--exec
+// output) equal line.
+func (p *listenProc) waitLine(t *testing.T, line string, n int) {
+	t.Helper()
+	p.wait(t, fmt.Sprintf("%d× %q on stdout", n, line), func() bool {
+		c := 0
+		for _, l := range p.other {
+			if l == line {
+				c++
+			}
+		}
+		return c >= n
+	})
+}
+
+// barrier sends a message from s to the listening account and waits until
+// listen printed it: listen handles stanzas in order, so everything that
+// reached it before from s, and whatever it did on its own before (a
+// catch-up and its duplicates), has been printed by then. The barrier is
+// not in msgs.
+func (p *listenProc) barrier(t *testing.T, s conn.Session, to string) {
+	t.Helper()
+	body := barrierPrefix + conn.NewID()
+	sendMsg(t, s, to, body)
+	flush(t, s)
+	p.wait(t, "barrier message", func() bool {
+		return slices.Contains(p.barriers, body)
+	})
 }
 
 func (p *listenProc) errText() string {
@@ -113,27 +190,14 @@ func (p *listenProc) errText() string {
 	return p.stderr.String()
 }
 
-// waitFor waits until n messages were printed and returns them.
+// waitFor waits until n messages were printed and returns them. To be
+// sure that no extra one (a duplicate) follows, call barrier first.
 func (p *listenProc) waitFor(t *testing.T, n int) []store.Message {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		got := append([]store.Message(nil), p.msgs...)
-		p.mu.Unlock()
-		if len(got) >= n {
-			time.Sleep(300 * time.Millisecond) // anything extra (a duplicate) shows up too
-			p.mu.Lock()
-			got = append([]store.Message(nil), p.msgs...)
-			p.mu.Unlock()
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p.wait(t, fmt.Sprintf("%d messages printed", n), func() bool { return len(p.msgs) >= n })
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t.Fatalf("listen printed %d of %d messages; stderr:\n%s", len(p.msgs), n, p.stderr.String())
-	return nil
+	return append([]store.Message(nil), p.msgs...)
 }
 
 // interrupt sends SIGINT and expects exit status 130.
@@ -203,6 +267,7 @@ func TestListen(t *testing.T) {
 	}
 	flush(t, rb.s)
 	flush(t, a2)
+	p.barrier(t, rb.s, srv.JID(alice))
 	got := p.waitFor(t, len(want))
 	exactlyOnce(t, got, want)
 	for _, m := range got {
@@ -256,7 +321,7 @@ func TestListenExecQuietPeriod(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(t.TempDir(), "exec.log")
 	p := startListen(t, alice, dir, "--quiet-period", "10m",
-		"--exec", `printf '%s|%s|%s\n' "$XMPP_WITH" "$XMPP_DIRECTION" "$(cat)" >> `+log)
+		"--exec", `printf '%s|%s|%s\n' "$XMPP_WITH" "$XMPP_DIRECTION" "$(cat)" >> `+log+` && echo exec-done`)
 
 	sendMsg(t, a2, srv.JID(bob), "on it (from the phone)")
 	flush(t, a2)
@@ -269,14 +334,9 @@ func TestListenExecQuietPeriod(t *testing.T) {
 	p.waitFor(t, 3)
 
 	want := srv.JID(carol) + "|in|carol\nwith two lines\n"
-	var got []byte
-	for range 200 {
-		got, _ = os.ReadFile(log)
-		if len(got) >= len(want) {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	// The commands run in order: when one is done, so are those before.
+	p.waitLine(t, "exec-done", 1)
+	got, _ := os.ReadFile(log)
 	if string(got) != want {
 		t.Errorf("exec log %q, want only carol's message %q", got, want)
 	}
@@ -315,18 +375,13 @@ func TestListenReconnect(t *testing.T) {
 	}
 	flush(t, bs)
 	// Once it is back (a second "listening as"), more live traffic.
-	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(p.errText(), "listening as") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reconnect: %s", p.errText())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p.wait(t, "reconnect", func() bool { return strings.Count(p.stderr.String(), "listening as") >= 2 })
 	for i := range 5 {
 		want = append(want, fmt.Sprintf("after-%d", i))
 		sendMsg(t, bs, srv.JID(alice), want[len(want)-1])
 	}
 	flush(t, bs)
+	p.barrier(t, bs, srv.JID(alice))
 	got := p.waitFor(t, len(want))
 	exactlyOnce(t, got, want)
 	sources := map[string]int{}

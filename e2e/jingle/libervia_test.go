@@ -1,12 +1,15 @@
 package jingle
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,7 +61,8 @@ func startLibervia(t *testing.T, user string) *libervia {
 		t.Fatal(err)
 	}
 	backend := exec.Command("libervia-backend", "fg")
-	backend.Dir, backend.Env, backend.Stdout, backend.Stderr = dir, l.env, logf, logf
+	ready := newWatch(logf, "Backend is ready")
+	backend.Dir, backend.Env, backend.Stdout, backend.Stderr = dir, l.env, ready, ready
 	backend.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := backend.Start(); err != nil {
 		t.Fatal(err)
@@ -79,16 +83,10 @@ func startLibervia(t *testing.T, user string) *libervia {
 			t.Logf("libervia backend log (tail):\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		b, _ := os.ReadFile(logf.Name())
-		if strings.Contains(string(b), "Backend is ready") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("libervia backend not ready after 60 s")
-		}
-		time.Sleep(250 * time.Millisecond)
+	select {
+	case <-ready.seen:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("libervia backend not ready after 60 s")
 	}
 	pw := srv.Users[user]
 	l.cli(t, "profile", "create", "-j", srv.JID(user), "-x", pw, user)
@@ -137,8 +135,14 @@ func (l *libervia) run(t *testing.T, args ...string) (string, error) {
 // receive starts "libervia-cli file receive" in dir (one file).
 func (l *libervia) receive(t *testing.T, from, dir string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("libervia-cli", "file", "receive", "-p", l.profile, "-f", from)
-	cmd.Env, cmd.Dir = l.env, dir
+	// -vv for the line it prints once it is about to answer offers (an
+	// offer that comes before its callback is registered is still pending
+	// in the backend, and it fetches those right after).
+	cmd := exec.Command("libervia-cli", "file", "receive", "-vv", "-p", l.profile, "-f", from)
+	waiting := newWatch(io.Discard, "waiting for incoming file request")
+	// Unbuffered: a pipe would otherwise hold the line until it exits.
+	env := append(append([]string(nil), l.env...), "PYTHONUNBUFFERED=1")
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, waiting, waiting
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -147,8 +151,40 @@ func (l *libervia) receive(t *testing.T, from, dir string) *exec.Cmd {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		_ = cmd.Wait()
 	})
-	time.Sleep(2 * time.Second) // it registers its callback asynchronously
+	select {
+	case <-waiting.seen:
+	case <-time.After(60 * time.Second):
+		t.Fatal("libervia-cli file receive never said it was waiting")
+	}
 	return cmd
+}
+
+// watch passes output on to w and closes seen once the output contained
+// s: a child's line as the event to wait on.
+type watch struct {
+	w    io.Writer
+	s    []byte
+	mu   sync.Mutex
+	tail []byte
+	seen chan struct{}
+	once sync.Once
+}
+
+func newWatch(w io.Writer, s string) *watch {
+	return &watch{w: w, s: []byte(s), seen: make(chan struct{})}
+}
+
+func (x *watch) Write(p []byte) (int, error) {
+	x.mu.Lock()
+	x.tail = append(x.tail, p...)
+	if bytes.Contains(x.tail, x.s) {
+		x.once.Do(func() { close(x.seen) })
+	}
+	if keep := len(x.s) - 1; len(x.tail) > keep {
+		x.tail = append(x.tail[:0], x.tail[len(x.tail)-keep:]...)
+	}
+	x.mu.Unlock()
+	return x.w.Write(p)
 }
 
 func waitForFile(t *testing.T, path string, size int64, d time.Duration) {

@@ -190,7 +190,9 @@ func TestInterruptedTransfer(t *testing.T) {
 	})
 }
 
-// waitForPartial waits until some file in dir holds data.
+// waitForPartial waits until some file in dir holds data. The receiver
+// says nothing while bytes flow (no terminal: no progress), so the file
+// itself is the observation, polled until the deadline.
 func waitForPartial(t *testing.T, dir string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

@@ -1,15 +1,21 @@
 package release
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func root(t *testing.T) string {
@@ -31,13 +37,25 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	return out.String()
 }
 
-// TestReleaseReproducibleAndInstallable builds the host target twice into
-// two directories and requires byte-identical outputs (archive, .deb,
-// SHA256SUMS); then unpacks the .deb into a scratch root, checks its
-// control data and layout, and runs xmppctl version from it.
+// TestReleaseReproducibleAndInstallable builds the host target twice, each
+// time from a cold, empty build cache of its own into its own directory, and
+// requires byte-identical outputs (archive, .deb, SHA256SUMS) whose entries
+// all carry the commit's time and owner 0; then unpacks the .deb into a
+// scratch root, checks its control data and layout, and runs xmppctl
+// version from it.
+//
+// Separate caches are the point: with a shared one the second build would
+// reuse the first one's compiled packages and prove little. Only the host
+// target is built (the six targets twice cold would take about twelve
+// minutes of CPU); the other targets run the same build function with the
+// same pinned environment, and the .zip of windows/amd64 is made from files
+// whose times and modes are normalised the same way. Measured on the 2-core
+// development machine: the whole test took 362 CPU-seconds (286 user, 76
+// system), about 3 minutes on two idle cores; one build from a warm cache
+// takes about 21 CPU-seconds, so the cold caches add about 5 CPU-minutes.
 func TestReleaseReproducibleAndInstallable(t *testing.T) {
 	if os.Getenv("XMPPCTL_INTEGRATION") != "1" {
-		t.Skip("set XMPPCTL_INTEGRATION=1: builds release artifacts (about a minute)")
+		t.Skip("set XMPPCTL_INTEGRATION=1: builds release artifacts twice from cold caches (minutes)")
 	}
 	for _, tool := range []string{"tar", "gzip", "zip", "sha256sum"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -51,8 +69,20 @@ func TestReleaseReproducibleAndInstallable(t *testing.T) {
 	const version = "v9.8.7-test.1"
 	env := []string{"RELEASE_TARGETS=" + runtime.GOOS + "/" + runtime.GOARCH, "RELEASE_DEB=" + map[bool]string{true: "1", false: "0"}[deb]}
 	outs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b", "dist")}
+	// Both builds must see the same commit (its time stamps every entry).
+	head := strings.TrimSpace(run(t, root(t), nil, "git", "rev-parse", "HEAD"))
+	epoch := commitTime(t)
+	// The two builds run one after the other: in parallel they would only
+	// compete for the same cores.
 	for _, out := range outs {
-		run(t, root(t), env, "scripts/release", version, out)
+		cache := t.TempDir()
+		run(t, root(t), append(env, "GOCACHE="+cache), "scripts/release", version, out)
+		if ents, _ := os.ReadDir(cache); len(ents) == 0 {
+			t.Fatalf("the build did not use its own cache %s", cache)
+		}
+	}
+	if now := strings.TrimSpace(run(t, root(t), nil, "git", "rev-parse", "HEAD")); now != head {
+		t.Fatalf("HEAD moved from %s to %s while the test ran: the two builds are of different revisions; run it again", head, now)
 	}
 	names := func(dir string) []string {
 		ents, err := os.ReadDir(dir)
@@ -92,9 +122,16 @@ func TestReleaseReproducibleAndInstallable(t *testing.T) {
 			t.Errorf("archive lacks %s:\n%s", stem+f, list)
 		}
 	}
-	if !strings.Contains(list, " 0/0 ") && !strings.Contains(list, "root/root") {
-		t.Errorf("archive entries are not owned by 0/0:\n%s", list)
+	f, err := os.Open(filepath.Join(outs[0], archive))
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTar(t, archive, zr, epoch)
 	if !deb {
 		t.Log("no .deb on this platform")
 		return
@@ -123,6 +160,8 @@ func TestReleaseReproducibleAndInstallable(t *testing.T) {
 			t.Errorf("not owned by root: %s", l)
 		}
 	}
+	data := run(t, "", nil, "dpkg-deb", "--fsys-tarfile", pkg)
+	checkTar(t, debName, strings.NewReader(data), epoch)
 
 	scratch := t.TempDir()
 	run(t, "", nil, "dpkg", "-x", pkg, scratch)
@@ -139,5 +178,51 @@ func TestReleaseReproducibleAndInstallable(t *testing.T) {
 	}
 	if txt := run(t, scratch, nil, filepath.Join(scratch, "usr/bin/xmppctl"), "--version"); !strings.HasPrefix(txt, "xmppctl version "+version+"\n") {
 		t.Errorf("--version: %q", txt)
+	}
+}
+
+// commitTime is the time every archive entry must carry: the one
+// scripts/release takes from the last commit (or SOURCE_DATE_EPOCH).
+func commitTime(t *testing.T) time.Time {
+	t.Helper()
+	if e := os.Getenv("SOURCE_DATE_EPOCH"); e != "" {
+		n, err := strconv.ParseInt(e, 10, 64)
+		if err != nil {
+			t.Fatalf("SOURCE_DATE_EPOCH %q: %v", e, err)
+		}
+		return time.Unix(n, 0)
+	}
+	out := strings.TrimSpace(run(t, root(t), nil, "git", "log", "-1", "--format=%ct"))
+	n, err := strconv.ParseInt(out, 10, 64)
+	if err != nil {
+		t.Fatalf("commit time %q: %v", out, err)
+	}
+	return time.Unix(n, 0)
+}
+
+// checkTar requires every entry of a tar stream to have the fixed time and
+// owner 0/0, so that nothing of the building machine leaks into the bytes.
+func checkTar(t *testing.T, name string, r io.Reader, epoch time.Time) {
+	t.Helper()
+	tr := tar.NewReader(r)
+	n := 0
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		n++
+		if !h.ModTime.Equal(epoch) {
+			t.Errorf("%s: %s has time %v, want the commit's %v", name, h.Name, h.ModTime.UTC(), epoch.UTC())
+		}
+		if h.Uid != 0 || h.Gid != 0 {
+			t.Errorf("%s: %s owned by %d/%d, want 0/0", name, h.Name, h.Uid, h.Gid)
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s: no entries", name)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xmppctl/xmppctl/internal/xmpppair"
+	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -131,8 +132,11 @@ func TestOutOfOrder(t *testing.T) {
 	a, b := xmpppair.New(alice, bob)
 	defer a.Close()
 	defer b.Close()
-	ma, mb := NewManager(a, 0), NewManager(b, 0)
-	_ = ma
+	_ = NewManager(a, 0)
+	// Bob's data handler says when block 1 reached it, so that block 0 is
+	// sent only then, instead of after a sleep.
+	entered := make(chan struct{})
+	mb := NewManager(hookData{Session: b, seq: 1, entered: entered}, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	mb.Expect(alice, "s")
@@ -148,7 +152,11 @@ func TestOutOfOrder(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- send(1, "two") }() // waits for seq 0
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("block 1 never reached bob")
+	}
 	if err := send(0, "one"); err != nil {
 		t.Fatal(err)
 	}
@@ -231,4 +239,25 @@ func TestParseData(t *testing.T) {
 			t.Errorf("%s: got %+v, want %+v", tt.in, got, tt.want)
 		}
 	}
+}
+
+// hookData is a session whose ibb data handler closes entered when the
+// block numbered seq arrives, before handling it.
+type hookData struct {
+	*xmpppair.Session
+	seq     uint16
+	entered chan struct{}
+}
+
+func (h hookData) HandleIQ(space, local string, fn conn.IQHandler) {
+	if space != NS || local != "data" {
+		h.Session.HandleIQ(space, local, fn)
+		return
+	}
+	h.Session.HandleIQ(space, local, func(ctx context.Context, iq *stanza.IQ) (any, error) {
+		if d, err := parseData(iq.Query); err == nil && d.Seq == h.seq {
+			close(h.entered)
+		}
+		return fn(ctx, iq)
+	})
 }

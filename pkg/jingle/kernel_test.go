@@ -237,7 +237,8 @@ func TestStall(t *testing.T) {
 	t.Run("slow but moving", func(t *testing.T) {
 		a, b := tcpPair(t)
 		small := data[:64<<10]
-		// 0.8 s in all, longer than the idle bound, in gaps far shorter.
+		// 0.8 s in all, longer than the idle bound, in gaps far shorter: the
+		// pace is the input (a slow sender), so the sleep is inherent.
 		go func() {
 			for i := 0; i < len(small); i += 4 << 10 {
 				a.Write(small[i : i+4<<10])

@@ -54,7 +54,7 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 		return nil, &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}
 	}
 	if j.Action == ActSessionInitiate {
-		return m.initiate(iq.From, j)
+		return m.initiate(ctx, iq.From, j)
 	}
 	sess, _ := m.sessions.Get(iq.From, j.SID)
 	if sess == nil {
@@ -66,7 +66,7 @@ func (m *Manager) handle(ctx context.Context, iq *stanza.IQ) (any, error) {
 
 // initiate handles a session-initiate. The ack goes out when this returns;
 // everything else happens on the session.
-func (m *Manager) initiate(from string, j *Jingle) (any, error) {
+func (m *Manager) initiate(ctx context.Context, from string, j *Jingle) (any, error) {
 	if _, dup := m.sessions.Get(from, j.SID); dup {
 		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.BadRequest, Text: "duplicate session id"}
 	}
@@ -85,7 +85,7 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 		// Not something we can take: the initiate is acknowledged and the
 		// session ended at once (XEP-0166 §6.3.2 allows either).
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+			ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 			defer cancel()
 			_ = sess.Terminate(ctx, *reason)
 		}()
@@ -95,7 +95,7 @@ func (m *Manager) initiate(from string, j *Jingle) (any, error) {
 	case m.incoming <- sess:
 	default:
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+			ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 			defer cancel()
 			_ = sess.Terminate(ctx, Reason{Condition: ReasonBusy})
 		}()

@@ -36,6 +36,11 @@ type Options struct {
 	// Online is called on each new session before anything else (the caps
 	// presence and IQ responders); nil sends nothing more.
 	Online func(ctx context.Context, s conn.Session) error
+	// Ready is called on each new session once the server has processed
+	// its setup (Online's stanzas, carbons, CSI), before the catch-up: from
+	// then on what others send is seen, copies of what our other devices
+	// send included.
+	Ready func(s conn.Session)
 	// OnEvent receives each newly stored message, in arrival order. It runs
 	// on the receive path: it must not block for long.
 	OnEvent func(Event)
@@ -221,6 +226,9 @@ func (l *Listener) Serve(ctx context.Context, s conn.Session) error {
 		if err := csi.Inactive(ctx, s); err != nil {
 			return err
 		}
+	}
+	if l.o.Ready != nil {
+		l.o.Ready(s)
 	}
 	l.mu.Lock()
 	first := l.sessions == 0

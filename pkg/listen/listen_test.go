@@ -3,6 +3,8 @@ package listen
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,8 @@ type harness struct {
 	l      *Listener
 	mu     sync.Mutex
 	events []Event
+	more   chan struct{} // a token after each event
+	synced int           // barriers delivered so far
 	warns  []string
 	now    time.Time
 	cancel context.CancelFunc
@@ -29,7 +33,8 @@ type harness struct {
 
 func start(t *testing.T, a *mamtest.Archive, prefill func(*store.Store)) *harness {
 	t.Helper()
-	h := &harness{s: xmpptest.New(), now: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), done: make(chan error, 1)}
+	h := &harness{s: xmpptest.New(), now: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), done: make(chan error, 1),
+		more: make(chan struct{}, 1)}
 	h.s.Full = "user@example.org/listen"
 	if a != nil {
 		a.Serve(h.s)
@@ -44,9 +49,17 @@ func start(t *testing.T, a *mamtest.Archive, prefill func(*store.Store)) *harnes
 		prefill(st)
 	}
 	h.l = New(Options{Self: archive.Self{Account: "user@example.org"}, Store: st, QuietPeriod: time.Minute,
-		Now:     func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now },
-		OnEvent: func(ev Event) { h.mu.Lock(); h.events = append(h.events, ev); h.mu.Unlock() },
-		Warn:    func(f string, args ...any) { h.mu.Lock(); h.warns = append(h.warns, f); h.mu.Unlock() }})
+		Now: func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now },
+		OnEvent: func(ev Event) {
+			h.mu.Lock()
+			h.events = append(h.events, ev)
+			h.mu.Unlock()
+			select {
+			case h.more <- struct{}{}:
+			default:
+			}
+		},
+		Warn: func(f string, args ...any) { h.mu.Lock(); h.warns = append(h.warns, f); h.mu.Unlock() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	ready := make(chan struct{})
@@ -71,23 +84,54 @@ func xmlOf(v any) string {
 	return string(b)
 }
 
-// settle waits until n events arrived (and a little longer for extras).
+// settle waits until n events arrived, then for a barrier (see sync), so
+// that an extra event (a duplicate) shows too.
 func (h *harness) settle(t *testing.T, n int) []Event {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		h.mu.Lock()
-		got := len(h.events)
-		h.mu.Unlock()
-		if got >= n {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
+	h.waitFor(t, func(evs []Event) bool { return len(evs) >= n })
+	return h.sync(t)
+}
+
+// sync delivers a message from a sender the tests never use and waits until
+// it came out as an event: the listener handles stanzas one at a time in
+// arrival order, so everything delivered before it has been handled. It
+// returns the events before the barrier, which it removes.
+func (h *harness) sync(t *testing.T) []Event {
+	t.Helper()
+	h.mu.Lock()
+	h.synced++
+	id := fmt.Sprintf("barrier-%d", h.synced)
+	h.mu.Unlock()
+	h.s.Deliver(&stanza.Message{ID: id, From: "barrier@example.net/test", Type: "chat", Body: id})
+	h.waitFor(t, func(evs []Event) bool {
+		return slices.ContainsFunc(evs, func(ev Event) bool { return ev.Message.MsgID == id })
+	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.events = slices.DeleteFunc(h.events, func(ev Event) bool { return ev.Message.MsgID == id })
 	return append([]Event(nil), h.events...)
+}
+
+// waitFor waits until the events satisfy ok; the deadline only turns a
+// hang into a failure.
+func (h *harness) waitFor(t *testing.T, ok func([]Event) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		h.mu.Lock()
+		done := ok(h.events)
+		h.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-h.more:
+		case <-deadline:
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			t.Fatalf("timed out waiting for events; have %+v", h.events)
+		}
+	}
 }
 
 func el(space, local string, attrs ...string) stanza.Element {
@@ -176,7 +220,7 @@ func TestQuietPeriodAndReadState(t *testing.T) {
 	}
 	// A displayed marker sent from the phone marks read as well.
 	h.s.Deliver(carbon("sent", `<message xmlns='jabber:client' from='user@example.org/phone' to='carol@example.org' type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' id='c1'/></message>`, "user@example.org"))
-	time.Sleep(100 * time.Millisecond)
+	h.sync(t) // the marker has been handled
 	if ts, id, err := h.st.ReadState(context.Background(), "user@example.org", "carol@example.org"); err != nil || ts.IsZero() || id != "c1" {
 		t.Errorf("displayed marker did not mark read: %v %q %v", ts, id, err)
 	}

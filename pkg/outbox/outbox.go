@@ -86,6 +86,7 @@ type Outbox struct {
 	streak int // reconnection attempts since the last acknowledgement
 	// finishing: Finish runs, nothing more will be sent.
 	finishing bool
+	ended     bool // done: the results handed over, the subscription closed
 	receipt   bool
 	order     []*Result
 	byID      map[string]*Result
@@ -287,44 +288,62 @@ func (o *Outbox) apply(st stanza.Stanza) {
 	}
 }
 
-// Finish waits for the server's acknowledgement of everything sent and,
-// with receipts, for every receipt until ctx ends. It returns the results
+// Finish waits, bounded by ctx, for the server's acknowledgement of
+// everything sent; nothing more is sent after it. It returns the results
 // not yet settled, in sending order (with OnSettled set, they have also
-// been handed to it); err is non-nil only when the session itself failed
-// or (with receipts) ctx ended first.
-func (o *Outbox) Finish(flushCtx, receiptCtx context.Context) ([]Result, error) {
-	defer func() { o.sub.Close() }() // the subscription of the last session
+// been handed to it); err is non-nil only when the session itself failed.
+// With receipts requested the outbox is not done yet: WaitReceipts, with a
+// context of its own, waits for them and gives the final results.
+func (o *Outbox) Finish(ctx context.Context) ([]Result, error) {
 	o.finishing = true
 	for len(o.pending()) > 0 {
-		err := o.s.Flush(flushCtx)
+		err := o.s.Flush(ctx)
 		if err == nil {
 			break
 		}
-		if rerr := o.recover(flushCtx, err); rerr != nil {
-			res := o.results()
-			o.settleAll()
-			return res, fmt.Errorf("wait for server acknowledgement: %w", rerr)
+		if rerr := o.recover(ctx, err); rerr != nil {
+			return o.done(), fmt.Errorf("wait for server acknowledgement: %w", rerr)
 		}
 	}
 	if len(o.order) > 0 {
-		o.routed(flushCtx)
+		o.routed(ctx)
 	}
 	o.drain()
 	o.markSent()
 	if o.receipt {
-		for o.missingReceipts() > 0 {
-			st, err := o.sub.Next(receiptCtx)
-			if err != nil {
-				res := o.results()
-				o.settleAll()
-				return res, &ReceiptTimeout{Missing: o.missing(), Err: err}
-			}
-			o.apply(st)
-		}
+		return o.results(), nil
 	}
+	return o.done(), nil
+}
+
+// WaitReceipts waits after Finish for the receipt of every message sent
+// until ctx ends, and returns the final results like Finish; err is a
+// *ReceiptTimeout when some did not arrive. Without receipts requested it
+// returns what Finish returned.
+func (o *Outbox) WaitReceipts(ctx context.Context) ([]Result, error) {
+	if !o.receipt || o.ended {
+		return o.results(), nil
+	}
+	for o.missingReceipts() > 0 {
+		st, err := o.sub.Next(ctx)
+		if err != nil {
+			return o.done(), &ReceiptTimeout{Missing: o.missing(), Err: err}
+		}
+		o.apply(st)
+	}
+	return o.done(), nil
+}
+
+// done ends the outbox: the results not yet settled, after handing them to
+// OnSettled, and the subscription of the last session closed.
+func (o *Outbox) done() []Result {
 	res := o.results()
-	o.settleAll()
-	return res, nil
+	if !o.ended {
+		o.ended = true
+		o.settleAll()
+		o.sub.Close()
+	}
+	return res
 }
 
 // settleAll hands every remaining result to OnSettled, final or not.

@@ -66,7 +66,7 @@ func TestReconnectResendsUnacknowledgedWithSameIDs(t *testing.T) {
 		}
 		sent = append(sent, id)
 	}
-	if _, err := o.Finish(ctx, ctx); err != nil {
+	if _, err := o.Finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if dials != 1 {
@@ -128,7 +128,7 @@ func TestTooLargeAloneFailsWithoutReconnecting(t *testing.T) {
 	if _, err := o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: "huge"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Finish(ctx, ctx); err != nil {
+	if _, err := o.Finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(results) != 1 || results[0].Status != StatusFailed {

@@ -203,11 +203,13 @@ func TestDialContextCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	release := make(chan struct{})
+	defer close(release)
 	go func() {
 		c, err := ln.Accept()
 		if err == nil {
 			defer c.Close()
-			time.Sleep(2 * time.Second)
+			<-release // silent until the test is over
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

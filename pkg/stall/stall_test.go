@@ -29,6 +29,8 @@ func TestWatchEndsAStall(t *testing.T) {
 func TestWatchKeepsAMovingTransfer(t *testing.T) {
 	var n atomic.Int64
 	ctx, stop := Watch(context.Background(), 250*time.Millisecond, n.Load)
+	// The pace is the input here (progress in gaps far shorter than the
+	// idle bound), not a wait for something to happen: the sleep is inherent.
 	for range 40 {
 		n.Add(1)
 		time.Sleep(20 * time.Millisecond)
@@ -46,6 +48,8 @@ func TestWatchKeepsAMovingTransfer(t *testing.T) {
 func TestWatchDisabled(t *testing.T) {
 	for _, idle := range []time.Duration{0, -1} {
 		ctx, stop := Watch(context.Background(), idle, func() int64 { return 0 })
+		// Something must not happen: no event to wait for, so some time
+		// passes (a watch with idle 20ms would have fired by then).
 		time.Sleep(20 * time.Millisecond)
 		if ctx.Err() != nil {
 			t.Errorf("idle %v: context ended", idle)
@@ -139,6 +143,8 @@ func TestTCPMoved(t *testing.T) {
 	if _, err := b.Read(make([]byte, 1000)); err != nil {
 		t.Fatal(err)
 	}
+	// The kernel's acked-bytes counter catches up with the peer's ACK on
+	// its own: there is nothing to wait on but the counter, polled.
 	deadline := time.Now().Add(10 * time.Second)
 	for sent() < 1000 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)

@@ -10,7 +10,9 @@ import (
 
 // Batch is one transaction of writes.
 type Batch struct {
-	tx    *sql.Tx
+	tx *sql.Tx
+	// ctx is the context of the Update call the batch lives in, as the
+	// sql.Tx keeps the one of its BeginTx: a Batch never outlives that call.
 	ctx   context.Context
 	stmts map[string]*sql.Stmt
 	// unidentified caches, per archive, whether rows without stanza-id
