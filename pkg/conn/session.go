@@ -210,7 +210,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		done:        make(chan struct{}),
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
 		maxStanza: cmp.Or(o.MaxStanza, MaxStanza), onOversize: o.OnOversize,
-		relay: r,
+		release: release, relay: r,
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()
