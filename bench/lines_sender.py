@@ -30,7 +30,7 @@ class Sender(slixmpp.ClientXMPP):
             if line:
                 self.send_message(mto=self.to, mbody=line, mtype="chat")
                 self.sent += 1
-        await self.plugin["xep_0199"].ping(self.boundjid.domain, timeout=60)
+        await self.plugin["xep_0199"].ping(self.boundjid.domain, timeout=600)
         self.disconnect()
 
 
