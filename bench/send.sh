@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # xmppctl send vs go-sendxmpp (Debian) against the same local Prosody, in one run:
 #  1. one message: whole-process wall time and peak RSS, median of RUNS runs;
-#  2. --lines: 1,000 lines piped in, wall time and how many the server archived.
-# Usage: bench/send.sh [RUNS]   (default 11)
+#  2. --lines: 1,000 lines piped in, wall time and how many the server archived;
+#     then LINES_RUNS interleaved rounds of xmppctl send --lines against a
+#     minimal slixmpp sender (bench/lines_sender.py: one session, then a ping
+#     answered), each round's wall, CPU (user+sys) and peak RSS, printed as
+#     median [min–max] with the per-round ratios and the load average.
+# Usage: bench/send.sh [RUNS] [LINES_RUNS]   (defaults 11 5)
+# BASE_XMPPCTL=/path/to/older/xmppctl adds that binary to the --lines rounds
+# (as "base"), for before/after figures from one run.
 source "$(dirname "$0")/lib.sh"
-RUNS="${1:-11}"
+RUNS="${1:-11}"; LINES_RUNS="${2:-5}"
 command -v go-sendxmpp >/dev/null || { echo "needs go-sendxmpp (apt-get install go-sendxmpp)" >&2; exit 1; }
 start_server
 build_xmppctl
@@ -50,3 +56,47 @@ echo "1,000 lines on stdin (--lines / -i):"
 printf '  %-12s %6.3f s  %4d of 1000 archived at exit  (%.0f msg/s)\n' xmppctl "$xt" "$((mid - before))" "$(awk -v t="$xt" 'BEGIN{print 1000/t}')"
 printf '  %-12s %6.3f s  %4d of 1000 archived\n' go-sendxmpp "$gt" "$((after - mid))"
 echo "  bob's client (go-sendxmpp --listen) printed $(grep -c 'line ' "$SRV_DIR/bob.out") of 2000 lines"
+
+# --lines against slixmpp, interleaved rounds (same load within a round).
+/usr/bin/python3 -c 'import slixmpp' 2>/dev/null || { echo "(no python3-slixmpp: --lines reference skipped)"; exit 0; }
+# timed NAME CMD... < lines: appends "wall cpu rss_mib" to $SRV_DIR/NAME.lines
+timed() {
+  local name="$1"; shift
+  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S %M' "$@" < "$SRV_DIR/lines.txt" > "$SRV_DIR/$name.stdout" 2>"$SRV_DIR/$name.stderr" \
+    || { echo "$name failed:"; cat "$SRV_DIR/$name.stderr"; exit 1; }
+  read -r w u s m < <(tail -1 "$SRV_DIR/time.out")
+  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v m="$m" 'BEGIN{print m/1024}')" >> "$SRV_DIR/$name.lines"
+}
+SLIX=(/usr/bin/python3 "$ROOT/bench/lines_sender.py" "alice@$XMPP_DOMAIN" alicepass "$XMPP_HOST" "$XMPP_C2S_PORT" "$XMPP_CA_FILE" "bob@$XMPP_DOMAIN")
+# settled_count: bob's archive count once it stopped changing (what
+# go-sendxmpp -i left in flight above lands late).
+settled_count() {
+  local a b
+  a=$(archived_count bob "alice@")
+  while sleep 2; b=$(archived_count bob "alice@"); [ "$a" != "$b" ]; do a=$b; done
+  echo "$b"
+}
+loads=()
+for _ in $(seq 1 "$LINES_RUNS"); do
+  b0=$(settled_count)
+  timed xmppctl "${X[@]}" send --lines "bob@$XMPP_DOMAIN"
+  b1=$(archived_count bob "alice@")
+  [ $((b1 - b0)) -eq 1000 ] || { echo "xmppctl --lines: $((b1 - b0)) of 1000 archived at exit" >&2; exit 1; }
+  if [ -n "${BASE_XMPPCTL:-}" ]; then
+    timed base "$BASE_XMPPCTL" "${X[@]:1}" send --lines "bob@$XMPP_DOMAIN"
+  fi
+  timed slixmpp "${SLIX[@]}"
+  [ "$(cat "$SRV_DIR/slixmpp.stdout")" = 1000 ] || { echo "slixmpp sent $(cat "$SRV_DIR/slixmpp.stdout")" >&2; exit 1; }
+  loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+done
+lstat() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2.lines" | sort -g | awk '{a[NR]=$1} END {printf "%.3f [%.3f–%.3f]", a[int((NR+1)/2)], a[1], a[NR]}'; }
+lratio() {
+  paste -d' ' <(awk -v c="$1" '{print $c}' "$SRV_DIR/xmppctl.lines") <(awk -v c="$1" '{print $c}' "$SRV_DIR/slixmpp.lines") \
+    | awk '$2 > 0 {printf "%.3f\n", $1/$2}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f [%.2f–%.2f]", a[int((NR+1)/2)], a[1], a[NR]}'
+}
+echo "1,000 lines, $LINES_RUNS interleaved rounds, median [min–max] (bob online; every xmppctl run: 1000 archived at exit):"
+printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' xmppctl "$(lstat 1 xmppctl)" "$(lstat 2 xmppctl)" "$(lstat 3 xmppctl)"
+[ -n "${BASE_XMPPCTL:-}" ] && printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' base "$(lstat 1 base)" "$(lstat 2 base)" "$(lstat 3 base)"
+printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' slixmpp "$(lstat 1 slixmpp)" "$(lstat 2 slixmpp)" "$(lstat 3 slixmpp)"
+echo "  ratios xmppctl/slixmpp per round: wall $(lratio 1), CPU $(lratio 2), peak RSS $(lratio 3)  (target: CPU ≤ 0.04 s, RSS ≤ 14 MiB, wall ≤ 1.0)"
+echo "  load average (1 min) after each round: ${loads[*]} (2 cores)"

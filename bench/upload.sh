@@ -58,12 +58,13 @@ for size in $SIZES; do
     timed gsx go-sendxmpp -f "$GSX" -h "$f" "bob@$D"
     curl_put "$f"
   done
-  echo "${size} MiB file:"
+  echo "${size} MiB file (load average $(cut -d' ' -f1-3 /proc/loadavg)):"
   printf '  %-24s %8s %10s %8s\n' client wall "peak RSS" CPU
   for c in xmppctl gsx curl; do
     label=$c; [ "$c" = gsx ] && label="go-sendxmpp -h"; [ "$c" = curl ] && label="curl -T (PUT only)"
     w=$(median $(col $c 1)); r=$(median $(col $c 2)); u=$(median $(col $c 3))
-    printf '  %-24s %7.2fs %6s MiB %7.2fs\n' "$label" "$w" "$(mib "$r")" "$u"
+    printf '  %-24s %7.2fs %6s MiB %7.2fs   runs: wall %s s, RSS %s MiB, CPU %s s\n' "$label" "$w" "$(mib "$r")" "$u" \
+      "$(spread $(col $c 1))" "$(spread $(for k in $(col $c 2); do mib "$k"; echo; done))" "$(spread $(col $c 3))"
     eval "W_$c=$w R_$c=$r"
   done
   # shellcheck disable=SC2154
