@@ -54,16 +54,7 @@ func TestContractRelayLogin(t *testing.T) {
 			addr := startServer(t, serverConfig{startTLS: startTLS, sasl2: true,
 				onSASL2: func(stanza.Element) { t.Error("the SASL2 offer reached go-xmpp") }}, func(p *peer) {
 				binds <- p.bind
-				for {
-					el, ok := p.next()
-					if !ok {
-						p.write(`</stream:stream>`)
-						return
-					}
-					if el.XMLName.Local == "iq" && attrOf(el, "type") == "get" {
-						p.write(`<iq type='result' id='` + attrOf(el, "id") + `' from='` + contractDomain + `'/>`)
-					}
-				}
+				answerGets(p)
 			})
 			dir := t.TempDir()
 			mem, _ := json.Marshal(map[string]string{addr + " " + contractDomain: "PLAIN"})

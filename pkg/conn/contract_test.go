@@ -538,18 +538,7 @@ func TestContractClose(t *testing.T) {
 // The whole of pkg/conn against the scripted server: Dial (mechanism
 // ladder, tap, sockOf, login socket), a round trip, Close.
 func TestContractDialSession(t *testing.T) {
-	addr := startServer(t, serverConfig{}, func(p *peer) {
-		for {
-			el, ok := p.next()
-			if !ok {
-				p.write(`</stream:stream>`)
-				return
-			}
-			if el.XMLName.Local == "iq" && attrOf(el, "type") == "get" {
-				p.write(`<iq type='result' id='` + attrOf(el, "id") + `' from='` + contractDomain + `'/>`)
-			}
-		}
-	})
+	addr := startServer(t, serverConfig{}, answerGets)
 	s, err := Dial(contractCtx(t), Options{JID: contractUser + "@" + contractDomain, Password: contractPass, Server: addr,
 		TLSMode: "direct", TLS: TLSPolicy{CAFile: caFile(t)}, DialTimeout: 10 * time.Second})
 	if err != nil {
@@ -566,5 +555,20 @@ func TestContractDialSession(t *testing.T) {
 	}
 	if err := s.Close(); err != nil || s.Err() != nil {
 		t.Errorf("close: %v, %v", err, s.Err())
+	}
+}
+
+// answerGets is a scripted session after login: every IQ get (a ping, a
+// Flush) gets an empty result, until the client ends the stream.
+func answerGets(p *peer) {
+	for {
+		el, ok := p.next()
+		if !ok {
+			p.write(`</stream:stream>`)
+			return
+		}
+		if el.XMLName.Local == "iq" && attrOf(el, "type") == "get" {
+			p.write(`<iq type='result' id='` + attrOf(el, "id") + `' from='` + contractDomain + `'/>`)
+		}
 	}
 }

@@ -276,14 +276,7 @@ func TestMigrateFromV1(t *testing.T) {
 		}
 	}
 	db.Close()
-	st, err := OpenFile(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if v, _ := st.Version(ctx); v != len(migrations) {
-		t.Fatalf("version %d, want %d", v, len(migrations))
-	}
+	st := openMigrated(ctx, t, path)
 	var got []Message
 	err = st.Messages(ctx, Filter{Account: "a@x"}, func(m *Message) error { got = append(got, *m); return nil })
 	if err != nil || len(got) != 1 || got[0].Body != "old" || got[0].Encrypted != "" {
@@ -360,14 +353,7 @@ func TestMigrateNormalisesJIDKeys(t *testing.T) {
 		}
 	}
 	db.Close()
-	st, err := OpenFile(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if v, _ := st.Version(ctx); v != len(migrations) {
-		t.Fatalf("version %d, want %d", v, len(migrations))
-	}
+	st := openMigrated(ctx, t, path)
 	got := all(t, st, Filter{Account: "a@x", With: []string{"Bob@bücher.example"}})
 	if len(got) != 1 || got[0].Body != "punycode" {
 		t.Errorf("messages with bob@bücher.example: %+v", got)
@@ -394,4 +380,19 @@ func TestMigrateNormalisesJIDKeys(t *testing.T) {
 	if err := st.db.QueryRow(`SELECT device FROM omemo_devices WHERE jid = ?`, Bare("ＢＯＢ@example.org")).Scan(&dev); err != nil || dev != 7 {
 		t.Errorf("omemo device %d, %v", dev, err)
 	}
+}
+
+// openMigrated opens the store at path, which must then be at the newest
+// schema version; it is closed when the test ends.
+func openMigrated(ctx context.Context, t *testing.T, path string) *Store {
+	t.Helper()
+	st, err := OpenFile(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if v, _ := st.Version(ctx); v != len(migrations) {
+		t.Fatalf("version %d, want %d", v, len(migrations))
+	}
+	return st
 }
