@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/hashes"
@@ -48,63 +46,31 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 		_ = s.Terminate(tctx, Reason{Condition: cond, Text: text})
 	}
 
-	var t *s5b
-	var transport any
-	kind := o.Transport
-	switch kind {
-	case MethodS5B:
-		exclude := map[string]bool{}
-		for _, c := range o.s5b.Candidates {
-			exclude[net.JoinHostPort(c.Host, strconv.Itoa(c.Port))] = true
-		}
-		var err error
-		if t, err = newS5B(s, o.s5b.SID, &opts, exclude); err != nil {
-			terminate(ReasonGeneralError, "")
-			return nil, err
-		}
-		defer t.close()
-		if opts.Transport.AllowsS5B() {
-			t.setRemote(o.s5b)
-		}
-		transport = t.transport()
-	case MethodIBB:
-		if !opts.Transport.AllowsIBB() {
-			terminate(ReasonUnsupportedTransprt, "")
-			return nil, fmt.Errorf("%s offers only in-band transfer, and --transport s5b forbids it", s.Peer)
-		}
-		bs := min(o.ibb.BlockSize, opts.BlockSize, s.m.ibb.MaxBlock())
-		if bs <= 0 {
-			bs = min(opts.BlockSize, s.m.ibb.MaxBlock())
-		}
-		s.m.ibb.Expect(s.Peer, o.ibb.SID)
-		transport = IBBTransport{BlockSize: bs, SID: o.ibb.SID}
+	tr, cond, err := acceptTransport(s, o, &opts)
+	if err != nil {
+		terminate(cond, "")
+		return nil, err
 	}
+	defer tr.close()
 	size := o.Size
 	desc := Description{XMLName: xmlName(o.ns, "description"), File: &File{Name: o.Name, MediaType: o.MediaType, Date: o.Date}}
 	if size >= 0 {
 		desc.File.Size = &size
 	}
 	content := s.contentRef()
-	content.Payload = []any{desc, transport}
+	content.Payload = []any{desc, tr.element()}
 	actx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	err := s.send(actx, Jingle{Action: ActSessionAccept, Contents: []Content{content}})
+	err = s.send(actx, Jingle{Action: ActSessionAccept, Contents: []Content{content}})
 	cancel()
 	if err != nil {
 		return nil, err
 	}
 
-	var stream io.ReadWriteCloser
-	var cand *Candidate
-	if kind == MethodS5B {
-		stream, cand, err = t.negotiate(ctx)
-		if errors.Is(err, errNoCandidate) && opts.Transport.AllowsIBB() {
-			kind = MethodIBB
-			stream, err = s.acceptReplace(ctx, &opts)
-		}
-	} else {
-		wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		stream, err = s.m.ibb.Accept(wctx, s.Peer, o.ibb.SID)
-		cancel()
+	kind := tr.method()
+	stream, cand, err := tr.open(ctx)
+	if errors.Is(err, errNoCandidate) && opts.Transport.AllowsIBB() {
+		kind = MethodIBB
+		stream, err = s.acceptReplace(ctx, &opts)
 	}
 	if err != nil {
 		if perr := s.peerEnded(); perr != nil {
@@ -248,8 +214,8 @@ func (s *Session) acceptReplace(ctx context.Context, opts *Options) (io.ReadWrit
 		}
 		var ib *IBBTransport
 		for _, c := range j.Contents {
-			if _, _, t, _ := transportOf(c); t != nil {
-				ib = t
+			if r, _ := transportOf(c); r.ibb != nil {
+				ib = r.ibb
 			}
 		}
 		c := s.contentRef()
@@ -257,15 +223,12 @@ func (s *Session) acceptReplace(ctx context.Context, opts *Options) (io.ReadWrit
 			_ = s.send(wctx, Jingle{Action: ActTransportReject, Contents: []Content{c}})
 			continue
 		}
-		bs := min(ib.BlockSize, opts.BlockSize, s.m.ibb.MaxBlock())
-		if bs <= 0 {
-			bs = min(opts.BlockSize, s.m.ibb.MaxBlock())
-		}
-		s.m.ibb.Expect(s.Peer, ib.SID)
-		c.Payload = []any{IBBTransport{BlockSize: bs, SID: ib.SID}}
+		t := newIBBResponder(s, ib, opts)
+		c.Payload = []any{t.element()}
 		if err := s.send(wctx, Jingle{Action: ActTransportAccept, Contents: []Content{c}}); err != nil {
 			return nil, err
 		}
-		return s.m.ibb.Accept(wctx, s.Peer, ib.SID)
+		stream, _, err := t.open(wctx)
+		return stream, err
 	}
 }

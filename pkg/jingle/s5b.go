@@ -104,8 +104,10 @@ func newS5B(sess *Session, sid string, opts *Options, exclude map[string]bool) (
 	return t, nil
 }
 
-// transport is the element offering our candidates.
-func (t *s5b) transport() S5BTransport {
+func (t *s5b) method() Method { return MethodS5B }
+
+// element is the <transport/> offering our candidates.
+func (t *s5b) element() any {
 	tr := S5BTransport{SID: t.sid, Mode: "tcp", DstAddr: socks5.DstAddr(t.sid, t.self, t.peer)}
 	for _, c := range t.local {
 		tr.Candidates = append(tr.Candidates, c.Candidate)
@@ -113,7 +115,9 @@ func (t *s5b) transport() S5BTransport {
 	return tr
 }
 
-func (t *s5b) setRemote(tr *S5BTransport) {
+// setRemote takes the peer's candidates, best first.
+func (t *s5b) setRemote(r remoteTransport) {
+	tr := r.s5b
 	t.remote = append([]Candidate(nil), tr.Candidates...)
 	sort.SliceStable(t.remote, func(i, j int) bool { return t.remote[i].Priority > t.remote[j].Priority })
 	t.remoteDst = tr.DstAddr
@@ -165,6 +169,11 @@ func (t *s5b) info(ctx context.Context, tr S5BTransport) error {
 
 // errNoCandidate means both sides reported candidate-error.
 var errNoCandidate = errors.New("no SOCKS5 candidate worked")
+
+// open negotiates the SOCKS5 stream.
+func (t *s5b) open(ctx context.Context) (io.ReadWriteCloser, *Candidate, error) {
+	return t.negotiate(ctx)
+}
 
 // negotiate runs candidate exchange and nomination and returns the
 // stream. Both sides run the same procedure (XEP-0260 §2.3–2.4).
@@ -367,12 +376,12 @@ func (t *s5b) transportInfo(j *Jingle) (*S5BTransport, error) {
 		return nil, nil
 	}
 	for _, c := range j.Contents {
-		kind, tr, _, err := transportOf(c)
+		r, err := transportOf(c)
 		if err != nil {
 			return nil, err
 		}
-		if kind == MethodS5B && tr.SID == t.sid {
-			return tr, nil
+		if r.kind == MethodS5B && r.s5b.SID == t.sid {
+			return r.s5b, nil
 		}
 	}
 	return nil, nil

@@ -42,20 +42,11 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	}
 
 	tsid := newID()
-	var t *s5b
-	var transport any
-	kind := MethodS5B
-	if opts.Transport == MethodIBB {
-		kind = MethodIBB
-		transport = IBBTransport{BlockSize: opts.BlockSize, SID: tsid}
-	} else {
-		var err error
-		if t, err = newS5B(sess, tsid, &opts, nil); err != nil {
-			return nil, err
-		}
-		defer t.close()
-		transport = t.transport()
+	tr, err := offerTransport(sess, tsid, &opts)
+	if err != nil {
+		return nil, err
 	}
+	defer tr.close()
 	size := fi.Size
 	// The algorithm is announced with <hash-used/> (XEP-0300 §4): an empty
 	// <hash/>, which XEP-0234 also allows, makes libervia 0.9 reject the offer.
@@ -71,10 +62,10 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 		file.Date = fi.Date.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	content := sess.contentRef()
-	content.Payload = []any{Description{XMLName: xmlName(NSFT, "description"), File: file}, transport}
+	content.Payload = []any{Description{XMLName: xmlName(NSFT, "description"), File: file}, tr.element()}
 
 	ictx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	err := sess.send(ictx, Jingle{Action: ActSessionInitiate, Contents: []Content{content}})
+	err = sess.send(ictx, Jingle{Action: ActSessionInitiate, Contents: []Content{content}})
 	cancel()
 	if err != nil {
 		return nil, err
@@ -104,46 +95,31 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 		terminate(ReasonGeneralError, "accept names no known content")
 		return nil, fmt.Errorf("%s accepted without our content", peer)
 	}
-	akind, atr, aibb, err := transportOf(*ac)
-	if err == nil && akind == "" {
+	remote, err := transportOf(*ac)
+	if err == nil && remote.kind == "" {
 		// libervia 0.9 may accept without a transport element: the
 		// transport is the offered one, without candidates of its own.
-		akind, atr, aibb = kind, &S5BTransport{SID: tsid}, &IBBTransport{SID: tsid}
+		remote = remoteTransport{kind: tr.method(), s5b: &S5BTransport{SID: tsid}, ibb: &IBBTransport{SID: tsid}}
 	}
-	if err != nil || akind != kind {
+	if err != nil || remote.kind != tr.method() {
 		terminate(ReasonFailedTransport, "")
 		return nil, fmt.Errorf("%s accepted with an unexpected transport", peer)
 	}
 
-	var stream io.ReadWriteCloser
-	var cand *Candidate
-	if kind == MethodS5B {
-		t.setRemote(atr)
-		stream, cand, err = t.negotiate(ctx)
-		if errors.Is(err, errNoCandidate) && opts.Transport == MethodAuto {
-			kind = MethodIBB
-			stream, err = sess.replaceWithIBB(ctx, &opts)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				terminate(ReasonCancel, "")
-			} else if sess.peerEnded() == nil {
-				terminate(ReasonConnectivityError, "")
-			}
-			return nil, declined(err)
-		}
-	} else {
-		bs := opts.BlockSize
-		if aibb.BlockSize > 0 && aibb.BlockSize < bs {
-			bs = aibb.BlockSize
-		}
-		octx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		stream, err = m.ibb.Open(octx, peer, tsid, bs)
-		cancel()
-		if err != nil {
+	tr.setRemote(remote)
+	kind := tr.method()
+	stream, cand, err := tr.open(ctx)
+	if errors.Is(err, errNoCandidate) && opts.Transport == MethodAuto {
+		kind = MethodIBB
+		stream, err = sess.replaceWithIBB(ctx, &opts)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			terminate(ReasonCancel, "")
+		} else if sess.peerEnded() == nil {
 			terminate(ReasonConnectivityError, "")
-			return nil, err
 		}
+		return nil, declined(err)
 	}
 	res.Transport = transportName(kind, cand)
 
@@ -264,9 +240,9 @@ func (s *Session) waitAction(ctx context.Context, action string) (*Jingle, error
 // replaceWithIBB is the initiator's fallback (XEP-0260 §3): transport-
 // replace with IBB, wait for transport-accept, open the stream.
 func (s *Session) replaceWithIBB(ctx context.Context, opts *Options) (io.ReadWriteCloser, error) {
-	sid := newID()
+	t := newIBBInitiator(s, newID(), opts)
 	c := s.contentRef()
-	c.Payload = []any{IBBTransport{BlockSize: opts.BlockSize, SID: sid}}
+	c.Payload = []any{t.element()}
 	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if err := s.send(rctx, Jingle{Action: ActTransportReplace, Contents: []Content{c}}); err != nil {
@@ -281,13 +257,13 @@ func (s *Session) replaceWithIBB(ctx context.Context, opts *Options) (io.ReadWri
 		case ActTransportReject:
 			return nil, fmt.Errorf("%s rejected the in-band fallback: %w", s.Peer, errNoCandidate)
 		case ActTransportAccept:
-			bs := opts.BlockSize
 			for _, ct := range j.Contents {
-				if _, _, ib, _ := transportOf(ct); ib != nil && ib.BlockSize > 0 && ib.BlockSize < bs {
-					bs = ib.BlockSize
+				if r, _ := transportOf(ct); r.ibb != nil {
+					t.setRemote(r)
 				}
 			}
-			return s.m.ibb.Open(rctx, s.Peer, sid, bs)
+			stream, _, err := t.open(rctx)
+			return stream, err
 		}
 	}
 }

@@ -191,13 +191,13 @@ func parseOffer(j *Jingle) (*Offer, *Reason) {
 	if senders != "initiator" && !(senders == "both" && c.Creator == "initiator") {
 		return nil, &Reason{Condition: ReasonUnsupportedApps, Text: "file requests are not supported"}
 	}
-	kind, s5, ib, err := transportOf(c)
-	if err != nil || kind == "" {
+	r, err := transportOf(c)
+	if err != nil || r.kind == "" {
 		return nil, &Reason{Condition: ReasonUnsupportedTransprt}
 	}
 	f := d.TheFile()
 	o := &Offer{Name: f.Name, Size: -1, MediaType: f.MediaType, Date: f.Date, Desc: deref(f.Desc),
-		Transport: kind, ns: d.XMLName.Space, content: c, s5b: s5, ibb: ib}
+		Transport: r.kind, ns: d.XMLName.Space, content: c, s5b: r.s5b, ibb: r.ibb}
 	if f.Size != nil {
 		if *f.Size < 0 {
 			return nil, &Reason{Condition: ReasonFailedApplication, Text: "negative size"}

@@ -337,29 +337,29 @@ type IBBTransport struct {
 	Stanza    string   `xml:"stanza,attr,omitempty"`
 }
 
-// transportOf returns the kind (MethodS5B or MethodIBB, "" for none) and
-// the decoded transport of a received content.
-func transportOf(c Content) (Method, *S5BTransport, *IBBTransport, error) {
+// transportOf returns the decoded transport of a received content (kind
+// "" for none).
+func transportOf(c Content) (remoteTransport, error) {
 	if el, ok := c.child("transport", NSS5B); ok {
 		var t S5BTransport
 		if err := el.Decode(&t); err != nil {
-			return "", nil, nil, fmt.Errorf("parse s5b transport: %w", err)
+			return remoteTransport{}, fmt.Errorf("parse s5b transport: %w", err)
 		}
 		for _, cand := range t.Candidates {
 			if cand.Port < 0 || cand.Port > 65535 {
-				return "", nil, nil, fmt.Errorf("parse s5b transport: port %d out of range", cand.Port)
+				return remoteTransport{}, fmt.Errorf("parse s5b transport: port %d out of range", cand.Port)
 			}
 		}
-		return MethodS5B, &t, nil, nil
+		return remoteTransport{kind: MethodS5B, s5b: &t}, nil
 	}
 	if el, ok := c.child("transport", NSIBB); ok {
 		var t IBBTransport
 		if err := el.Decode(&t); err != nil {
-			return "", nil, nil, fmt.Errorf("parse ibb transport: %w", err)
+			return remoteTransport{}, fmt.Errorf("parse ibb transport: %w", err)
 		}
-		return MethodIBB, nil, &t, nil
+		return remoteTransport{kind: MethodIBB, ibb: &t}, nil
 	}
-	return "", nil, nil, nil
+	return remoteTransport{}, nil
 }
 
 // descriptionOf returns the file-transfer description of a content.

@@ -148,7 +148,7 @@ func FuzzParseJingle(f *testing.F) {
 			t.Fatalf("negative size accepted: %d", o.Size)
 		}
 		for _, c := range j.Contents {
-			_, _, _, _ = transportOf(c)
+			_, _ = transportOf(c)
 			_, _ = descriptionOf(c)
 		}
 		s := &Session{events: make(chan *Jingle, 1), ended: make(chan struct{}), notify: make(chan struct{}, 1)}
