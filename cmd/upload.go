@@ -493,7 +493,10 @@ func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reco
 			ob.Session().Close()
 		}
 	}()
-	type target struct{ jid, typ string }
+	type target struct {
+		jid string
+		typ stanza.MessageType
+	}
 	var targets []target
 	for _, j := range to {
 		targets = append(targets, target{j, "chat"})

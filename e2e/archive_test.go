@@ -19,6 +19,7 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/store"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // archiveRun runs xmppctl as user with a persistent data dir.
@@ -29,7 +30,7 @@ func archiveRun(t *testing.T, user, dataDir string, args ...string) testserver.R
 
 // pipeline sends n messages from s to to, pipelined, and waits for the
 // server's acknowledgement. Bodies are prefix-0 … prefix-(n-1).
-func pipeline(t *testing.T, s conn.Session, to, typ, prefix string, n int) []string {
+func pipeline(t *testing.T, s conn.Session, to string, typ stanza.MessageType, prefix string, n int) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

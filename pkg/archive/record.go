@@ -50,11 +50,11 @@ func Record(m *stanza.Message, self Self, archiveJID, stanzaID string, stamp tim
 	}
 	r := &store.Message{
 		Account: store.Bare(self.Account), Archive: store.Bare(archiveJID), StanzaID: stanzaID,
-		MsgID: m.ID, From: m.From, To: m.To, Type: m.Type,
+		MsgID: m.ID, From: m.From, To: m.To, Type: string(m.Type),
 		Body: m.Body, Subject: m.Subject, Thread: m.Thread, Source: source,
 	}
 	if r.Type == "" {
-		r.Type = "normal"
+		r.Type = string(stanza.NormalMessage)
 	}
 	for _, x := range m.Ext {
 		switch {

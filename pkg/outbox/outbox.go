@@ -20,7 +20,7 @@ import (
 
 // Content is what a message says.
 type Content struct {
-	Type    string // chat, normal, headline, groupchat
+	Type    stanza.MessageType // chat, normal, headline, groupchat
 	Subject string
 	Body    string
 	OOB     string // XEP-0066 URL; the body should then be exactly the URL

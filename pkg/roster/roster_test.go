@@ -151,7 +151,7 @@ func TestGetSetDelete(t *testing.T) {
 	if err := Delete(ctx, s, "carol@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if err := Send(ctx, s, "carol@example.org", TypeSubscribe); err != nil {
+	if err := Send(ctx, s, "carol@example.org", stanza.SubscribePresence); err != nil {
 		t.Fatal(err)
 	}
 	sent := s.Sent()
