@@ -173,7 +173,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	content := outbox.Content{Type: stanza.MessageType(opts.Type), Subject: opts.Subject}
 	if opts.MUC {
-		content.Type = "groupchat"
+		content.Type = stanza.GroupChatMessage
 	}
 	switch {
 	case opts.OOB != "":

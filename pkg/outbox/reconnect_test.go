@@ -60,7 +60,7 @@ func TestReconnectResendsUnacknowledgedWithSameIDs(t *testing.T) {
 	ctx := context.Background()
 	var sent []string
 	for i := range 6 {
-		id, err := o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: fmt.Sprint(i)})
+		id, err := o.Send(ctx, "bob@example.org", Content{Type: stanza.ChatMessage, Body: fmt.Sprint(i)})
 		if err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
@@ -98,7 +98,7 @@ func TestRetriesRunOutUnknownAndFailed(t *testing.T) {
 	ctx := context.Background()
 	var err error
 	for i := 0; i < 3 && err == nil; i++ {
-		_, err = o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: fmt.Sprint(i)})
+		_, err = o.Send(ctx, "bob@example.org", Content{Type: stanza.ChatMessage, Body: fmt.Sprint(i)})
 	}
 	if !Lost(err) {
 		t.Fatalf("err %v, want the lost connection", err)
@@ -125,7 +125,7 @@ func TestTooLargeAloneFailsWithoutReconnecting(t *testing.T) {
 		return nil, errLost
 	}}
 	ctx := context.Background()
-	if _, err := o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: "huge"}); err != nil {
+	if _, err := o.Send(ctx, "bob@example.org", Content{Type: stanza.ChatMessage, Body: "huge"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := o.Finish(ctx); err != nil {

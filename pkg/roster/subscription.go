@@ -94,7 +94,7 @@ func Refused(sub conn.Subscription, jids []string) map[string]error {
 			return out
 		}
 		p, isPresence := st.(*stanza.Presence)
-		if !isPresence || p.Type != "error" {
+		if !isPresence || p.Type != stanza.ErrorPresence {
 			continue
 		}
 		from := stanza.BareJID(p.From)
