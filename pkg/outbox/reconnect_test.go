@@ -115,7 +115,7 @@ func TestRetriesRunOutUnknownAndFailed(t *testing.T) {
 
 func TestTooLargeAloneFailsWithoutReconnecting(t *testing.T) {
 	var ids []string
-	big := &conn.ConnectError{Lost: true, Condition: "policy-violation", Err: errors.New("stream error: XML stanza is too big")}
+	big := &conn.ConnectError{Lost: true, Condition: conn.PolicyViolation, Err: errors.New("stream error: XML stanza is too big")}
 	s1 := &tooBig{flaky: &flaky{Session: xmpptest.New(), dieAfter: 1 << 30, ids: &ids}, err: big}
 	var results []Result
 	o := New(s1, false)
