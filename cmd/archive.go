@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 	"github.com/xmppctl/xmppctl/pkg/term"
 )
@@ -242,7 +243,7 @@ func runArchiveExport(ctx context.Context, f *Factory, filter store.Filter, form
 func writeMbox(w io.Writer, m *store.Message) error {
 	hdr := func(s string) string { return term.Sanitize(s, false) }
 	from, to := store.Bare(m.From), store.Bare(m.To)
-	if m.Type == "groupchat" {
+	if m.Type == string(stanza.GroupChatMessage) {
 		from = m.From
 	}
 	var b strings.Builder

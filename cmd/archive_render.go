@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 	"github.com/xmppctl/xmppctl/pkg/styling"
 	"github.com/xmppctl/xmppctl/pkg/term"
@@ -59,7 +60,7 @@ func (p *messagePrinter) head(m *store.Message) string {
 		arrow = "->"
 	}
 	peer := m.With
-	if m.Type == "groupchat" {
+	if m.Type == string(stanza.GroupChatMessage) {
 		if _, nick, ok := strings.Cut(m.From, "/"); ok {
 			peer = m.With + "/" + nick
 		}

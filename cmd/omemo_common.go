@@ -136,7 +136,7 @@ func (o *omemoSealer) attach(ctx context.Context, ob *outbox.Outbox) (func(), er
 	ob.Seal = func(ctx context.Context, to string, m *stanza.Message) error {
 		s := ob.Session() // the current one, after reconnections
 		var err error
-		if m.Type == "groupchat" {
+		if m.Type == stanza.GroupChatMessage {
 			var members []string
 			if members, err = rooms.members(ctx, s, to); err == nil {
 				err = oc.SealGroup(ctx, s, m, members)

@@ -52,7 +52,7 @@ func TestRosterApproveWithoutRequestOrPreApproval(t *testing.T) {
 	sess.OnSend = func(v any) []stanza.Stanza {
 		if iq, ok := v.(stanza.IQ); ok && iq.Type == "get" {
 			// The server re-delivers pending requests before answering.
-			return []stanza.Stanza{&stanza.Presence{Type: "subscribe", From: "asker@example.org"}}
+			return []stanza.Stanza{&stanza.Presence{Type: stanza.SubscribePresence, From: "asker@example.org"}}
 		}
 		return nil
 	}

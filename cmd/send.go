@@ -123,8 +123,8 @@ line was sent, 3 if some were.`,
 
 // validate checks the flags against each other, before anything else.
 func (opts *sendOptions) validate() error {
-	switch opts.Type {
-	case "chat", "normal", "headline":
+	switch stanza.MessageType(opts.Type) {
+	case stanza.ChatMessage, stanza.NormalMessage, stanza.HeadlineMessage:
 	default:
 		return usageErrorf("invalid --type %q: want chat, normal or headline", opts.Type)
 	}
@@ -171,9 +171,9 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			return usageErrorf("--oob sends the URL in clear; with --omemo put the URL in the message")
 		}
 	}
-	content := outbox.Content{Type: opts.Type, Subject: opts.Subject}
+	content := outbox.Content{Type: stanza.MessageType(opts.Type), Subject: opts.Subject}
 	if opts.MUC {
-		content.Type = "groupchat"
+		content.Type = stanza.GroupChatMessage
 	}
 	switch {
 	case opts.OOB != "":

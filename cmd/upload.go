@@ -493,13 +493,16 @@ func shareLinks(ctx context.Context, f *Factory, s conn.Session, rc *outbox.Reco
 			ob.Session().Close()
 		}
 	}()
-	type target struct{ jid, typ string }
+	type target struct {
+		jid string
+		typ stanza.MessageType
+	}
 	var targets []target
 	for _, j := range to {
-		targets = append(targets, target{j, "chat"})
+		targets = append(targets, target{j, stanza.ChatMessage})
 	}
 	for _, r := range rooms {
-		targets = append(targets, target{r, "groupchat"})
+		targets = append(targets, target{r, stanza.GroupChatMessage})
 	}
 	for _, t := range targets {
 		if caption != "" {

@@ -192,7 +192,7 @@ func TestUploadSharesEachLinkInOrder(t *testing.T) {
 		if err := xml.Unmarshal(raw, &oob); err != nil {
 			t.Fatal(err)
 		}
-		if m.To != "bob@example.org" || m.Type != "chat" || m.Body != urls[i] || oob.URL != urls[i] {
+		if m.To != "bob@example.org" || m.Type != stanza.ChatMessage || m.Body != urls[i] || oob.URL != urls[i] {
 			t.Errorf("message %d: to %s type %s body %q oob %q, want %q", i, m.To, m.Type, m.Body, oob.URL, urls[i])
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
 )
 
@@ -29,7 +30,7 @@ func archiveRun(t *testing.T, user, dataDir string, args ...string) testserver.R
 
 // pipeline sends n messages from s to to, pipelined, and waits for the
 // server's acknowledgement. Bodies are prefix-0 … prefix-(n-1).
-func pipeline(t *testing.T, s conn.Session, to, typ, prefix string, n int) []string {
+func pipeline(t *testing.T, s conn.Session, to string, typ stanza.MessageType, prefix string, n int) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -128,8 +129,8 @@ func TestArchiveSync(t *testing.T) {
 	testserver.Require(t, srv)
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	as, bs := online(t, alice).s, srv.Dial(t, bob)
-	want := pipeline(t, bs, srv.JID(alice), "chat", "b2a", 600)
-	want = append(want, pipeline(t, as, srv.JID(bob), "chat", "a2b", 500)...)
+	want := pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, "b2a", 600)
+	want = append(want, pipeline(t, as, srv.JID(bob), stanza.ChatMessage, "a2b", 500)...)
 	as.Close() // alice's archive sync must not compete with a live session of hers
 
 	room := "arch-" + bob + "@" + srv.MUCHost
@@ -142,8 +143,8 @@ func TestArchiveSync(t *testing.T) {
 	if err := muc.Join(ctx, a2, room, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
-	wantRoom := pipeline(t, bs, room, "groupchat", "room-bob", 30)
-	wantRoom = append(wantRoom, pipeline(t, a2, room, "groupchat", "room-alice", 20)...)
+	wantRoom := pipeline(t, bs, room, stanza.GroupChatMessage, "room-bob", 30)
+	wantRoom = append(wantRoom, pipeline(t, a2, room, stanza.GroupChatMessage, "room-alice", 20)...)
 	a2.Close()
 
 	dir := t.TempDir()
@@ -201,7 +202,7 @@ func TestArchiveSyncDuringTraffic(t *testing.T) {
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	bs := srv.Dial(t, bob)
 	a2 := srv.Dial(t, alice) // alice's other device
-	want := pipeline(t, bs, srv.JID(alice), "chat", "before", 400)
+	want := pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, "before", 400)
 
 	dir := t.TempDir()
 	cmd := exec.Command(testserver.Binary(t), append(srv.Flags(), "--data-dir", dir, "--json", "archive", "sync", "--page-size", "10")...)
@@ -223,7 +224,7 @@ func TestArchiveSyncDuringTraffic(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 10 {
-				b := pipeline(t, p.s, p.to, "chat", fmt.Sprintf("%s-%d", p.prefix, i), 10)
+				b := pipeline(t, p.s, p.to, stanza.ChatMessage, fmt.Sprintf("%s-%d", p.prefix, i), 10)
 				mu.Lock()
 				during = append(during, b...)
 				mu.Unlock()
@@ -259,7 +260,7 @@ func TestArchiveSyncKilled(t *testing.T) {
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	bs := srv.Dial(t, bob)
 	online(t, alice) // online: no offline storage to fill (slow), the archive gets them all the same
-	want := pipeline(t, bs, srv.JID(alice), "chat", "k", 1000)
+	want := pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, "k", 1000)
 
 	dir := t.TempDir()
 	cmd := exec.Command(testserver.Binary(t), append(srv.Flags(), "--data-dir", dir, "archive", "sync", "--page-size", "5")...)
@@ -321,7 +322,7 @@ func TestArchiveSyncStaleID(t *testing.T) {
 		"with the whole archive instead of item-not-found (XEP-0313 §5.1.2), so there is no gap to report")
 	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
 	bs := srv.Dial(t, bob)
-	want := pipeline(t, bs, srv.JID(alice), "chat", "s", 30)
+	want := pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, "s", 30)
 	dir := t.TempDir()
 	syncJSON(t, alice, dir)
 	st, err := store.Open(context.Background(), dir)
@@ -335,7 +336,7 @@ func TestArchiveSyncStaleID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = append(want, pipeline(t, bs, srv.JID(alice), "chat", "t", 5)...)
+	want = append(want, pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, "t", 5)...)
 	res := archiveRun(t, alice, dir, "--json", "archive", "sync")
 	mustOK(t, res)
 	var sum syncSummary

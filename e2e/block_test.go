@@ -26,7 +26,7 @@ func shortCtx(t *testing.T) context.Context {
 func sendAndFlush(t *testing.T, s conn.Session, to, body string) {
 	t.Helper()
 	ctx := shortCtx(t)
-	if err := s.Send(ctx, stanza.Message{To: to, Type: "chat", Body: body}); err != nil {
+	if err := s.Send(ctx, stanza.Message{To: to, Type: stanza.ChatMessage, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Flush(ctx); err != nil {

@@ -253,7 +253,7 @@ func TestArchiveSyncCutMidPage(t *testing.T) {
 	// only, not waiting offline (a flush of those at login is no page).
 	as := srv.Dial(t, alice)
 	flush(t, as)
-	want := pipeline(t, bs, srv.JID(alice), "chat", "archived", 300)
+	want := pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, "archived", 300)
 	as.Close()
 	p := viaProxy(t)
 	// 300 archived messages are ~200 kB towards the client: cut twice

@@ -219,7 +219,7 @@ func (p *listenProc) interrupt(t *testing.T) {
 func sendMsg(t *testing.T, s conn.Session, to, body string, payload ...any) string {
 	t.Helper()
 	id := conn.NewID()
-	m := outbox.Build(id, to, outbox.Content{Type: "chat", Body: body}, false)
+	m := outbox.Build(id, to, outbox.Content{Type: stanza.ChatMessage, Body: body}, false)
 	m.Payload = append(m.Payload, payload...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

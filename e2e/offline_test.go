@@ -19,7 +19,7 @@ func TestSendKeepsOfflineMessageInArchive(t *testing.T) {
 	c := srv.Dial(t, carol)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := c.Send(ctx, stanza.Message{To: srv.JID(alice), Type: "chat", Body: "while you were away"}); err != nil {
+	if err := c.Send(ctx, stanza.Message{To: srv.JID(alice), Type: stanza.ChatMessage, Body: "while you were away"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Flush(ctx); err != nil {

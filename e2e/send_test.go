@@ -49,7 +49,7 @@ func TestSendOneMessage(t *testing.T) {
 	if m.Body != "hello <&> world ]]> bell" {
 		t.Errorf("bob got body %q", m.Body)
 	}
-	if m.Type != "chat" {
+	if m.Type != stanza.ChatMessage {
 		t.Errorf("type %q, want chat", m.Type)
 	}
 	if o, ok := stanza.Find(m.Ext, stanza.NSSID, "origin-id"); !ok || o.Attr("id") == "" {
@@ -68,7 +68,7 @@ func TestSendStdinMultipleRecipientsSubjectType(t *testing.T) {
 		srv.JID(bob), srv.JID(carol)))
 	for _, r := range []*receiver{rb, rc} {
 		m := r.message(t, 10*time.Second, fromUser(alice))
-		if m.Body != body || m.Subject != "Build #42" || m.Type != "headline" {
+		if m.Body != body || m.Subject != "Build #42" || m.Type != stanza.HeadlineMessage {
 			t.Errorf("got body %q subject %q type %q", m.Body, m.Subject, m.Type)
 		}
 	}
@@ -204,7 +204,7 @@ func TestSendMUC(t *testing.T) {
 	room := "ops-" + bob + "@" + srv.MUCHost
 	createRoom(t, rb, room, "bob")
 	mustOK(t, xmppctl(t, alice, "", "send", "--muc", "--nick", "ci-bot", "-m", "deploy ok", room))
-	m := rb.message(t, 10*time.Second, func(m *stanza.Message) bool { return m.Type == "groupchat" && m.Body != "" })
+	m := rb.message(t, 10*time.Second, func(m *stanza.Message) bool { return m.Type == stanza.GroupChatMessage && m.Body != "" })
 	if m.From != room+"/ci-bot" || m.Body != "deploy ok" {
 		t.Errorf("occupant saw %q from %q", m.Body, m.From)
 	}
@@ -244,7 +244,7 @@ func TestSendMUCPasswordFromEnv(t *testing.T) {
 	env := append(srv.AccountEnv(alice), "XMPPCTL_ROOM_PASSWORD=s3cret")
 	res := testserver.Run(t, "", env, append(srv.Flags(), "send", "--muc", "-m", "with password", room)...)
 	mustOK(t, res)
-	if m := rb.message(t, 10*time.Second, func(m *stanza.Message) bool { return m.Type == "groupchat" && m.Body != "" }); m.Body != "with password" {
+	if m := rb.message(t, 10*time.Second, func(m *stanza.Message) bool { return m.Type == stanza.GroupChatMessage && m.Body != "" }); m.Body != "with password" {
 		t.Errorf("occupant saw %q", m.Body)
 	}
 	_ = muc.Leave(ctx, rb.s, room, "bob")

@@ -182,7 +182,7 @@ func TestUploadFilesShareAndVerify(t *testing.T) {
 	for i := range names {
 		m := rb.message(t, 10*time.Second, fromUser(alice))
 		checkShared(t, m, got[i].URL)
-		if m.Type != "chat" {
+		if m.Type != stanza.ChatMessage {
 			t.Errorf("type %q", m.Type)
 		}
 	}
@@ -293,7 +293,7 @@ func TestUploadMUCWithCaption(t *testing.T) {
 	link := strings.TrimSpace(res.Stdout)
 	fromRoom := func(m *stanza.Message) bool { return m.From == room+"/uploader" && m.Body != "" }
 	caption := rb.message(t, 10*time.Second, fromRoom)
-	if caption.Body != "today's notes <&>" || caption.Type != "groupchat" {
+	if caption.Body != "today's notes <&>" || caption.Type != stanza.GroupChatMessage {
 		t.Errorf("caption %q type %q", caption.Body, caption.Type)
 	}
 	if _, ok := stanza.Find(caption.Ext, stanza.NSOOB, "x"); ok {

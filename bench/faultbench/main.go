@@ -175,7 +175,7 @@ func freeze(bin string, flags []string, data string, p *faultproxy.Proxy, keepal
 	}
 	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel0()
-	check(bob.Send(ctx0, stanza.Message{To: "alice@" + os.Getenv("XMPP_DOMAIN"), Type: "chat", Body: marker}))
+	check(bob.Send(ctx0, stanza.Message{To: "alice@" + os.Getenv("XMPP_DOMAIN"), Type: stanza.ChatMessage, Body: marker}))
 	select {
 	case <-printed:
 	case <-time.After(time.Minute):

@@ -15,6 +15,7 @@ import (
 	"github.com/xmppctl/xmppctl/internal/testserver"
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // listenFor runs "xmppctl listen --json" as user until a line on stdout or
@@ -53,7 +54,7 @@ func listenFor(t *testing.T, user, bob, body, want string, global ...string) (st
 	bs := srv.Dial(t, bob)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := bs.Send(ctx, outbox.Build(conn.NewID(), srv.JID(user), outbox.Content{Type: "chat", Body: body}, false)); err != nil {
+	if err := bs.Send(ctx, outbox.Build(conn.NewID(), srv.JID(user), outbox.Content{Type: stanza.ChatMessage, Body: body}, false)); err != nil {
 		t.Fatal(err)
 	}
 	if err := bs.Flush(ctx); err != nil {

@@ -214,7 +214,7 @@ func makeContacts(t *testing.T, a, b string) {
 		Send(context.Context, any) error
 		Flush(context.Context) error
 	}, typ, to string) {
-		if err := from.Send(ctx, stanza.Presence{Type: typ, To: srv.JID(to)}); err != nil {
+		if err := from.Send(ctx, stanza.Presence{Type: stanza.PresenceType(typ), To: srv.JID(to)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := from.Flush(ctx); err != nil {

@@ -42,7 +42,7 @@ func TestLibraryInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := stanza.Message{ID: conn.NewID(), To: srv.JID(bob), Type: "chat", Body: omemo.FallbackBody, Payload: payloads}
+		m := stanza.Message{ID: conn.NewID(), To: srv.JID(bob), Type: stanza.ChatMessage, Body: omemo.FallbackBody, Payload: payloads}
 		if err := s.Send(ctx, m); err != nil {
 			t.Fatal(err)
 		}

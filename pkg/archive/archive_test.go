@@ -35,7 +35,7 @@ func TestRecord(t *testing.T) {
 		ok      bool
 		check   func(*store.Message) string
 	}{
-		{"incoming chat with stanza-id by us", stanza.Message{From: "bob@example.org/x", To: "user@example.org/r", Type: "chat", Body: "hi",
+		{"incoming chat with stanza-id by us", stanza.Message{From: "bob@example.org/x", To: "user@example.org/r", Type: stanza.ChatMessage, Body: "hi",
 			Ext: []stanza.Element{el(stanza.NSSID, "stanza-id", "id", "s1", "by", "user@example.org"), el(stanza.NSSID, "origin-id", "id", "o1")}},
 			"user@example.org", true, func(r *store.Message) string {
 				if r.Direction != store.In || r.With != "bob@example.org" || r.StanzaID != "s1" || r.OriginID != "o1" {
@@ -51,14 +51,14 @@ func TestRecord(t *testing.T) {
 				}
 				return ""
 			}},
-		{"outgoing", stanza.Message{From: "user@example.org/phone", To: "bob@example.org", Type: "chat", Body: "yo"},
+		{"outgoing", stanza.Message{From: "user@example.org/phone", To: "bob@example.org", Type: stanza.ChatMessage, Body: "yo"},
 			"user@example.org", true, func(r *store.Message) string {
 				if r.Direction != store.Out || r.With != "bob@example.org" {
 					return "not outgoing to bob"
 				}
 				return ""
 			}},
-		{"receipt, marker, correction, oob", stanza.Message{From: "bob@example.org/x", Type: "chat",
+		{"receipt, marker, correction, oob", stanza.Message{From: "bob@example.org/x", Type: stanza.ChatMessage,
 			Body: "fixed", Ext: []stanza.Element{
 				el("urn:xmpp:receipts", "received", "id", "r1"), el("urn:xmpp:chat-markers:0", "displayed", "id", "m1"),
 				el(NSCorrect, "replace", "id", "old"),
@@ -69,17 +69,17 @@ func TestRecord(t *testing.T) {
 				}
 				return ""
 			}},
-		{"chat state only", stanza.Message{From: "bob@example.org/x", Type: "chat",
+		{"chat state only", stanza.Message{From: "bob@example.org/x", Type: stanza.ChatMessage,
 			Ext: []stanza.Element{el("http://jabber.org/protocol/chatstates", "composing")}}, "user@example.org", false, nil},
-		{"error", stanza.Message{From: "bob@example.org/x", Type: "error", Body: "x"}, "user@example.org", false, nil},
-		{"room message from our nick", stanza.Message{From: room + "/me", Type: "groupchat", Body: "hey"}, room, true,
+		{"error", stanza.Message{From: "bob@example.org/x", Type: stanza.ErrorMessage, Body: "x"}, "user@example.org", false, nil},
+		{"room message from our nick", stanza.Message{From: room + "/me", Type: stanza.GroupChatMessage, Body: "hey"}, room, true,
 			func(r *store.Message) string {
 				if r.Direction != store.Out || r.With != room || r.Archive != room {
 					return "own room message not outgoing"
 				}
 				return ""
 			}},
-		{"room message with our real JID", stanza.Message{From: room + "/someone", Type: "groupchat", Body: "hey",
+		{"room message with our real JID", stanza.Message{From: room + "/someone", Type: stanza.GroupChatMessage, Body: "hey",
 			Ext: []stanza.Element{{XMLName: xml.Name{Space: stanza.NSMUCUser, Local: "x"}, Inner: []byte(`<item jid='user@example.org/r'/>`)}}},
 			room, true, func(r *store.Message) string {
 				if r.Direction != store.Out {
@@ -87,7 +87,7 @@ func TestRecord(t *testing.T) {
 				}
 				return ""
 			}},
-		{"room message from another", stanza.Message{From: room + "/bob", Type: "groupchat", Body: "hey"}, room, true,
+		{"room message from another", stanza.Message{From: room + "/bob", Type: stanza.GroupChatMessage, Body: "hey"}, room, true,
 			func(r *store.Message) string {
 				if r.Direction != store.In {
 					return "other's room message outgoing"
@@ -239,7 +239,7 @@ func TestSyncMatchesOwnSentMessages(t *testing.T) {
 	}
 	a := &mamtest.Archive{}
 	a.Add(mamtest.Item{ID: "sid-9", Stamp: t0.Add(time.Second), Message: stanza.Message{ID: "o-1", From: "user@example.org/cli",
-		To: "bob@example.org", Type: "chat", Body: "sent by the cli",
+		To: "bob@example.org", Type: stanza.ChatMessage, Body: "sent by the cli",
 		Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-1")}}})
 	a.Serve(s)
 	sum, err := Sync(ctx, s, st, Options{Self: self})
@@ -260,7 +260,7 @@ func TestSentThenArchived(t *testing.T) {
 		XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
 		ID      string   `xml:"id,attr"`
 	}
-	m := stanza.Message{ID: "o-7", To: "bob@example.org", Type: "chat", Body: "hello", Payload: []any{originID{ID: "o-7"}}}
+	m := stanza.Message{ID: "o-7", To: "bob@example.org", Type: stanza.ChatMessage, Body: "hello", Payload: []any{originID{ID: "o-7"}}}
 	if err := Sent(ctx, st, self, "user@example.org/cli", t0, m); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestSentThenArchived(t *testing.T) {
 	s.Full = "user@example.org/sync"
 	a := &mamtest.Archive{}
 	a.Add(mamtest.Item{ID: "sid-7", Stamp: t0, Message: stanza.Message{ID: "o-7", From: "user@example.org/cli", To: "bob@example.org",
-		Type: "chat", Body: "hello", Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-7")}}})
+		Type: stanza.ChatMessage, Body: "hello", Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-7")}}})
 	a.Serve(s)
 	sum, err := Sync(ctx, s, st, Options{Self: self})
 	if err != nil || sum.New != 0 || sum.Total != 1 {
@@ -305,7 +305,7 @@ func TestSentToRoomThenSynced(t *testing.T) {
 			var msgs []stanza.Message
 			for i := range 3 {
 				id := "o-" + string(rune('a'+i))
-				msgs = append(msgs, stanza.Message{ID: id, To: room, Type: "groupchat", Body: "deploy " + id, Payload: []any{originID{ID: id}}})
+				msgs = append(msgs, stanza.Message{ID: id, To: room, Type: stanza.GroupChatMessage, Body: "deploy " + id, Payload: []any{originID{ID: id}}})
 			}
 			if err := Sent(ctx, st, Self{Account: self.Account, Nick: tt.sendNick}, self.Account+"/cli", t0, msgs...); err != nil {
 				t.Fatal(err)
@@ -321,11 +321,11 @@ func TestSentToRoomThenSynced(t *testing.T) {
 					ext = append(ext, x)
 				}
 				a.Add(mamtest.Item{ID: "room-sid-" + m.ID, Stamp: t0.Add(time.Duration(i) * time.Second),
-					Message: stanza.Message{ID: m.ID, From: room + "/ci-bot", Type: "groupchat", Body: m.Body, Ext: ext}})
+					Message: stanza.Message{ID: m.ID, From: room + "/ci-bot", Type: stanza.GroupChatMessage, Body: m.Body, Ext: ext}})
 			}
 			// Another occupant replays our first origin-id.
 			a.Add(mamtest.Item{ID: "room-sid-evil", Stamp: t0.Add(time.Minute),
-				Message: stanza.Message{ID: "o-a", From: room + "/mallory", Type: "groupchat", Body: "spoof",
+				Message: stanza.Message{ID: "o-a", From: room + "/mallory", Type: stanza.GroupChatMessage, Body: "spoof",
 					Ext: []stanza.Element{el(stanza.NSSID, "origin-id", "id", "o-a")}}})
 			a.Serve(s)
 			sum, err := Sync(ctx, s, st, Options{Self: tt.syncSelf, Room: room})

@@ -34,8 +34,8 @@ func DisplayedMarker(m *store.Message) (stanza.Message, error) {
 	if m.MsgID == "" {
 		return stanza.Message{}, ErrNoID
 	}
-	typ := m.Type
-	if typ == "normal" {
+	typ := stanza.MessageType(m.Type)
+	if typ == stanza.NormalMessage {
 		typ = ""
 	}
 	// Ext rather than typed payloads: Record (via Sent) reads Ext, so the

@@ -45,16 +45,16 @@ type mucUserX struct {
 // message), stamp its time (zero: its <delay/>, else now). ok is false for
 // messages with nothing worth keeping (errors, bare chat states).
 func Record(m *stanza.Message, self Self, archiveJID, stanzaID string, stamp time.Time, source string) (*store.Message, bool) {
-	if m == nil || m.Type == "error" {
+	if m == nil || m.Type == stanza.ErrorMessage {
 		return nil, false
 	}
 	r := &store.Message{
 		Account: store.Bare(self.Account), Archive: store.Bare(archiveJID), StanzaID: stanzaID,
-		MsgID: m.ID, From: m.From, To: m.To, Type: m.Type,
+		MsgID: m.ID, From: m.From, To: m.To, Type: string(m.Type),
 		Body: m.Body, Subject: m.Subject, Thread: m.Thread, Source: source,
 	}
 	if r.Type == "" {
-		r.Type = "normal"
+		r.Type = string(stanza.NormalMessage)
 	}
 	for _, x := range m.Ext {
 		switch {
@@ -98,7 +98,7 @@ func Record(m *stanza.Message, self Self, archiveJID, stanzaID string, stamp tim
 // direct fills direction and peer.
 func direct(r *store.Message, m *stanza.Message, self Self) {
 	account := store.Bare(self.Account)
-	if r.Type == "groupchat" {
+	if r.Type == string(stanza.GroupChatMessage) {
 		r.With = store.Bare(m.From)
 		r.Direction = store.In
 		_, nick, _ := strings.Cut(m.From, "/")
@@ -172,7 +172,7 @@ func Incoming(m *stanza.Message, self Self) (*store.Message, Kind, *stanza.Messa
 // archiveOf is the archive a live message belongs to: its room for
 // groupchat, the account's otherwise.
 func archiveOf(m *stanza.Message, self Self) string {
-	if m.Type == "groupchat" {
+	if m.Type == stanza.GroupChatMessage {
 		return store.Bare(m.From)
 	}
 	return store.Bare(self.Account)
@@ -203,7 +203,7 @@ func SentEncrypted(ctx context.Context, st *store.Store, self Self, from string,
 	for _, m := range msgs {
 		m.From = from
 		archiveJID := self.Account
-		if m.Type == "groupchat" {
+		if m.Type == stanza.GroupChatMessage {
 			archiveJID = store.Bare(m.To)
 			if self.Nick != "" {
 				m.From = archiveJID + "/" + self.Nick
@@ -218,7 +218,7 @@ func SentEncrypted(ctx context.Context, st *store.Store, self Self, from string,
 		}
 		rec.Direction = store.Out
 		rec.Encrypted = encryption
-		if m.Type == "groupchat" {
+		if m.Type == stanza.GroupChatMessage {
 			rec.With = archiveJID
 		}
 		recs = append(recs, rec)

@@ -45,7 +45,7 @@ func attr(local, value string) xml.Attr {
 }
 
 func convertChat(c xmpp.Chat, self string) *stanza.Message {
-	m := &stanza.Message{ID: c.ID, From: c.Remote, To: self, Type: c.Type, Lang: c.Lang,
+	m := &stanza.Message{ID: c.ID, From: c.Remote, To: self, Type: stanza.MessageType(c.Type), Lang: c.Lang,
 		Subject: c.Subject, Body: c.Text, Thread: c.Thread}
 	if c.OriginID != "" {
 		m.Ext = append(m.Ext, stanza.Element{XMLName: xml.Name{Space: stanza.NSSID, Local: "origin-id"},
@@ -79,15 +79,15 @@ func convertChat(c xmpp.Chat, self string) *stanza.Message {
 		}
 		m.Ext = append(m.Ext, el)
 	}
-	if m.Type == "error" && m.Error == nil {
+	if m.Type == stanza.ErrorMessage && m.Error == nil {
 		m.Error = &stanza.Error{Type: stanza.Cancel, Condition: stanza.UndefinedCondition}
 	}
 	return m
 }
 
 func convertPresence(p xmpp.Presence) *stanza.Presence {
-	out := &stanza.Presence{ID: p.ID, From: p.From, To: p.To, Type: p.Type, Show: p.Show, Status: p.Status}
-	if p.Type == "error" {
+	out := &stanza.Presence{ID: p.ID, From: p.From, To: p.To, Type: stanza.PresenceType(p.Type), Show: p.Show, Status: p.Status}
+	if out.Type == stanza.ErrorPresence {
 		cond := stanza.Condition(p.Error)
 		// go-xmpp keeps the last child's name: "text" when the server
 		// follows the condition with a text (the tap usually repairs it,

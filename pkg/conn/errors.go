@@ -26,8 +26,8 @@ type ConnectError struct {
 	Cert bool   // the server's certificate failed verification (TLS is set too)
 	Lost bool   // an established session ended
 	// Condition is the defined condition of the stream error that ended
-	// the session ("policy-violation"), when the server sent one.
-	Condition string
+	// the session (PolicyViolation), when the server sent one.
+	Condition StreamCondition
 	Err       error
 }
 

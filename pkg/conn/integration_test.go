@@ -88,7 +88,7 @@ func TestFlushWithStreamManagement(t *testing.T) {
 	}
 	var last uint64
 	for i := 0; i < 20; i++ {
-		seq, err := acks.SendSeq(ctx(t), stanza.Message{To: srv.JID("bob"), Type: "chat", Body: "sm"})
+		seq, err := acks.SendSeq(ctx(t), stanza.Message{To: srv.JID("bob"), Type: stanza.ChatMessage, Body: "sm"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestFirstSubscriberGetsEarlyStanzas(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, body := range []string{"one", "two"} {
-		if err := carol.Send(ctx(t), stanza.Message{To: srv.JID(early), Type: "chat", Body: body}); err != nil {
+		if err := carol.Send(ctx(t), stanza.Message{To: srv.JID(early), Type: stanza.ChatMessage, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -274,8 +274,8 @@ func TestUnavailableSession(t *testing.T) {
 	}
 	bob := srv.Dial(t, "bob")
 	for _, m := range []stanza.Message{
-		{To: srv.JID(quiet), Type: "chat", Body: "for the bare JID"},
-		{To: q.JID(), Type: "chat", Body: "for the full JID"},
+		{To: srv.JID(quiet), Type: stanza.ChatMessage, Body: "for the bare JID"},
+		{To: q.JID(), Type: stanza.ChatMessage, Body: "for the full JID"},
 	} {
 		if err := bob.Send(ctx(t), m); err != nil {
 			t.Fatal(err)

@@ -14,13 +14,13 @@ func TestIsOfflineMessage(t *testing.T) {
 		st   stanza.Stanza
 		want bool
 	}{
-		{"chat with delay", &stanza.Message{Type: "chat", Body: "hi", Ext: []stanza.Element{delay}}, true},
+		{"chat with delay", &stanza.Message{Type: stanza.ChatMessage, Body: "hi", Ext: []stanza.Element{delay}}, true},
 		{"no type with delay", &stanza.Message{Body: "hi", Ext: []stanza.Element{delay}}, true},
-		{"normal with delay", &stanza.Message{Type: "normal", Body: "hi", Ext: []stanza.Element{delay}}, true},
-		{"live chat", &stanza.Message{Type: "chat", Body: "hi"}, false},
-		{"room history", &stanza.Message{Type: "groupchat", Body: "hi", Ext: []stanza.Element{delay}}, false},
-		{"error bounce", &stanza.Message{Type: "error", Body: "hi", Ext: []stanza.Element{delay}}, false},
-		{"receipt", &stanza.Message{Type: "chat", Ext: []stanza.Element{delay}}, false},
+		{"normal with delay", &stanza.Message{Type: stanza.NormalMessage, Body: "hi", Ext: []stanza.Element{delay}}, true},
+		{"live chat", &stanza.Message{Type: stanza.ChatMessage, Body: "hi"}, false},
+		{"room history", &stanza.Message{Type: stanza.GroupChatMessage, Body: "hi", Ext: []stanza.Element{delay}}, false},
+		{"error bounce", &stanza.Message{Type: stanza.ErrorMessage, Body: "hi", Ext: []stanza.Element{delay}}, false},
+		{"receipt", &stanza.Message{Type: stanza.ChatMessage, Ext: []stanza.Element{delay}}, false},
 		{"presence", &stanza.Presence{}, false},
 	}
 	for _, tt := range tests {

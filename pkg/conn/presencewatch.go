@@ -94,9 +94,9 @@ func (w *presenceWatch) stop() {
 
 // watchedPresence is what a presence carries besides go-xmpp's fields.
 type watchedPresence struct {
-	From string           `xml:"from,attr"`
-	Type string           `xml:"type,attr"`
-	Ext  []stanza.Element `xml:",any"`
+	From string              `xml:"from,attr"`
+	Type stanza.PresenceType `xml:"type,attr"`
+	Ext  []stanza.Element    `xml:",any"`
 }
 
 func (w *presenceWatch) decode(pr *io.PipeReader, done chan<- struct{}) {
@@ -135,7 +135,7 @@ func (w *presenceWatch) record(p watchedPresence) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch p.Type {
-	case "":
+	case stanza.AvailablePresence:
 		var ext []stanza.Element
 		for _, e := range p.Ext {
 			if e.XMLName.Space != stanza.NSClient {
@@ -146,7 +146,7 @@ func (w *presenceWatch) record(p watchedPresence) {
 			w.ext[p.From] = ext
 		}
 		delete(w.gone, p.From)
-	case "unavailable":
+	case stanza.UnavailablePresence:
 		delete(w.ext, p.From)
 		if _, known := w.gone[p.From]; known || len(w.gone) < maxWatched {
 			w.gone[p.From] = append([]stanza.Element{}, p.Ext...)

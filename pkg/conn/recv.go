@@ -41,7 +41,7 @@ func (s *session) recvLoop() {
 		if st == nil {
 			continue
 		}
-		if p, ok := st.(*stanza.Presence); ok && p.Type == "error" {
+		if p, ok := st.(*stanza.Presence); ok && p.Type == stanza.ErrorPresence {
 			if e := s.tap.presenceError(p.From, p.ID); e != nil {
 				p.Error = e
 			}
@@ -163,7 +163,7 @@ func isOfflineMessage(st stanza.Stanza) bool {
 		return false
 	}
 	switch m.Type {
-	case "", "normal", "chat":
+	case "", stanza.NormalMessage, stanza.ChatMessage:
 	default:
 		return false
 	}

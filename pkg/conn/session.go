@@ -216,7 +216,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()
 	if o.Unavailable {
-		if err := s.Send(ctx, stanza.Presence{Type: "unavailable"}); err != nil {
+		if err := s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}); err != nil {
 			s.Close()
 			return nil, err
 		}

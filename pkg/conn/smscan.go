@@ -157,7 +157,7 @@ type smCounters struct {
 	rq         []uint64
 	// The defined condition of a <stream:error> from the server (go-xmpp
 	// reports its text only).
-	streamCond string
+	streamCond StreamCondition
 }
 
 func (m *smCounters) onRecvChild(top, name string) {
@@ -166,13 +166,13 @@ func (m *smCounters) onRecvChild(top, name string) {
 	}
 	m.mu.Lock()
 	if m.streamCond == "" && len(name) < 64 {
-		m.streamCond = name
+		m.streamCond = StreamCondition(name)
 	}
 	m.mu.Unlock()
 }
 
 // streamError returns the condition of the server's stream error, if any.
-func (m *smCounters) streamError() string {
+func (m *smCounters) streamError() StreamCondition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.streamCond

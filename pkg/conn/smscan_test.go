@@ -118,7 +118,37 @@ func TestScanStreamErrorCondition(t *testing.T) {
 	feedChunks(&sc, `<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><message><policy-violation/></message>`+
 		`<stream:error><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>XML stanza is too big</text>`+
 		`<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`, 5)
-	if got := m.streamError(); got != "policy-violation" {
+	if got := m.streamError(); got != PolicyViolation {
 		t.Errorf("condition %q, want policy-violation", got)
+	}
+}
+
+// The typed stream conditions must be the wire names: each is written
+// literally into a stream error, scanned as the session scans the server's
+// stream, and must come back as the constant.
+func TestStreamConditionWireNames(t *testing.T) {
+	for _, tc := range []struct {
+		wire string
+		cond StreamCondition
+	}{{"bad-format", BadFormat}, {"bad-namespace-prefix", BadNamespacePrefix}, {"conflict", Conflict},
+		{"connection-timeout", ConnectionTimeout}, {"host-gone", HostGone}, {"host-unknown", HostUnknown},
+		{"improper-addressing", ImproperAddressing}, {"internal-server-error", InternalServerError},
+		{"invalid-from", InvalidFrom}, {"invalid-namespace", InvalidNamespace}, {"invalid-xml", InvalidXML},
+		{"not-authorized", NotAuthorized}, {"not-well-formed", NotWellFormed}, {"policy-violation", PolicyViolation},
+		{"remote-connection-failed", RemoteConnectionFailed}, {"reset", Reset},
+		{"resource-constraint", ResourceConstraint}, {"restricted-xml", RestrictedXML},
+		{"see-other-host", SeeOtherHost}, {"system-shutdown", SystemShutdown},
+		{"undefined-condition", UndefinedCondition}, {"unsupported-encoding", UnsupportedEncoding},
+		{"unsupported-feature", UnsupportedFeature}, {"unsupported-stanza-type", UnsupportedStanzaType},
+		{"unsupported-version", UnsupportedVersion}} {
+		t.Run(tc.wire, func(t *testing.T) {
+			var m smCounters
+			sc := streamScan{onTop: m.onRecv, onChild: m.onRecvChild}
+			feedChunks(&sc, `<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><stream:error><`+
+				tc.wire+` xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`, 7)
+			if got := m.streamError(); got != tc.cond {
+				t.Fatalf("scanned %q, want %q", got, tc.cond)
+			}
+		})
 	}
 }

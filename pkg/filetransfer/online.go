@@ -18,7 +18,7 @@ import (
 func Online(ctx context.Context, s conn.Session, bare string, wait time.Duration) ([]string, error) {
 	sub := s.Subscribe()
 	defer sub.Close()
-	if err := s.Send(ctx, stanza.Presence{Type: "probe", To: bare}); err != nil {
+	if err := s.Send(ctx, stanza.Presence{Type: stanza.ProbePresence, To: bare}); err != nil {
 		return nil, err
 	}
 	want, err := jid.Parse(bare)
@@ -55,9 +55,9 @@ func Online(ctx context.Context, s conn.Session, bare string, wait time.Duration
 			continue
 		}
 		switch p.Type {
-		case "":
+		case stanza.AvailablePresence:
 			seen[p.From] = true
-		case "unavailable":
+		case stanza.UnavailablePresence:
 			delete(seen, p.From)
 		}
 	}

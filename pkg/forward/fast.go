@@ -78,7 +78,7 @@ func (p *parser) message(attrs []xml.Attr, empty bool) (*message, bool) {
 		case a.Name.Local == "to":
 			m.To = a.Value
 		case a.Name.Local == "type":
-			m.Type = a.Value
+			m.Type = stanza.MessageType(a.Value)
 		}
 	}
 	if empty {

@@ -37,15 +37,15 @@ type delay struct {
 
 // message mirrors stanza.Message without a fixed namespace.
 type message struct {
-	ID      string           `xml:"id,attr"`
-	From    string           `xml:"from,attr"`
-	To      string           `xml:"to,attr"`
-	Type    string           `xml:"type,attr"`
-	Lang    string           `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
-	Subject []text           `xml:"subject"`
-	Body    []text           `xml:"body"`
-	Thread  string           `xml:"thread"`
-	Ext     []stanza.Element `xml:",any"`
+	ID      string             `xml:"id,attr"`
+	From    string             `xml:"from,attr"`
+	To      string             `xml:"to,attr"`
+	Type    stanza.MessageType `xml:"type,attr"`
+	Lang    string             `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	Subject []text             `xml:"subject"`
+	Body    []text             `xml:"body"`
+	Thread  string             `xml:"thread"`
+	Ext     []stanza.Element   `xml:",any"`
 }
 
 type text struct {

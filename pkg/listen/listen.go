@@ -427,7 +427,7 @@ func (l *Listener) handle(ctx context.Context, s conn.Session, m *stanza.Message
 // acknowledge answers receipt and marker requests of a message delivered
 // to us (not of carbons: the device that got the message answers).
 func (l *Listener) acknowledge(ctx context.Context, s conn.Session, m *stanza.Message) error {
-	if store.Bare(m.From) == store.Bare(l.o.Self.Account) || m.Type == "groupchat" || m.Type == "error" {
+	if store.Bare(m.From) == store.Bare(l.o.Self.Account) || m.Type == stanza.GroupChatMessage || m.Type == stanza.ErrorMessage {
 		return nil
 	}
 	if r, ok := receipts.Answer(m); ok {

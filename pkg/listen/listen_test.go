@@ -102,7 +102,7 @@ func (h *harness) sync(t *testing.T) []Event {
 	h.synced++
 	id := fmt.Sprintf("barrier-%d", h.synced)
 	h.mu.Unlock()
-	h.s.Deliver(&stanza.Message{ID: id, From: "barrier@example.net/test", Type: "chat", Body: id})
+	h.s.Deliver(&stanza.Message{ID: id, From: "barrier@example.net/test", Type: stanza.ChatMessage, Body: id})
 	h.waitFor(t, func(evs []Event) bool {
 		return slices.ContainsFunc(evs, func(ev Event) bool { return ev.Message.MsgID == id })
 	})
@@ -149,7 +149,7 @@ func carbon(dir, inner string, from string) *stanza.Message {
 
 func TestReceiptsMarkersAndOnce(t *testing.T) {
 	h := start(t, nil, nil)
-	m := &stanza.Message{ID: "m1", From: "bob@example.org/x", Type: "chat", Body: "hi", Ext: []stanza.Element{
+	m := &stanza.Message{ID: "m1", From: "bob@example.org/x", Type: stanza.ChatMessage, Body: "hi", Ext: []stanza.Element{
 		el(stanza.NSSID, "stanza-id", "id", "s1", "by", "user@example.org"),
 		el("urn:xmpp:receipts", "request"), el("urn:xmpp:chat-markers:0", "markable")}}
 	h.s.Deliver(m)
@@ -175,7 +175,7 @@ func TestReceiptsMarkersAndOnce(t *testing.T) {
 func TestForgedCarbonIgnored(t *testing.T) {
 	h := start(t, nil, nil)
 	h.s.Deliver(carbon("received", `<message xmlns='jabber:client' from='bob@example.org/x' to='user@example.org' type='chat'><body>forged</body></message>`, "mallory@example.org"))
-	h.s.Deliver(&stanza.Message{ID: "z", From: "carol@example.org/x", Type: "chat", Body: "real"})
+	h.s.Deliver(&stanza.Message{ID: "z", From: "carol@example.org/x", Type: stanza.ChatMessage, Body: "real"})
 	evs := h.settle(t, 1)
 	if len(evs) != 1 || evs[0].Message.Body != "real" {
 		t.Fatalf("events %+v", evs)
@@ -191,8 +191,8 @@ func TestQuietPeriodAndReadState(t *testing.T) {
 	h := start(t, nil, nil)
 	h.s.Deliver(carbon("sent", `<message xmlns='jabber:client' from='user@example.org/phone' to='bob@example.org' type='chat' id='p1'><body>on it</body></message>`, "user@example.org"))
 	h.settle(t, 1)
-	h.s.Deliver(&stanza.Message{ID: "b1", From: "bob@example.org/x", Type: "chat", Body: "from bob"})
-	h.s.Deliver(&stanza.Message{ID: "c1", From: "carol@example.org/x", Type: "chat", Body: "from carol"})
+	h.s.Deliver(&stanza.Message{ID: "b1", From: "bob@example.org/x", Type: stanza.ChatMessage, Body: "from bob"})
+	h.s.Deliver(&stanza.Message{ID: "c1", From: "carol@example.org/x", Type: stanza.ChatMessage, Body: "from carol"})
 	evs := h.settle(t, 3)
 	if len(evs) != 3 {
 		t.Fatalf("events %+v", evs)

@@ -154,7 +154,7 @@ func (l *Listener) roomPresence(p *stanza.Presence) {
 	}
 	_, nick, _ := strings.Cut(p.From, "/")
 	switch p.Type {
-	case "":
+	case stanza.AvailablePresence:
 		if u, ok := muc.ParseUser(p.Ext); ok && u.JID != "" && nick != "" {
 			if r.real == nil {
 				r.real = map[string]string{}
@@ -164,7 +164,7 @@ func (l *Listener) roomPresence(p *stanza.Presence) {
 			}
 		}
 		return
-	case "unavailable":
+	case stanza.UnavailablePresence:
 		delete(r.real, nick)
 	default:
 		return
@@ -344,7 +344,7 @@ func (l *Listener) roomSelf(r *roomState) archive.Self {
 // roomMessage completes the record of a live groupchat message: its
 // direction by our nick in that room, and the sender's details.
 func (l *Listener) roomMessage(m *stanza.Message, rec *store.Message) *RoomInfo {
-	if l.rooms == nil || rec == nil || rec.Type != "groupchat" {
+	if l.rooms == nil || rec == nil || rec.Type != string(stanza.GroupChatMessage) {
 		return nil
 	}
 	l.rooms.mu.Lock()
@@ -360,7 +360,7 @@ func (l *Listener) roomMessage(m *stanza.Message, rec *store.Message) *RoomInfo 
 // carbon carries). A groupchat message from one of our rooms is decrypted
 // as from its sender's real JID, which only the room shows.
 func (l *Listener) decryptLive(ctx context.Context, s conn.Session, m, inner *stanza.Message, rec *store.Message) bool {
-	if inner != m || m.Type != "groupchat" || l.rooms == nil {
+	if inner != m || m.Type != stanza.GroupChatMessage || l.rooms == nil {
 		return archive.Decrypt(ctx, l.o.Decrypt, s, inner, rec, true)
 	}
 	return archive.DecryptRoom(ctx, l.o.Decrypt, s, m, rec, true, l.realJID(m))

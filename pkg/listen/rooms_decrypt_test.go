@@ -56,10 +56,10 @@ func TestRoomDecryptRealJID(t *testing.T) {
 		return stanza.Element{XMLName: xml.Name{Space: stanza.NSMUCUser, Local: "x"}, Inner: []byte(`<item jid='` + jid + `'/>`)}
 	}
 	w.Deliver(&stanza.Presence{From: testRoom + "/carol", Ext: []stanza.Element{user("carol@example.org/phone")}})
-	w.Deliver(&stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "from carol"})
-	w.Deliver(&stanza.Message{From: testRoom + "/dave", Type: "groupchat", Body: "from dave"})
-	w.Deliver(&stanza.Message{From: testRoom + "/eve", Type: "groupchat", Body: "from eve", Ext: []stanza.Element{user("carol@example.org")}})
-	w.Deliver(&stanza.Message{From: "frank@example.org/x", To: "user@example.org", Type: "chat", Body: "direct"})
+	w.Deliver(&stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: "from carol"})
+	w.Deliver(&stanza.Message{From: testRoom + "/dave", Type: stanza.GroupChatMessage, Body: "from dave"})
+	w.Deliver(&stanza.Message{From: testRoom + "/eve", Type: stanza.GroupChatMessage, Body: "from eve", Ext: []stanza.Element{user("carol@example.org")}})
+	w.Deliver(&stanza.Message{From: "frank@example.org/x", To: "user@example.org", Type: stanza.ChatMessage, Body: "direct"})
 	var bodies []string
 	for len(bodies) < 4 {
 		select {
@@ -92,8 +92,8 @@ func TestRoomCatchUpDecrypt(t *testing.T) {
 	disco := w.OnIQ
 	a := &mamtest.Archive{From: testRoom}
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
-	a.Add(mamtest.Item{ID: "old", Stamp: t0, Message: stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "old"}})
-	a.Add(mamtest.Item{ID: "new", Stamp: t0.Add(time.Minute), Message: stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "new"}})
+	a.Add(mamtest.Item{ID: "old", Stamp: t0, Message: stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: "old"}})
+	a.Add(mamtest.Item{ID: "new", Stamp: t0.Add(time.Minute), Message: stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: "new"}})
 	a.Serve(w.Session)
 	archiveIQ := w.OnIQ
 	w.OnIQ = func(iq stanza.IQ) (*stanza.IQ, error) {

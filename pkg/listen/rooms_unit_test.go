@@ -51,7 +51,7 @@ func roomSession() *watched {
 		return &stanza.IQ{Type: "result", From: iq.To}, nil
 	}
 	w.OnSend = func(v any) []stanza.Stanza {
-		if p, ok := v.(stanza.Presence); ok && p.Type == "" && strings.Contains(p.To, "@conference.example.org/") {
+		if p, ok := v.(stanza.Presence); ok && p.Type == stanza.AvailablePresence && strings.Contains(p.To, "@conference.example.org/") {
 			return []stanza.Stanza{&stanza.Presence{From: p.To}}
 		}
 		return nil
@@ -89,9 +89,9 @@ func TestRoomEventsMentionsAndKick(t *testing.T) {
 	}
 	sid := func(id string) stanza.Element { return el(stanza.NSSID, "stanza-id", "id", id, "by", testRoom) }
 	real := stanza.Element{XMLName: xml.Name{Space: stanza.NSMUCUser, Local: "x"}, Inner: []byte(`<item jid='carol@example.org/phone'/>`)}
-	w.Deliver(&stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "nothing for robots", Ext: []stanza.Element{sid("r1")}})
-	w.Deliver(&stanza.Message{From: testRoom, Type: "groupchat", Subject: "the topic"})
-	w.Deliver(&stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "Bot: deploy", Ext: []stanza.Element{
+	w.Deliver(&stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: "nothing for robots", Ext: []stanza.Element{sid("r1")}})
+	w.Deliver(&stanza.Message{From: testRoom, Type: stanza.GroupChatMessage, Subject: "the topic"})
+	w.Deliver(&stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: "Bot: deploy", Ext: []stanza.Element{
 		sid("r2"), el(muc.NSOccupantID, "occupant-id", "id", "occ-carol"), real}})
 	<-evc
 	// Kicked: the room's unavailable presence for our nick.
@@ -99,7 +99,7 @@ func TestRoomEventsMentionsAndKick(t *testing.T) {
 	w.gone[testRoom+"/bot"] = []stanza.Element{{XMLName: xml.Name{Space: stanza.NSMUCUser, Local: "x"},
 		Inner: []byte(`<item affiliation='none' role='none'/><status code='307'/><status code='110'/>`)}}
 	w.mu.Unlock()
-	w.Deliver(&stanza.Presence{From: testRoom + "/bot", Type: "unavailable"})
+	w.Deliver(&stanza.Presence{From: testRoom + "/bot", Type: stanza.UnavailablePresence})
 	var rerr *RoomsEndedError
 	select {
 	case err := <-done:
@@ -149,11 +149,11 @@ func TestRoomCatchUp(t *testing.T) {
 			a := &mamtest.Archive{From: testRoom}
 			t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 			if !lost {
-				a.Add(mamtest.Item{ID: "old", Stamp: t0, Message: stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: "old"}})
+				a.Add(mamtest.Item{ID: "old", Stamp: t0, Message: stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: "old"}})
 			}
 			for i, b := range []string{"new one", "new two"} {
 				a.Add(mamtest.Item{ID: "n" + b, Stamp: t0.Add(time.Duration(i+1) * time.Minute),
-					Message: stanza.Message{From: testRoom + "/carol", Type: "groupchat", Body: b}})
+					Message: stanza.Message{From: testRoom + "/carol", Type: stanza.GroupChatMessage, Body: b}})
 			}
 			a.Serve(w.Session)
 			archiveIQ := w.OnIQ

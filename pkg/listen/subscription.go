@@ -102,7 +102,7 @@ func (l *Listener) approves(ctx context.Context, s conn.Session, bare string) (b
 func (l *Listener) approve(ctx context.Context, s conn.Session, bare string) error {
 	cctx, cancel := l.bounded(ctx)
 	defer cancel()
-	if err := roster.Send(cctx, s, bare, roster.TypeSubscribed); err != nil {
+	if err := roster.Send(cctx, s, bare, stanza.SubscribedPresence); err != nil {
 		return err
 	}
 	if err := s.Flush(cctx); err != nil {

@@ -52,12 +52,12 @@ func TestSubscriptionRequests(t *testing.T) {
 		t.Fatal("Serve sent nothing")
 	}
 	for _, p := range []stanza.Presence{
-		{Type: "subscribe", From: "friend@example.org", Status: "hi"},
-		{Type: "subscribe", From: "stranger@example.net"},
-		{Type: "subscribe", From: "user@example.org"},
-		{Type: "subscribed", From: "other@example.org"},
-		{Type: "subscribe", From: "friend@example.org"},
-		{Type: "subscribe", From: "known@example.org/phone"},
+		{Type: stanza.SubscribePresence, From: "friend@example.org", Status: "hi"},
+		{Type: stanza.SubscribePresence, From: "stranger@example.net"},
+		{Type: stanza.SubscribePresence, From: "user@example.org"},
+		{Type: stanza.SubscribedPresence, From: "other@example.org"},
+		{Type: stanza.SubscribePresence, From: "friend@example.org"},
+		{Type: stanza.SubscribePresence, From: "known@example.org/phone"},
 	} {
 		s.Deliver(&p)
 	}

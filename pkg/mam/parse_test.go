@@ -27,7 +27,7 @@ func TestParseResult(t *testing.T) {
 	}
 	m := r.Message
 	if r.ID != "8f6b8b3e-2f0c" || r.QueryID != "q1" || r.Stamp.Format("2006-01-02T15:04:05Z07:00") != "2026-11-28T12:56:04Z" ||
-		m.ID != "823d" || m.From != "bob@localhost/res" || m.To != "alice@localhost" || m.Type != "chat" ||
+		m.ID != "823d" || m.From != "bob@localhost/res" || m.To != "alice@localhost" || m.Type != stanza.ChatMessage ||
 		m.Body != "hello *alice* 1" || m.Lang != "en" {
 		t.Fatalf("parsed %+v / %+v", r, m)
 	}

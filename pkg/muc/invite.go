@@ -55,7 +55,7 @@ func SetSubject(ctx context.Context, s conn.Session, room, nick, password, subje
 	sub := s.Subscribe()
 	defer sub.Close()
 	id := conn.NewID()
-	if err := s.Send(ctx, stanza.Message{ID: id, To: room, Type: "groupchat", Subject: subject}); err != nil {
+	if err := s.Send(ctx, stanza.Message{ID: id, To: room, Type: stanza.GroupChatMessage, Subject: subject}); err != nil {
 		return err
 	}
 	for {
@@ -68,13 +68,13 @@ func SetSubject(ctx context.Context, s conn.Session, room, nick, password, subje
 			continue
 		}
 		switch {
-		case m.Type == "error" && (m.ID == id || m.ID == ""):
+		case m.Type == stanza.ErrorMessage && (m.ID == id || m.ID == ""):
 			e := m.Error
 			if e == nil {
 				e = &stanza.Error{Condition: stanza.UndefinedCondition}
 			}
 			return fmt.Errorf("set the subject of %s: %w", room, e)
-		case m.Type == "groupchat" && m.Body == "" && m.Subject == subject:
+		case m.Type == stanza.GroupChatMessage && m.Body == "" && m.Subject == subject:
 			return nil
 		}
 	}

@@ -93,9 +93,9 @@ func enter(ctx context.Context, s conn.Session, room, nick, password string) err
 			continue
 		}
 		switch {
-		case pr.Type == "error":
+		case pr.Type == stanza.ErrorPresence:
 			return &JoinError{Room: room, Err: pr.Error}
-		case pr.From == full && pr.Type == "":
+		case pr.From == full && pr.Type == stanza.AvailablePresence:
 			return nil
 		}
 	}
@@ -103,5 +103,5 @@ func enter(ctx context.Context, s conn.Session, room, nick, password string) err
 
 // Leave sends unavailable presence to the room.
 func Leave(ctx context.Context, s conn.Session, room, nick string) error {
-	return s.Send(ctx, stanza.Presence{To: room + "/" + nick, Type: "unavailable"})
+	return s.Send(ctx, stanza.Presence{To: room + "/" + nick, Type: stanza.UnavailablePresence})
 }

@@ -64,20 +64,20 @@ func TestJoin(t *testing.T) {
 		{name: "joined after the other occupants",
 			answer: self(&stanza.Presence{From: room + "/bob"}, &stanza.Presence{From: room + "/bot"})},
 		{name: "room JID in another case",
-			answer: self(&stanza.Presence{From: "Ops@Conference.example.org/bob", Type: "error",
+			answer: self(&stanza.Presence{From: "Ops@Conference.example.org/bob", Type: stanza.ErrorPresence,
 				Error: &stanza.Error{Condition: "conflict"}}, &stanza.Presence{From: room + "/bot"}),
 			wantErr: "join " + room + ": conflict (the nickname is in use)", wantCond: "conflict"},
 		{name: "another room's error is not ours",
-			answer: self(&stanza.Presence{From: "other@conference.example.org/bot", Type: "error",
+			answer: self(&stanza.Presence{From: "other@conference.example.org/bot", Type: stanza.ErrorPresence,
 				Error: &stanza.Error{Condition: "forbidden"}}, &stanza.Presence{From: room + "/bot"})},
 		{name: "password sent", password: "s3cret",
 			answer: self(&stanza.Presence{From: room + "/bot"})},
 		{name: "wrong password",
-			answer: self(&stanza.Presence{From: room + "/bot", Type: "error",
+			answer: self(&stanza.Presence{From: room + "/bot", Type: stanza.ErrorPresence,
 				Error: &stanza.Error{Type: "auth", Condition: "not-authorized"}}),
 			wantErr: "join " + room + ": not-authorized (a password is required or wrong)", wantCond: "not-authorized"},
 		{name: "banned",
-			answer: self(&stanza.Presence{From: room + "/bot", Type: "error",
+			answer: self(&stanza.Presence{From: room + "/bot", Type: stanza.ErrorPresence,
 				Error: &stanza.Error{Type: "auth", Condition: "forbidden"}}),
 			wantErr: "join " + room + ": forbidden (you are banned from the room)", wantCond: "forbidden"},
 		{name: "room missing",
@@ -253,7 +253,7 @@ func TestCreate(t *testing.T) {
 				return &stanza.IQ{Type: "result"}, nil
 			}
 			s.OnSend = func(v any) []stanza.Stanza {
-				if p, ok := v.(stanza.Presence); ok && p.Type == "" {
+				if p, ok := v.(stanza.Presence); ok && p.Type == stanza.AvailablePresence {
 					return []stanza.Stanza{&stanza.Presence{From: room + "/owner", Ext: userEl(`<status code='201'/><status code='110'/>`)}}
 				}
 				return nil
@@ -410,13 +410,13 @@ func TestSetSubject(t *testing.T) {
 		wantCond string // the room's condition, kept in the error
 	}{
 		{name: "reflected", reflect: func(string) *stanza.Message {
-			return &stanza.Message{From: room + "/bot", Type: "groupchat", Subject: "deploys"}
+			return &stanza.Message{From: room + "/bot", Type: stanza.GroupChatMessage, Subject: "deploys"}
 		}},
 		{name: "refused", reflect: func(id string) *stanza.Message {
-			return &stanza.Message{ID: id, From: room, Type: "error", Error: &stanza.Error{Type: "auth", Condition: "forbidden"}}
+			return &stanza.Message{ID: id, From: room, Type: stanza.ErrorMessage, Error: &stanza.Error{Type: "auth", Condition: "forbidden"}}
 		}, wantErr: "set the subject of " + room + ": ", wantCond: "forbidden"},
 		{name: "refused without error element", reflect: func(id string) *stanza.Message {
-			return &stanza.Message{ID: id, From: room, Type: "error"}
+			return &stanza.Message{ID: id, From: room, Type: stanza.ErrorMessage}
 		}, wantErr: "set the subject of " + room + ": ", wantCond: "undefined-condition"},
 	}
 	for _, tt := range tests {
@@ -426,12 +426,12 @@ func TestSetSubject(t *testing.T) {
 			s.OnSend = func(v any) []stanza.Stanza {
 				switch x := v.(type) {
 				case stanza.Presence:
-					if x.Type == "" {
+					if x.Type == stanza.AvailablePresence {
 						return []stanza.Stanza{&stanza.Presence{From: room + "/bot"}}
 					}
 				case stanza.Message:
 					// Another occupant's subject change first: not ours.
-					return []stanza.Stanza{&stanza.Message{From: "other@conference.example.org/x", Type: "groupchat", Subject: "deploys"},
+					return []stanza.Stanza{&stanza.Message{From: "other@conference.example.org/x", Type: stanza.GroupChatMessage, Subject: "deploys"},
 						tt.reflect(x.ID)}
 				}
 				return nil

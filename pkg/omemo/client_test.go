@@ -52,7 +52,7 @@ func (a *party) see(b *party) { a.srv.Others[b.jid] = b.srv.Nodes }
 // receiver does.
 func roundTrip(t testing.TB, from, to string, payloads []any) *stanza.Message {
 	t.Helper()
-	m := stanza.Message{ID: "m1", From: from + "/res", To: to, Type: "chat", Body: FallbackBody, Payload: payloads}
+	m := stanza.Message{ID: "m1", From: from + "/res", To: to, Type: stanza.ChatMessage, Body: FallbackBody, Payload: payloads}
 	b, err := xml.Marshal(m)
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func (c *Client) DecryptFrom(ctx context.Context, s conn.Session, m *stanza.Mess
 		res.Device = h.SID
 		return res
 	}
-	ctx = withAddressing(ctx, from, to, m.Type == "groupchat")
+	ctx = withAddressing(ctx, from, to, m.Type == stanza.GroupChatMessage)
 	var d *Decrypted
 	var changed, heartbeat bool
 	err := update(ctx, c.st, func(tx *sql.Tx) error {
@@ -153,7 +153,7 @@ func (c *Client) completeSession(ctx context.Context, s conn.Session, b Backend,
 	if err != nil {
 		return err
 	}
-	m := stanza.Message{ID: conn.NewID(), To: jid, Type: "chat"}
+	m := stanza.Message{ID: conn.NewID(), To: jid, Type: stanza.ChatMessage}
 	m.Payload = []any{el, StoreHint{}}
 	return s.Send(ctx, m)
 }
@@ -185,7 +185,7 @@ func (c *Client) repair(ctx context.Context, s conn.Session, b Backend, jid stri
 		return err
 	})
 	if err == nil {
-		m := stanza.Message{ID: conn.NewID(), To: jid, Type: "chat", Payload: []any{el, StoreHint{}}}
+		m := stanza.Message{ID: conn.NewID(), To: jid, Type: stanza.ChatMessage, Payload: []any{el, StoreHint{}}}
 		err = s.Send(ctx, m)
 	}
 	if err != nil {
@@ -229,7 +229,7 @@ func resetReceived(ctx context.Context, tx *sql.Tx, account, version, jid string
 // occupant's real bare JID (sender "" when unknown) to the room: the
 // room's occupant JID says nothing about whose sessions to use.
 func messageSender(m *stanza.Message, realJID, account string) (sender, from, to string) {
-	if m.Type == "groupchat" {
+	if m.Type == stanza.GroupChatMessage {
 		sender = store.Bare(realJID)
 		return sender, sender, store.Bare(m.From)
 	}

@@ -17,7 +17,7 @@ const testRoom = "ops@conference.example.org"
 // occupant JID, type groupchat.
 func roomMessage(t *testing.T, from *party, nick, body string, members ...string) *stanza.Message {
 	t.Helper()
-	m := stanza.Message{ID: "r1", To: testRoom, Type: "groupchat", Body: body}
+	m := stanza.Message{ID: "r1", To: testRoom, Type: stanza.GroupChatMessage, Body: body}
 	if err := from.c.SealGroup(context.Background(), from.s, &m, members); err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +85,11 @@ func TestMessageSender(t *testing.T) {
 		real             string
 		sender, from, to string
 	}{
-		{"chat", stanza.Message{Type: "chat", From: "a@x/r", To: acct + "/r"}, "", "a@x", "a@x", acct},
-		{"chat ignores real JID", stanza.Message{Type: "chat", From: "a@x/r", To: acct}, "m@x", "a@x", "a@x", acct},
-		{"sent copy without from", stanza.Message{Type: "chat", To: "a@x"}, "", acct, "", "a@x"},
-		{"groupchat", stanza.Message{Type: "groupchat", From: testRoom + "/al", To: acct + "/r"}, "al@x/phone", "al@x", "al@x", testRoom},
-		{"groupchat unknown", stanza.Message{Type: "groupchat", From: testRoom + "/al", To: acct}, "", "", "", testRoom},
+		{"chat", stanza.Message{Type: stanza.ChatMessage, From: "a@x/r", To: acct + "/r"}, "", "a@x", "a@x", acct},
+		{"chat ignores real JID", stanza.Message{Type: stanza.ChatMessage, From: "a@x/r", To: acct}, "m@x", "a@x", "a@x", acct},
+		{"sent copy without from", stanza.Message{Type: stanza.ChatMessage, To: "a@x"}, "", acct, "", "a@x"},
+		{"groupchat", stanza.Message{Type: stanza.GroupChatMessage, From: testRoom + "/al", To: acct + "/r"}, "al@x/phone", "al@x", "al@x", testRoom},
+		{"groupchat unknown", stanza.Message{Type: stanza.GroupChatMessage, From: testRoom + "/al", To: acct}, "", "", "", testRoom},
 	} {
 		s, f, to := messageSender(&tc.m, tc.real, acct)
 		if s != tc.sender || f != tc.from || to != tc.to {

@@ -313,7 +313,7 @@ func FuzzTwomemoDecrypt(f *testing.F) {
 	f.Add([]byte(`<header sid="0"/><payload>!!</payload>`))
 	f.Fuzz(func(t *testing.T, inner []byte) {
 		el := stanza.Element{XMLName: xml.Name{Space: NS2, Local: "encrypted"}, Inner: inner}
-		msg := &stanza.Message{From: alice.jid + "/x", To: bob.jid, Type: "chat", Ext: []stanza.Element{el}}
+		msg := &stanza.Message{From: alice.jid + "/x", To: bob.jid, Type: stanza.ChatMessage, Ext: []stanza.Element{el}}
 		if r := bob.c.Decrypt(ctx, nil, msg, false); r == nil {
 			t.Fatal("no result")
 		}

@@ -60,7 +60,9 @@ func (o *Outbox) markArchived(ctx context.Context) {
 }
 
 // archivable: the message types an account archive keeps for the sender.
-func archivable(typ string) bool { return typ == "chat" || typ == "normal" || typ == "" }
+func archivable(typ stanza.MessageType) bool {
+	return typ == stanza.ChatMessage || typ == stanza.NormalMessage || typ == ""
+}
 
 func originID(m *stanza.Message) string {
 	if o, ok := stanza.Find(m.Ext, stanza.NSSID, "origin-id"); ok && o.Attr("id") != "" {

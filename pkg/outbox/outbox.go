@@ -20,7 +20,7 @@ import (
 
 // Content is what a message says.
 type Content struct {
-	Type    string // chat, normal, headline, groupchat
+	Type    stanza.MessageType // chat, normal, headline, groupchat
 	Subject string
 	Body    string
 	OOB     string // XEP-0066 URL; the body should then be exactly the URL
@@ -120,7 +120,7 @@ func Build(id, to string, c Content, requestReceipt bool) stanza.Message {
 	if c.OOB != "" {
 		m.Payload = append(m.Payload, OOB{URL: stanza.Sanitize(c.OOB)})
 	}
-	if requestReceipt && c.Type != "groupchat" {
+	if requestReceipt && c.Type != stanza.GroupChatMessage {
 		m.Payload = append(m.Payload, receipts.Request{})
 	}
 	return m
@@ -273,7 +273,7 @@ func (o *Outbox) apply(st stanza.Stanza) {
 	if !ok {
 		return
 	}
-	if m.Type == "error" {
+	if m.Type == stanza.ErrorMessage {
 		if r := o.byID[m.ID]; r != nil && r.Status != StatusFailed {
 			r.Status, r.Err = StatusFailed, m.Error
 		}

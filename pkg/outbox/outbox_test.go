@@ -17,7 +17,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestBuildGolden(t *testing.T) {
-	m := Build("id1", "bob@example.org", Content{Type: "chat", Subject: "s", Body: "hi <b>&\x00", OOB: "https://x/y?a=1&b=2"}, true)
+	m := Build("id1", "bob@example.org", Content{Type: stanza.ChatMessage, Subject: "s", Body: "hi <b>&\x00", OOB: "https://x/y?a=1&b=2"}, true)
 	got, err := xml.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestBuildGolden(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	g := Build("id2", "room@muc", Content{Type: "groupchat", Body: "x"}, true)
+	g := Build("id2", "room@muc", Content{Type: stanza.GroupChatMessage, Body: "x"}, true)
 	if b, _ := xml.Marshal(g); strings.Contains(string(b), "request") {
 		t.Errorf("groupchat must not request receipts: %s", b)
 	}
@@ -48,7 +48,7 @@ func TestFinishStatuses(t *testing.T) {
 		}
 		switch m.To {
 		case "gone@example.org":
-			return []stanza.Stanza{&stanza.Message{ID: m.ID, From: m.To, Type: "error",
+			return []stanza.Stanza{&stanza.Message{ID: m.ID, From: m.To, Type: stanza.ErrorMessage,
 				Error: &stanza.Error{Type: "cancel", Condition: "service-unavailable"}}}
 		case "bob@example.org":
 			return []stanza.Stanza{&stanza.Message{From: "bob@example.org/phone",
@@ -65,7 +65,7 @@ func TestFinishStatuses(t *testing.T) {
 	ob := New(s, true)
 	ctx := context.Background()
 	for _, to := range []string{"bob@example.org", "gone@example.org", "mallory@example.org"} {
-		if _, err := ob.Send(ctx, to, Content{Type: "chat", Body: "x"}); err != nil {
+		if _, err := ob.Send(ctx, to, Content{Type: stanza.ChatMessage, Body: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,7 +108,7 @@ func TestSeal(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, to := range []string{"plain@example.org", "ok@example.org"} {
-		if _, err := ob.Send(ctx, to, Content{Type: "chat", Body: "secret"}); err != nil {
+		if _, err := ob.Send(ctx, to, Content{Type: stanza.ChatMessage, Body: "secret"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -168,7 +168,7 @@ func (o *Outbox) pending() []*Result {
 
 func tooLarge(err error) bool {
 	var ce *conn.ConnectError
-	return errors.As(err, &ce) && ce.Condition == "policy-violation"
+	return errors.As(err, &ce) && ce.Condition == conn.PolicyViolation
 }
 
 // giveUp settles every pending message: unknown if it was ever written

@@ -60,7 +60,7 @@ func TestReconnectResendsUnacknowledgedWithSameIDs(t *testing.T) {
 	ctx := context.Background()
 	var sent []string
 	for i := range 6 {
-		id, err := o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: fmt.Sprint(i)})
+		id, err := o.Send(ctx, "bob@example.org", Content{Type: stanza.ChatMessage, Body: fmt.Sprint(i)})
 		if err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
@@ -98,7 +98,7 @@ func TestRetriesRunOutUnknownAndFailed(t *testing.T) {
 	ctx := context.Background()
 	var err error
 	for i := 0; i < 3 && err == nil; i++ {
-		_, err = o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: fmt.Sprint(i)})
+		_, err = o.Send(ctx, "bob@example.org", Content{Type: stanza.ChatMessage, Body: fmt.Sprint(i)})
 	}
 	if !Lost(err) {
 		t.Fatalf("err %v, want the lost connection", err)
@@ -115,7 +115,7 @@ func TestRetriesRunOutUnknownAndFailed(t *testing.T) {
 
 func TestTooLargeAloneFailsWithoutReconnecting(t *testing.T) {
 	var ids []string
-	big := &conn.ConnectError{Lost: true, Condition: "policy-violation", Err: errors.New("stream error: XML stanza is too big")}
+	big := &conn.ConnectError{Lost: true, Condition: conn.PolicyViolation, Err: errors.New("stream error: XML stanza is too big")}
 	s1 := &tooBig{flaky: &flaky{Session: xmpptest.New(), dieAfter: 1 << 30, ids: &ids}, err: big}
 	var results []Result
 	o := New(s1, false)
@@ -125,7 +125,7 @@ func TestTooLargeAloneFailsWithoutReconnecting(t *testing.T) {
 		return nil, errLost
 	}}
 	ctx := context.Background()
-	if _, err := o.Send(ctx, "bob@example.org", Content{Type: "chat", Body: "huge"}); err != nil {
+	if _, err := o.Send(ctx, "bob@example.org", Content{Type: stanza.ChatMessage, Body: "huge"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := o.Finish(ctx); err != nil {

@@ -14,11 +14,11 @@ func TestAnswer(t *testing.T) {
 		m    stanza.Message
 		ok   bool
 	}{
-		{"asked", stanza.Message{ID: "m1", From: "bob@x/r", Type: "chat", Ext: []stanza.Element{req}}, true},
-		{"not asked", stanza.Message{ID: "m1", From: "bob@x/r", Type: "chat"}, false},
+		{"asked", stanza.Message{ID: "m1", From: "bob@x/r", Type: stanza.ChatMessage, Ext: []stanza.Element{req}}, true},
+		{"not asked", stanza.Message{ID: "m1", From: "bob@x/r", Type: stanza.ChatMessage}, false},
 		{"no id", stanza.Message{From: "bob@x/r", Ext: []stanza.Element{req}}, false},
-		{"groupchat", stanza.Message{ID: "m1", From: "r@muc/n", Type: "groupchat", Ext: []stanza.Element{req}}, false},
-		{"error", stanza.Message{ID: "m1", From: "bob@x/r", Type: "error", Ext: []stanza.Element{req}}, false},
+		{"groupchat", stanza.Message{ID: "m1", From: "r@muc/n", Type: stanza.GroupChatMessage, Ext: []stanza.Element{req}}, false},
+		{"error", stanza.Message{ID: "m1", From: "bob@x/r", Type: stanza.ErrorMessage, Ext: []stanza.Element{req}}, false},
 	}
 	for _, tt := range tests {
 		r, ok := Answer(&tt.m)

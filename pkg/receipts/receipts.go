@@ -40,7 +40,7 @@ func Requested(m *stanza.Message) bool {
 // message that asks for one, has an id and is not an error, a groupchat
 // message or itself a receipt (XEP-0184 §5).
 func Answer(m *stanza.Message) (stanza.Message, bool) {
-	if !Requested(m) || m.ID == "" || m.Type == "error" || m.Type == "groupchat" {
+	if !Requested(m) || m.ID == "" || m.Type == stanza.ErrorMessage || m.Type == stanza.GroupChatMessage {
 		return stanza.Message{}, false
 	}
 	if _, isReceipt := ReceivedID(m); isReceipt {

@@ -85,7 +85,7 @@ func (st State) pending(bare string) bool {
 // server has accepted it.
 type plan struct {
 	res  *Result
-	typ  PresenceType
+	typ  stanza.PresenceType
 	then Outcome
 }
 
@@ -111,7 +111,7 @@ func run(ctx context.Context, s conn.Session, sub conn.Subscription, plans []pla
 			fail(p.res, fmt.Errorf("%s: %w", p.res.JID, err))
 			continue
 		}
-		if p.typ == TypeSubscribe && p.res.Outcome != "" {
+		if p.typ == stanza.SubscribePresence && p.res.Outcome != "" {
 			p.res.Subscribe = p.then
 			continue
 		}
@@ -135,11 +135,11 @@ func Approve(ctx context.Context, s conn.Session, sub conn.Subscription, st Stat
 		it, inRoster := Find(st.Items, j)
 		switch {
 		case st.pending(j):
-			plans = append(plans, plan{&out[i], TypeSubscribed, Approved})
+			plans = append(plans, plan{&out[i], stanza.SubscribedPresence, Approved})
 		case inRoster && it.Subscription.Sees():
 			out[i].Outcome = AlreadyApproved
 		case st.PreApproval:
-			plans = append(plans, plan{&out[i], TypeSubscribed, PreApproved})
+			plans = append(plans, plan{&out[i], stanza.SubscribedPresence, PreApproved})
 		default:
 			fail(&out[i], fmt.Errorf("approve %s: %w", j, ErrNoRequest))
 		}
@@ -157,9 +157,9 @@ func Deny(ctx context.Context, s conn.Session, sub conn.Subscription, st State, 
 		it, inRoster := Find(st.Items, j)
 		switch {
 		case st.pending(j):
-			plans = append(plans, plan{&out[i], TypeUnsubscribed, Denied})
+			plans = append(plans, plan{&out[i], stanza.UnsubscribedPresence, Denied})
 		case inRoster && it.Subscription.Sees():
-			plans = append(plans, plan{&out[i], TypeUnsubscribed, Revoked})
+			plans = append(plans, plan{&out[i], stanza.UnsubscribedPresence, Revoked})
 		default:
 			out[i].Outcome = NotPending
 		}
@@ -179,7 +179,7 @@ func Subscribe(ctx context.Context, s conn.Session, sub conn.Subscription, st St
 			out[i].Outcome = AlreadySubscribed
 			continue
 		}
-		plans = append(plans, plan{&out[i], TypeSubscribe, Requested})
+		plans = append(plans, plan{&out[i], stanza.SubscribePresence, Requested})
 	}
 	return out, run(ctx, s, sub, plans)
 }
@@ -216,7 +216,7 @@ func Add(ctx context.Context, s conn.Session, sub conn.Subscription, st State, j
 		res.Subscribe = AlreadySubscribed
 		return res, nil
 	}
-	return res, run(ctx, s, sub, []plan{{&res, TypeSubscribe, Requested}})
+	return res, run(ctx, s, sub, []plan{{&res, stanza.SubscribePresence, Requested}})
 }
 
 // Remove deletes jid from the roster; a JID that is not there is not an

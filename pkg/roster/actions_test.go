@@ -104,7 +104,7 @@ func TestRefusalFails(t *testing.T) {
 	s := xmpptest.New()
 	s.OnSend = func(v any) []stanza.Stanza {
 		if p, ok := v.(stanza.Presence); ok && p.To == "gone@example.net" {
-			return []stanza.Stanza{&stanza.Presence{Type: "error", From: p.To, Error: &stanza.Error{Condition: "remote-server-not-found"}}}
+			return []stanza.Stanza{&stanza.Presence{Type: stanza.ErrorPresence, From: p.To, Error: &stanza.Error{Condition: "remote-server-not-found"}}}
 		}
 		return nil
 	}

@@ -107,11 +107,11 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add("subscribed", "bob@example.org", "")
 	f.Add("subscribe", "\x1b[31m@example.org", "\x1b]0;x\x07")
 	f.Fuzz(func(t *testing.T, typ, from, status string) {
-		r, ok := ParseRequest(&stanza.Presence{Type: typ, From: from, Status: status}, "user@example.org/test")
+		r, ok := ParseRequest(&stanza.Presence{Type: stanza.PresenceType(typ), From: from, Status: status}, "user@example.org/test")
 		if !ok {
 			return
 		}
-		if typ != string(TypeSubscribe) {
+		if typ != string(stanza.SubscribePresence) {
 			t.Fatalf("type %q accepted", typ)
 		}
 		j, err := jid.Parse(r.JID)

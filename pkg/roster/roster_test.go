@@ -151,7 +151,7 @@ func TestGetSetDelete(t *testing.T) {
 	if err := Delete(ctx, s, "carol@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if err := Send(ctx, s, "carol@example.org", TypeSubscribe); err != nil {
+	if err := Send(ctx, s, "carol@example.org", stanza.SubscribePresence); err != nil {
 		t.Fatal(err)
 	}
 	sent := s.Sent()
@@ -188,13 +188,13 @@ func TestParseRequestAndPending(t *testing.T) {
 		want Request
 		ok   bool
 	}{
-		{stanza.Presence{Type: "subscribe", From: "bob@example.org", Status: "hi"}, Request{JID: "bob@example.org", Status: "hi"}, true},
-		{stanza.Presence{Type: "subscribe", From: "bob@example.org/phone"}, Request{JID: "bob@example.org"}, true},
-		{stanza.Presence{Type: "subscribe", From: "transport.example.org"}, Request{JID: "transport.example.org"}, true},
-		{stanza.Presence{Type: "subscribe", From: "user@example.org"}, Request{}, false},
-		{stanza.Presence{Type: "subscribe", From: ""}, Request{}, false},
-		{stanza.Presence{Type: "subscribe", From: "a@@b"}, Request{}, false},
-		{stanza.Presence{Type: "subscribed", From: "bob@example.org"}, Request{}, false},
+		{stanza.Presence{Type: stanza.SubscribePresence, From: "bob@example.org", Status: "hi"}, Request{JID: "bob@example.org", Status: "hi"}, true},
+		{stanza.Presence{Type: stanza.SubscribePresence, From: "bob@example.org/phone"}, Request{JID: "bob@example.org"}, true},
+		{stanza.Presence{Type: stanza.SubscribePresence, From: "transport.example.org"}, Request{JID: "transport.example.org"}, true},
+		{stanza.Presence{Type: stanza.SubscribePresence, From: "user@example.org"}, Request{}, false},
+		{stanza.Presence{Type: stanza.SubscribePresence, From: ""}, Request{}, false},
+		{stanza.Presence{Type: stanza.SubscribePresence, From: "a@@b"}, Request{}, false},
+		{stanza.Presence{Type: stanza.SubscribedPresence, From: "bob@example.org"}, Request{}, false},
 		{stanza.Presence{From: "bob@example.org"}, Request{}, false},
 	}
 	for _, tt := range tests {
@@ -205,10 +205,10 @@ func TestParseRequestAndPending(t *testing.T) {
 	}
 	s := xmpptest.New()
 	sub := s.Subscribe()
-	s.Deliver(&stanza.Presence{Type: "subscribe", From: "bob@example.org"})
+	s.Deliver(&stanza.Presence{Type: stanza.SubscribePresence, From: "bob@example.org"})
 	s.Deliver(&stanza.Message{From: "bob@example.org", Body: "x"})
-	s.Deliver(&stanza.Presence{Type: "subscribe", From: "bob@example.org/2"})
-	s.Deliver(&stanza.Presence{Type: "subscribe", From: "carol@example.org"})
+	s.Deliver(&stanza.Presence{Type: stanza.SubscribePresence, From: "bob@example.org/2"})
+	s.Deliver(&stanza.Presence{Type: stanza.SubscribePresence, From: "carol@example.org"})
 	reqs, err := Pending(context.Background(), s, sub)
 	if err != nil || len(reqs) != 2 || reqs[0].JID != "bob@example.org" || reqs[1].JID != "carol@example.org" {
 		t.Errorf("Pending = %+v %v", reqs, err)
@@ -216,8 +216,8 @@ func TestParseRequestAndPending(t *testing.T) {
 	if s.Flushes() != 1 {
 		t.Errorf("Pending did not wait for the server (%d flushes)", s.Flushes())
 	}
-	s.Deliver(&stanza.Presence{Type: "error", From: "dave@example.org", Error: &stanza.Error{Condition: "remote-server-not-found"}})
-	s.Deliver(&stanza.Presence{Type: "error", From: "eve@example.org"})
+	s.Deliver(&stanza.Presence{Type: stanza.ErrorPresence, From: "dave@example.org", Error: &stanza.Error{Condition: "remote-server-not-found"}})
+	s.Deliver(&stanza.Presence{Type: stanza.ErrorPresence, From: "eve@example.org"})
 	ref := Refused(sub, []string{"Dave@example.org", "frank@example.org"})
 	if len(ref) != 1 || ref["dave@example.org"] == nil {
 		t.Errorf("Refused = %v", ref)

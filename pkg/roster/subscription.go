@@ -13,22 +13,13 @@ import (
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
-// PresenceType is a subscription-related presence type (RFC 6121 §3).
-type PresenceType string
-
-// Subscription presence types.
-const (
-	TypeSubscribe    PresenceType = "subscribe"    // ask to see the contact's presence
-	TypeSubscribed   PresenceType = "subscribed"   // approve (or pre-approve) a request
-	TypeUnsubscribe  PresenceType = "unsubscribe"  // stop seeing the contact's presence
-	TypeUnsubscribed PresenceType = "unsubscribed" // deny a request or revoke an approval
-)
-
-// Send sends a subscription presence to a bare JID. Only the server's
+// Send sends a subscription presence (stanza.SubscribePresence,
+// SubscribedPresence, UnsubscribePresence or UnsubscribedPresence) to a
+// bare JID. Only the server's
 // acknowledgement (conn.Session.Flush) and the absence of an error
 // presence show that it was accepted.
-func Send(ctx context.Context, s conn.Session, to string, typ PresenceType) error {
-	if err := s.Send(ctx, stanza.Presence{ID: conn.NewID(), To: to, Type: string(typ)}); err != nil {
+func Send(ctx context.Context, s conn.Session, to string, typ stanza.PresenceType) error {
+	if err := s.Send(ctx, stanza.Presence{ID: conn.NewID(), To: to, Type: typ}); err != nil {
 		return fmt.Errorf("send %s to %s: %w", typ, to, err)
 	}
 	return nil
@@ -44,7 +35,7 @@ type Request struct {
 // subscribe from a valid JID other than our own account. The server
 // stamps the bare JID; a full JID is reduced to it.
 func ParseRequest(p *stanza.Presence, self string) (Request, bool) {
-	if p == nil || p.Type != string(TypeSubscribe) {
+	if p == nil || p.Type != stanza.SubscribePresence {
 		return Request{}, false
 	}
 	from, err := jid.Parse(p.From)
@@ -103,7 +94,7 @@ func Refused(sub conn.Subscription, jids []string) map[string]error {
 			return out
 		}
 		p, isPresence := st.(*stanza.Presence)
-		if !isPresence || p.Type != "error" {
+		if !isPresence || p.Type != stanza.ErrorPresence {
 			continue
 		}
 		from := stanza.BareJID(p.From)

@@ -57,3 +57,34 @@ const (
 	ResultIQ IQType = "result"
 	ErrorIQ  IQType = "error"
 )
+
+// MessageType is the type attribute of a <message/> (RFC 6121 §5.2.2).
+// A message without one is to be treated as normal; receivers compare
+// the attribute as sent, so an absent type stays "" here.
+type MessageType string
+
+// The message types of RFC 6121 §5.2.2.
+const (
+	ChatMessage      MessageType = "chat"
+	ErrorMessage     MessageType = "error"
+	GroupChatMessage MessageType = "groupchat"
+	HeadlineMessage  MessageType = "headline"
+	NormalMessage    MessageType = "normal"
+)
+
+// PresenceType is the type attribute of a <presence/> (RFC 6121 §4.7.1):
+// absent for availability, otherwise unavailability, a subscription
+// state change, a probe or an error.
+type PresenceType string
+
+// The presence types of RFC 6121 §4.7.1 (and §3 for the subscription ones).
+const (
+	AvailablePresence    PresenceType = "" // no type attribute: the sender is available
+	ErrorPresence        PresenceType = "error"
+	ProbePresence        PresenceType = "probe"
+	SubscribePresence    PresenceType = "subscribe"  // ask to see the contact's presence
+	SubscribedPresence   PresenceType = "subscribed" // approve (or pre-approve) a request
+	UnavailablePresence  PresenceType = "unavailable"
+	UnsubscribePresence  PresenceType = "unsubscribe"  // stop seeing the contact's presence
+	UnsubscribedPresence PresenceType = "unsubscribed" // deny a request or revoke an approval
+)

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,75 @@ func TestIQTypeWire(t *testing.T) {
 		if out.Type != typ {
 			t.Errorf("%s: round trip gave %q", typ, out.Type)
 		}
+	}
+}
+
+// The message and presence types must be the wire names of RFC 6121: each
+// is read from a stanza written with the literal name and written back.
+func TestMessageTypeWireNames(t *testing.T) {
+	for _, tc := range []struct {
+		wire string
+		typ  MessageType
+	}{{"chat", ChatMessage}, {"error", ErrorMessage}, {"groupchat", GroupChatMessage},
+		{"headline", HeadlineMessage}, {"normal", NormalMessage}} {
+		t.Run(tc.wire, func(t *testing.T) {
+			var m Message
+			in := `<message xmlns='jabber:client' type='` + tc.wire + `'/>`
+			if err := xml.Unmarshal([]byte(in), &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Type != tc.typ {
+				t.Fatalf("read %q, want %q", m.Type, tc.typ)
+			}
+			b, err := xml.Marshal(Message{Type: tc.typ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `type="` + tc.wire + `"`; !strings.Contains(string(b), want) {
+				t.Fatalf("wrote %s, want %s", b, want)
+			}
+		})
+	}
+}
+
+func TestPresenceTypeWireNames(t *testing.T) {
+	for _, tc := range []struct {
+		wire string
+		typ  PresenceType
+	}{{"error", ErrorPresence}, {"probe", ProbePresence}, {"subscribe", SubscribePresence},
+		{"subscribed", SubscribedPresence}, {"unavailable", UnavailablePresence},
+		{"unsubscribe", UnsubscribePresence}, {"unsubscribed", UnsubscribedPresence}} {
+		t.Run(tc.wire, func(t *testing.T) {
+			var p Presence
+			in := `<presence xmlns='jabber:client' type='` + tc.wire + `'/>`
+			if err := xml.Unmarshal([]byte(in), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Type != tc.typ {
+				t.Fatalf("read %q, want %q", p.Type, tc.typ)
+			}
+			b, err := xml.Marshal(Presence{Type: tc.typ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `type="` + tc.wire + `"`; !strings.Contains(string(b), want) {
+				t.Fatalf("wrote %s, want %s", b, want)
+			}
+		})
+	}
+	// Availability is the absence of the attribute, both ways.
+	var p Presence
+	if err := xml.Unmarshal([]byte(`<presence xmlns='jabber:client'><show>away</show></presence>`), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != AvailablePresence {
+		t.Fatalf("presence without type read as %q", p.Type)
+	}
+	b, err := xml.Marshal(Presence{Type: AvailablePresence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "type=") {
+		t.Fatalf("available presence written with a type: %s", b)
 	}
 }

@@ -12,32 +12,32 @@ type Stanza interface{ isStanza() }
 // Message is a <message/> stanza. Payload holds typed extensions for
 // sending; Ext holds the extension elements of a received message.
 type Message struct {
-	XMLName xml.Name  `xml:"jabber:client message"`
-	ID      string    `xml:"id,attr,omitempty"`
-	From    string    `xml:"from,attr,omitempty"`
-	To      string    `xml:"to,attr,omitempty"`
-	Type    string    `xml:"type,attr,omitempty"`
-	Lang    string    `xml:"http://www.w3.org/XML/1998/namespace lang,attr,omitempty"`
-	Subject string    `xml:"subject,omitempty"`
-	Body    string    `xml:"body,omitempty"`
-	Thread  string    `xml:"thread,omitempty"`
-	Error   *Error    `xml:"error,omitempty"`
-	Payload []any     `xml:"-"`
-	Ext     []Element `xml:",any"`
+	XMLName xml.Name    `xml:"jabber:client message"`
+	ID      string      `xml:"id,attr,omitempty"`
+	From    string      `xml:"from,attr,omitempty"`
+	To      string      `xml:"to,attr,omitempty"`
+	Type    MessageType `xml:"type,attr,omitempty"`
+	Lang    string      `xml:"http://www.w3.org/XML/1998/namespace lang,attr,omitempty"`
+	Subject string      `xml:"subject,omitempty"`
+	Body    string      `xml:"body,omitempty"`
+	Thread  string      `xml:"thread,omitempty"`
+	Error   *Error      `xml:"error,omitempty"`
+	Payload []any       `xml:"-"`
+	Ext     []Element   `xml:",any"`
 }
 
 // Presence is a <presence/> stanza.
 type Presence struct {
-	XMLName xml.Name  `xml:"jabber:client presence"`
-	ID      string    `xml:"id,attr,omitempty"`
-	From    string    `xml:"from,attr,omitempty"`
-	To      string    `xml:"to,attr,omitempty"`
-	Type    string    `xml:"type,attr,omitempty"`
-	Show    string    `xml:"show,omitempty"`
-	Status  string    `xml:"status,omitempty"`
-	Error   *Error    `xml:"error,omitempty"`
-	Payload []any     `xml:"-"`
-	Ext     []Element `xml:",any"`
+	XMLName xml.Name     `xml:"jabber:client presence"`
+	ID      string       `xml:"id,attr,omitempty"`
+	From    string       `xml:"from,attr,omitempty"`
+	To      string       `xml:"to,attr,omitempty"`
+	Type    PresenceType `xml:"type,attr,omitempty"`
+	Show    string       `xml:"show,omitempty"`
+	Status  string       `xml:"status,omitempty"`
+	Error   *Error       `xml:"error,omitempty"`
+	Payload []any        `xml:"-"`
+	Ext     []Element    `xml:",any"`
 }
 
 // IQ is an <iq/> stanza. Payload is the child to send; Query is the child
@@ -94,7 +94,7 @@ func encodeAll(enc *xml.Encoder, payload []any, ext []Element, e *Error) error {
 // MarshalXML writes the message with its payloads in order.
 func (m Message) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: "message"},
-		Attr: attrs("id", m.ID, "from", m.From, "to", m.To, "type", m.Type)}
+		Attr: attrs("id", m.ID, "from", m.From, "to", m.To, "type", string(m.Type))}
 	if m.Lang != "" {
 		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xml:lang"}, Value: m.Lang})
 	}
@@ -115,7 +115,7 @@ func (m Message) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 // MarshalXML writes the presence with its payloads in order.
 func (p Presence) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 	start := xml.StartElement{Name: xml.Name{Space: NSClient, Local: "presence"},
-		Attr: attrs("id", p.ID, "from", p.From, "to", p.To, "type", p.Type)}
+		Attr: attrs("id", p.ID, "from", p.From, "to", p.To, "type", string(p.Type))}
 	if err := enc.EncodeToken(start); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func TestMarshalGolden(t *testing.T) {
 		name string
 		v    any
 	}{
-		{"message.xml", Message{ID: "m1", To: "bob@example.org", Type: "chat", Subject: "s <&>",
+		{"message.xml", Message{ID: "m1", To: "bob@example.org", Type: ChatMessage, Subject: "s <&>",
 			Body: "a ]]> b \"'", Thread: "t1", Payload: []any{ext{V: `"><evil/>`}}}},
 		{"presence.xml", Presence{To: "room@muc.example.org/nick", Payload: []any{ext{V: "1"}}}},
 		{"iq.xml", IQ{ID: "q1", To: "example.org", Type: "get", Payload: ext{V: "2"}}},
@@ -40,7 +40,7 @@ func TestMarshalGolden(t *testing.T) {
 }
 
 func TestMessageRoundTrip(t *testing.T) {
-	in := Message{ID: "m1", From: "a@b/c", To: "d@e", Type: "chat", Body: "<hi> & bye",
+	in := Message{ID: "m1", From: "a@b/c", To: "d@e", Type: ChatMessage, Body: "<hi> & bye",
 		Payload: []any{ext{V: "x"}}, Error: &Error{Type: "cancel", Condition: "service-unavailable"}}
 	b, err := xml.Marshal(in)
 	if err != nil {

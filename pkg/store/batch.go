@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // Batch is one transaction of writes.
@@ -215,7 +217,7 @@ func (b *Batch) hasUnidentified(account, archive string) (bool, error) {
 // Inserted when there is none (the caller inserts).
 func (b *Batch) mergeByID(m *Message, key string) (PutResult, error) {
 	q, args := qByIDKey, []any{m.Account, m.Archive, key, m.fromKey()}
-	if m.Type == "groupchat" {
+	if m.Type == string(stanza.GroupChatMessage) {
 		q, args = qByIDKeyRoom, args[:3]
 	}
 	st, err := b.stmt(q)

@@ -176,7 +176,7 @@ func (m *Message) IDKey() string {
 // live copy and its archived copy only in pathological cases, but its
 // recipient's may: live copies carry our full JID).
 func (m *Message) fromKey() string {
-	if m.Type == "groupchat" {
+	if m.Type == string(stanza.GroupChatMessage) {
 		return strings.ToLower(m.From)
 	}
 	return Bare(m.From)
@@ -188,7 +188,7 @@ func (m *Message) fromKey() string {
 func Bare(j string) string { return stanza.BareJID(j) }
 
 func toCompatible(a, b, typ string) bool {
-	if typ == "groupchat" || a == "" || b == "" {
+	if typ == string(stanza.GroupChatMessage) || a == "" || b == "" {
 		return true
 	}
 	return Bare(a) == Bare(b)

@@ -175,7 +175,7 @@ func Chat(n int, from, to, prefix string, t0 time.Time) []Item {
 	for i := range out {
 		id := fmt.Sprintf("%s-%d", prefix, i)
 		out[i] = Item{ID: "sid-" + id, Stamp: t0.Add(time.Duration(i) * time.Second),
-			Message: stanza.Message{ID: id, From: from, To: to, Type: "chat", Body: "body-" + id}}
+			Message: stanza.Message{ID: id, From: from, To: to, Type: stanza.ChatMessage, Body: "body-" + id}}
 	}
 	return out
 }
