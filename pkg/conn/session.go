@@ -119,8 +119,9 @@ type session struct {
 	domain string
 	target Target
 
-	wmu    sync.Mutex // serializes writes: go-xmpp's are not
-	closed bool       // guarded by wmu: no more writes
+	wmu    sync.Mutex    // serializes writes: go-xmpp's are not
+	closed bool          // guarded by wmu: no more writes
+	enc    stanzaEncoder // guarded by wmu
 
 	mu         sync.Mutex
 	pending    map[string]chan *stanza.IQ
@@ -295,14 +296,14 @@ func (s *session) sendLocked(ctx context.Context, v any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b, err := xml.Marshal(v)
+	b, err := s.enc.marshal(v)
 	if err != nil {
 		return fmt.Errorf("marshal stanza: %w", err)
 	}
 	if s.closed {
 		return s.deadErr()
 	}
-	if _, err := s.c.SendOrg(string(b)); err != nil {
+	if _, err := s.c.SendOrg(b); err != nil {
 		return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
 	}
 	return nil
