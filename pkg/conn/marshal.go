@@ -29,8 +29,9 @@ func (e *stanzaEncoder) marshal(v any) (string, error) {
 	out := e.buf.String()
 	if err != nil || e.buf.Cap() > keepMax {
 		// After a failed Encode the encoder's open elements are unknown:
-		// start over with a fresh one.
-		e.enc = nil
+		// start over with a fresh one. out is a copy, so a large buffer
+		// goes now rather than with the next stanza.
+		e.enc, e.buf = nil, bytes.Buffer{}
 	}
 	if err != nil {
 		return "", err
