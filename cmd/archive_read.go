@@ -145,13 +145,11 @@ func runArchiveRead(ctx context.Context, opts *archiveReadOptions) error {
 	if m.MsgID == "" {
 		return fmt.Errorf("newest message from %s: %w", with, archive.ErrNoID)
 	}
-	s, err := f.Connect(ctx, acct, false)
+	wctx, s, end, err := f.loginAs(ctx, acct)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
+	defer end()
 	mk, err := archive.MarkDisplayed(wctx, s, st, archive.Self{Account: store.Bare(acct.JID)}, m)
 	if err != nil {
 		return err

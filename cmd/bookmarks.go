@@ -89,13 +89,11 @@ func runBookmarks(ctx context.Context, opts *bookmarksOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Connect(ctx, acct, false)
+	wctx, s, end, err := f.loginAs(ctx, acct)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
+	defer end()
 	switch opts.Action {
 	case "list":
 		bms, err := bookmarks.List(wctx, s)

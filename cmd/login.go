@@ -1,8 +1,9 @@
 package cmd
 
 // The prologue of the commands that log in for a few requests (avatar,
-// nick, profile, block): log in, bound the requests by --timeout, and for
-// PEP publishers check the account's PEP service. The bounded context is
+// nick, profile, block, bookmarks, muc, archive read/unread): log in, bound
+// the requests by --timeout, and for PEP publishers check the account's
+// PEP service. The bounded context is
 // returned, never stored; end cancels it and logs out, and is a no-op on
 // error, so callers write `defer end()` after the error check.
 

@@ -159,13 +159,11 @@ func runMuc(ctx context.Context, opts *mucOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Connect(ctx, acct, false)
+	wctx, s, end, err := f.loginAs(ctx, acct)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	wctx, cancel := f.WithTimeout(ctx)
-	defer cancel()
+	defer end()
 	room := opts.Args[0]
 	nick := roomNick(opts.Nick, acct.Nick, acct.JID)
 	switch opts.Action {
