@@ -3,6 +3,8 @@ package conn
 import (
 	"bytes"
 	"encoding/xml"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // stanzaEncoder marshals the stanzas of one session into one reused
@@ -25,7 +27,16 @@ func (e *stanzaEncoder) marshal(v any) (string, error) {
 		e.enc = xml.NewEncoder(&e.buf)
 	}
 	e.buf.Reset()
-	err := e.enc.Encode(v) // flushes into buf
+	var err error
+	if m, ok := v.(*stanza.Message); ok {
+		// Encode would copy the message to call its value-receiver
+		// MarshalXML through reflection (a heap copy per message sent).
+		if err = m.MarshalXML(e.enc, xml.StartElement{}); err == nil {
+			err = e.enc.Flush()
+		}
+	} else {
+		err = e.enc.Encode(v) // flushes into buf
+	}
 	out := e.buf.String()
 	if err != nil || e.buf.Cap() > keepMax {
 		// After a failed Encode the encoder's open elements are unknown:

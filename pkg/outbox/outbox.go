@@ -38,10 +38,12 @@ type Result struct {
 	Encrypted string         `json:"encrypted,omitempty"`
 	Message   stanza.Message `json:"-"` // what was sent (before Seal: the plaintext)
 
-	// wire is what goes on the stream: Message, or its sealed form. A
+	// wire is what goes on the stream: &Message, or its sealed form. A
 	// re-send after a reconnect writes it again unchanged (the ratchet
-	// step it used is already stored), never a second encryption.
-	wire    stanza.Message
+	// step it used is already stored), never a second encryption. A
+	// pointer: no second copy of the message per result, and none boxed
+	// into an interface on every write.
+	wire    *stanza.Message
 	seq     uint64    // position on the current stream (conn.Acks); 0: not written on it
 	wrote   bool      // written on some stream, so possibly delivered
 	written time.Time // when first written
@@ -133,7 +135,7 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 	r := &Result{To: to, ID: id, Status: StatusSending, Message: m}
 	o.order = append(o.order, r)
 	o.byID[id] = r
-	r.wire = m
+	r.wire = &r.Message
 	if o.Seal != nil {
 		r.Encrypted = o.Encryption
 		wire := m
@@ -146,7 +148,7 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 			r.Status, r.Err = StatusFailed, err
 			return id, nil
 		}
-		r.wire = wire
+		r.wire = &wire
 		r.Encrypted = o.Encryption // Seal may name what it used for this message
 	}
 	if err := o.write(ctx, r); err != nil {

@@ -42,7 +42,7 @@ func TestBuildGolden(t *testing.T) {
 func TestFinishStatuses(t *testing.T) {
 	s := xmpptest.New()
 	s.OnSend = func(v any) []stanza.Stanza {
-		m, ok := v.(stanza.Message)
+		m, ok := v.(*stanza.Message) // the outbox sends by pointer
 		if !ok {
 			return nil
 		}
