@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/xmppctl/xmppctl/internal/stack"
 )
 
 // The login relay: the one login path on which go-xmpp v0.4.1 cannot keep
@@ -297,6 +299,7 @@ func (r *relay) accept() {
 }
 
 func (r *relay) handshake(c net.Conn) {
+	stack.Reserve16K() // a TLS server handshake
 	tc := tls.Server(c, r.serverTLS)
 	if r.timeout > 0 {
 		_ = c.SetDeadline(time.Now().Add(r.timeout))
