@@ -14,14 +14,19 @@
 // frame or two, costs one short copy instead.
 package stack
 
-// Reserve16K and Reserve32K make the calling goroutine's stack at least
-// that large. The frame is what matters: its size makes the function's
-// prologue grow the stack before the body runs.
+// Reserve8K, Reserve16K and Reserve32K make the calling goroutine's stack
+// at least that large. The frame is what matters: its size makes the
+// function's prologue grow the stack before the body runs.
+//
+//go:noinline
+func Reserve8K() { var pad [6 << 10]byte; keep(pad[:]) }
+
+// Reserve16K: see Reserve8K.
 //
 //go:noinline
 func Reserve16K() { var pad [12 << 10]byte; keep(pad[:]) }
 
-// Reserve32K: see Reserve16K.
+// Reserve32K: see Reserve8K.
 //
 //go:noinline
 func Reserve32K() { var pad [28 << 10]byte; keep(pad[:]) }

@@ -324,6 +324,7 @@ func (r *relay) handshake(c net.Conn) {
 
 // toServer forwards what go-xmpp writes.
 func (r *relay) toServer(down net.Conn) {
+	stack.Reserve8K() // TLS reads and writes
 	buf := make([]byte, 32<<10)
 	_, _ = io.CopyBuffer(r.up, down, buf)
 	r.close()
@@ -332,6 +333,7 @@ func (r *relay) toServer(down net.Conn) {
 // toClient forwards what the server writes, hiding the SASL2 offer from
 // the first features element after TLS.
 func (r *relay) toClient(down net.Conn) {
+	stack.Reserve8K() // TLS reads and writes, the features filter's decoder
 	defer r.close()
 	buf := make([]byte, 32<<10)
 	var held []byte
