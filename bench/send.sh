@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # xmppctl send vs go-sendxmpp (Debian) against the same local Prosody, in one run:
-#  1. one message: whole-process wall time and peak RSS, median of RUNS runs;
+#  1. one message: RUNS interleaved rounds of xmppctl, go-sendxmpp (and the
+#     base binary), whole-process wall, CPU and peak RSS with spread and ratios;
 #  2. --lines: 1,000 lines piped in, wall time and how many the server archived;
 #     then LINES_RUNS interleaved rounds of xmppctl send --lines against a
 #     minimal slixmpp sender (bench/lines_sender.py: one session, then a ping
 #     answered), each round's wall, CPU (user+sys) and peak RSS, printed as
 #     median [min–max] with the per-round ratios and the load average.
 # Usage: bench/send.sh [RUNS] [LINES_RUNS]   (defaults 11 5)
-# BASE_XMPPCTL=/path/to/older/xmppctl adds that binary to the --lines rounds
-# (as "base"), for before/after figures from one run.
+# BASE_XMPPCTL=/path/to/older/xmppctl adds that binary to both kinds of
+# rounds (as "base"), for before/after figures from one run; SASL2=0 runs
+# against a server without SASL2.
 source "$(dirname "$0")/lib.sh"
 RUNS="${1:-11}"; LINES_RUNS="${2:-5}"
 command -v go-sendxmpp >/dev/null || { echo "needs go-sendxmpp (apt-get install go-sendxmpp)" >&2; exit 1; }
-start_server
+# SASL2=0 starts the server without mod_sasl2 (Debian's default Prosody)
+# instead of the test default, which needs the login relay (pkg/conn).
+start_server ${SASL2:+XMPP_SASL2=$SASL2}
 build_xmppctl
 export SSL_CERT_FILE="$XMPP_CA_FILE"
 GSX="$SRV_DIR/gsx.conf"
@@ -24,12 +28,38 @@ DATA="$SRV_DIR/xdata"
 X=("$XMPPCTL" --data-dir "$DATA" --server "$XMPP_HOST:$XMPP_C2S_PORT" --tls starttls --ca-file "$XMPP_CA_FILE")
 "${X[@]}" send -m warmup "bob@$XMPP_DOMAIN"   # creates the identity and remembers the SASL mechanism
 
-read -r xw xr < <(measure "$RUNS" "${X[@]}" send -m "benchmark message" "bob@$XMPP_DOMAIN")
-read -r gw gr < <(measure "$RUNS" go-sendxmpp -f "$GSX" -m "$SRV_DIR/msg.txt" "bob@$XMPP_DOMAIN")
-echo "one message, STARTTLS, median of $RUNS:"
-printf '  %-12s %6.3f s  %6.1f MiB\n' xmppctl "$xw" "$(awk -v k="$xr" 'BEGIN{print k/1024}')"
-printf '  %-12s %6.3f s  %6.1f MiB\n' go-sendxmpp "$gw" "$(awk -v k="$gr" 'BEGIN{print k/1024}')"
-echo "  ratio xmppctl/go-sendxmpp: wall $(ratio "$xw" "$gw"), peak RSS $(ratio "$xr" "$gr")"
+# One message: interleaved rounds (xmppctl, the base binary if given,
+# go-sendxmpp), so that each round's runs share the machine's state.
+# once NAME CMD...: appends "wall cpu rss_mib" of one run to $SRV_DIR/NAME.once
+once() {
+  local name="$1"; shift
+  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S %M' "$@" >/dev/null 2>"$SRV_DIR/$name.stderr" \
+    || { echo "$name failed:"; cat "$SRV_DIR/$name.stderr"; exit 1; }
+  read -r w u s m < <(tail -1 "$SRV_DIR/time.out")
+  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v m="$m" 'BEGIN{print m/1024}')" >> "$SRV_DIR/$name.once"
+}
+oloads=()
+for _ in $(seq 1 "$RUNS"); do
+  once xmppctl "${X[@]}" send -m "benchmark message" "bob@$XMPP_DOMAIN"
+  [ -n "${BASE_XMPPCTL:-}" ] && once base "$BASE_XMPPCTL" "${X[@]:1}" send -m "benchmark message" "bob@$XMPP_DOMAIN"
+  once go-sendxmpp go-sendxmpp -f "$GSX" -m "$SRV_DIR/msg.txt" "bob@$XMPP_DOMAIN"
+  oloads+=("$(cut -d' ' -f1 /proc/loadavg)")
+done
+# ostat COLUMN NAME: median [min–max] of that column of NAME's runs
+ostat() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2.once" | sort -g | awk '{a[NR]=$1} END {printf "%.3f [%.3f–%.3f]", a[int((NR+1)/2)], a[1], a[NR]}'; }
+# oratio COLUMN NAME REF: the per-round ratios NAME/REF, median [min–max]
+oratio() {
+  paste -d' ' <(awk -v c="$1" '{print $c}' "$SRV_DIR/$2.once") <(awk -v c="$1" '{print $c}' "$SRV_DIR/$3.once") \
+    | awk '$2 > 0 {printf "%.3f\n", $1/$2}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f [%.2f–%.2f]", a[int((NR+1)/2)], a[1], a[NR]}'
+}
+echo "one message, STARTTLS, $RUNS interleaved rounds, median [min–max] (server with SASL2: ${SASL2:-1}; 1 means through the login relay):"
+for n in xmppctl base go-sendxmpp; do
+  [ -f "$SRV_DIR/$n.once" ] || continue
+  printf '  %-12s wall %-22s CPU %-22s peak RSS MiB %s\n' "$n" "$(ostat 1 "$n")" "$(ostat 2 "$n")" "$(ostat 3 "$n")"
+done
+echo "  ratio xmppctl/go-sendxmpp per round: wall $(oratio 1 xmppctl go-sendxmpp), peak RSS $(oratio 3 xmppctl go-sendxmpp)  (target: wall ≤ 0.3, RSS ≤ 1.0)"
+[ -f "$SRV_DIR/base.once" ] && echo "  ratio xmppctl/base per round: CPU $(oratio 2 xmppctl base), peak RSS $(oratio 3 xmppctl base)"
+echo "  load average (1 min) after each round: ${oloads[*]} (2 cores)"
 
 # bob is online (go-sendxmpp --listen) so that delivery is live, as in the
 # reference figure; the server's archive gives an independent count.

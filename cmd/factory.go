@@ -57,10 +57,14 @@ func NewFactory(ios *iostreams.IOStreams, getenv func(string) string) *Factory {
 
 // Infof prints progress for people on stderr with -v.
 func (f *Factory) Infof(format string, args ...any) {
-	if f.Global.Verbose && !f.Global.Quiet {
+	if f.verbose() {
 		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
 	}
 }
+
+// verbose reports whether Infof prints: a hot path asks first, so that
+// its arguments are not boxed for nothing.
+func (f *Factory) verbose() bool { return f.Global.Verbose && !f.Global.Quiet }
 
 // Warnf prints a warning on stderr unless --quiet.
 func (f *Factory) Warnf(format string, args ...any) {

@@ -336,7 +336,9 @@ func (r *sendReport) settled(ctx context.Context, res outbox.Result) {
 		}
 		return
 	}
-	r.f.Infof("%s %s (id %s)", res.Status, res.To, res.ID)
+	if r.f.verbose() { // once per line with --lines
+		r.f.Infof("%s %s (id %s)", res.Status, res.To, res.ID)
+	}
 	r.rec.add(ctx, res.Message, res.Encrypted)
 }
 

@@ -101,6 +101,9 @@ func (s *Session) Send(ctx context.Context, v any) error {
 	s.mu.Lock()
 	s.sent = append(s.sent, v)
 	s.mu.Unlock()
+	if m, ok := v.(*stanza.Message); ok {
+		v = *m // the outbox sends its messages by pointer
+	}
 	switch v := v.(type) {
 	case stanza.Message:
 		var m stanza.Message

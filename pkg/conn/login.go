@@ -12,6 +12,8 @@ import (
 	"time"
 
 	xmpp "github.com/xmppo/go-xmpp"
+
+	"github.com/xmppctl/xmppctl/internal/stack"
 )
 
 // Why the connection package chooses the SASL mechanism: go-xmpp's own
@@ -147,6 +149,7 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, *relay, error) {
 	}
 	ch := make(chan res, 1)
 	go func() {
+		stack.Reserve32K() // TLS, key exchange and XML
 		c, err := opts.NewClient()
 		ch <- res{c, err}
 	}()

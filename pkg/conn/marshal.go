@@ -3,6 +3,8 @@ package conn
 import (
 	"bytes"
 	"encoding/xml"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // stanzaEncoder marshals the stanzas of one session into one reused
@@ -25,7 +27,17 @@ func (e *stanzaEncoder) marshal(v any) (string, error) {
 		e.enc = xml.NewEncoder(&e.buf)
 	}
 	e.buf.Reset()
-	err := e.enc.Encode(v) // flushes into buf
+	// The stanza types marshal themselves: through Encode a message
+	// passed by pointer was copied to reach its value-receiver method, and
+	// the reflective walk to get there paged in code a one-shot send
+	// otherwise never runs (issue 16).
+	done, err := marshalStanza(e.enc, v)
+	switch {
+	case !done:
+		err = e.enc.Encode(v) // flushes into buf
+	case err == nil:
+		err = e.enc.Flush()
+	}
 	out := e.buf.String()
 	if err != nil || e.buf.Cap() > keepMax {
 		// After a failed Encode the encoder's open elements are unknown:
@@ -37,4 +49,27 @@ func (e *stanzaEncoder) marshal(v any) (string, error) {
 		return "", err
 	}
 	return out, nil
+}
+
+// marshalStanza writes v through its own MarshalXML when it is one of the
+// stanza types (whose MarshalXML ignores the start element it is given)
+// and reports whether it was; anything else goes through Encode and its
+// defaults.
+func marshalStanza(enc *xml.Encoder, v any) (bool, error) {
+	var start xml.StartElement
+	switch v := v.(type) {
+	case *stanza.Message:
+		return true, v.MarshalXML(enc, start)
+	case stanza.Message:
+		return true, v.MarshalXML(enc, start)
+	case *stanza.Presence:
+		return true, v.MarshalXML(enc, start)
+	case stanza.Presence:
+		return true, v.MarshalXML(enc, start)
+	case *stanza.IQ:
+		return true, v.MarshalXML(enc, start)
+	case stanza.IQ:
+		return true, v.MarshalXML(enc, start)
+	}
+	return false, nil
 }

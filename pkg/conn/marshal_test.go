@@ -33,6 +33,11 @@ func marshalCases() []any {
 		stanza.IQ{ID: "i1", Type: "get", To: "example.org", Payload: ping{}},
 		stanza.Message{ID: "big", To: "bob@example.org", Body: strings.Repeat("x", 3*keepMax)},
 		stanza.Message{ID: "a2", To: "carol@example.org", Type: "chat", Body: "after the large one"},
+		// The outbox passes pointers, which take the direct MarshalXML path.
+		&stanza.Message{ID: "a3", To: "bob@example.org", Type: "chat", Body: "by pointer <&>",
+			Payload: []any{originID{ID: "a3"}}},
+		&stanza.Message{ID: "big2", To: "bob@example.org", Body: strings.Repeat("y", 3*keepMax)},
+		&stanza.Message{ID: "a4", To: "carol@example.org", Body: "after the large pointer"},
 	}
 }
 
@@ -58,6 +63,9 @@ func TestStanzaEncoderMatchesMarshal(t *testing.T) {
 		// in front of the next stanza.
 		if _, err := e.marshal(stanza.Message{ID: "f", Payload: []any{failing{}}}); err == nil {
 			t.Fatal("failing payload marshalled without error")
+		}
+		if _, err := e.marshal(&stanza.Message{ID: "fp", Payload: []any{failing{}}}); err == nil {
+			t.Fatal("failing payload marshalled by pointer without error")
 		}
 	}
 }
@@ -85,4 +93,34 @@ func BenchmarkMarshalStanza(b *testing.B) {
 			}
 		}
 	})
+	b.Run("stanzaEncoder/pointer", func(b *testing.B) {
+		b.ReportAllocs()
+		var e stanzaEncoder
+		for i := 0; i < b.N; i++ {
+			if _, err := e.marshal(&m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// What one `send --lines` message costs the heap, counted (not timed): the
+// garbage per line decides whether a run of a few thousand lines needs a
+// collection at all (issue 16). A message by pointer, as the outbox sends
+// it: the returned string, the attributes and the origin-id's encoding.
+func TestMarshalMessageAllocs(t *testing.T) {
+	m := &stanza.Message{ID: "3f2a9c0e81d4b6a7c5", To: "bob@example.org", Type: "chat", Body: "line 0001",
+		Payload: []any{originID{ID: "3f2a9c0e81d4b6a7c5"}}}
+	var e stanzaEncoder
+	if _, err := e.marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := e.marshal(m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 5 {
+		t.Errorf("marshal of one message: %.0f allocations, want at most 5", n)
+	}
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xmppctl/xmppctl/internal/stack"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
 // recvLoop is the only reader of the stream.
 func (s *session) recvLoop() {
+	stack.Reserve16K() // go-xmpp's XML decoding
 	defer s.finish()
 	for {
 		v, err := s.c.Recv()

@@ -3,7 +3,8 @@ package conn
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/xmppctl/xmppctl/internal/stack"
 )
 
 // The login relay: the one login path on which go-xmpp v0.4.1 cannot keep
@@ -216,21 +219,21 @@ func (r *relay) startTLS(nc net.Conn, domain string) error {
 // listen opens the one-shot loopback listener and makes both ephemeral
 // certificates.
 func (r *relay) listen(domain string) error {
-	srvCert, srvX, err := ephemeralCert(domain, x509.ExtKeyUsageServerAuth)
+	// One certificate serves both ends: the relay presents it and requires
+	// the client to present it too, so one key and one signature per login.
+	cert, x, err := ephemeralCert(domain)
 	if err != nil {
 		return err
 	}
-	cliCert, cliX, err := ephemeralCert("xmppctl relay client", x509.ExtKeyUsageClientAuth)
-	if err != nil {
-		return err
-	}
-	roots, clients := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(srvX)
-	clients.AddCert(cliX)
-	r.clientTLS = &tls.Config{ServerName: domain, RootCAs: roots, Certificates: []tls.Certificate{cliCert},
-		MinVersion: tls.VersionTLS13}
-	r.serverTLS = &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequireAndVerifyClientCert,
-		ClientCAs: clients, MinVersion: tls.VersionTLS13}
+	pool := x509.NewCertPool()
+	pool.AddCert(x)
+	// X25519 alone: the hybrid post-quantum exchange protects nothing on a
+	// loopback hop inside this process and costs a key generation per side.
+	curves := []tls.CurveID{tls.X25519}
+	r.clientTLS = &tls.Config{ServerName: domain, RootCAs: pool, Certificates: []tls.Certificate{cert},
+		MinVersion: tls.VersionTLS13, CurvePreferences: curves}
+	r.serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert,
+		ClientCAs: pool, MinVersion: tls.VersionTLS13, CurvePreferences: curves}
 	r.ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		r.ln, err = net.Listen("tcp", "[::1]:0")
@@ -238,10 +241,12 @@ func (r *relay) listen(domain string) error {
 	return err
 }
 
-// ephemeralCert makes a self-signed Ed25519 certificate for name, valid
+// ephemeralCert makes a self-signed ECDSA P-256 certificate for name, valid
 // for an hour around now; it is trusted as its own root by one peer only.
-func ephemeralCert(name string, usage x509.ExtKeyUsage) (tls.Certificate, *x509.Certificate, error) {
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
+func ephemeralCert(name string) (tls.Certificate, *x509.Certificate, error) {
+	// P-256: its base point table is compiled in, where Ed25519 computes
+	// its own on first use.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, err
 	}
@@ -252,15 +257,14 @@ func ephemeralCert(name string, usage x509.ExtKeyUsage) (tls.Certificate, *x509.
 	now := time.Now()
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name},
 		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}, BasicConstraintsValid: true}
-	if usage == x509.ExtKeyUsageServerAuth {
-		if ip := net.ParseIP(name); ip != nil {
-			tmpl.IPAddresses = []net.IP{ip}
-		} else {
-			tmpl.DNSNames = []string{name}
-		}
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, BasicConstraintsValid: true}
+	if ip := net.ParseIP(name); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{name}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return tls.Certificate{}, nil, err
 	}
@@ -295,6 +299,7 @@ func (r *relay) accept() {
 }
 
 func (r *relay) handshake(c net.Conn) {
+	stack.Reserve16K() // a TLS server handshake
 	tc := tls.Server(c, r.serverTLS)
 	if r.timeout > 0 {
 		_ = c.SetDeadline(time.Now().Add(r.timeout))
@@ -319,6 +324,7 @@ func (r *relay) handshake(c net.Conn) {
 
 // toServer forwards what go-xmpp writes.
 func (r *relay) toServer(down net.Conn) {
+	stack.Reserve8K() // TLS reads and writes
 	buf := make([]byte, 32<<10)
 	_, _ = io.CopyBuffer(r.up, down, buf)
 	r.close()
@@ -327,6 +333,7 @@ func (r *relay) toServer(down net.Conn) {
 // toClient forwards what the server writes, hiding the SASL2 offer from
 // the first features element after TLS.
 func (r *relay) toClient(down net.Conn) {
+	stack.Reserve8K() // TLS reads and writes, the features filter's decoder
 	defer r.close()
 	buf := make([]byte, 32<<10)
 	var held []byte

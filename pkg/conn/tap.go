@@ -39,9 +39,12 @@ type tap struct {
 }
 
 var (
-	reMech   = regexp.MustCompile(`<mechanism>([A-Za-z0-9_-]+)</mechanism>`)
-	reSecret = regexp.MustCompile(`(?s)(<(?:auth|response|initial-response|challenge|success|additional-data|password|hash|token)\b[^>]*>)([^<]+)(<)`)
-	reToken  = regexp.MustCompile(`(token=['"])[^'"]*`)
+	reMech = regexp.MustCompile(`<mechanism>([A-Za-z0-9_-]+)</mechanism>`)
+	// Only --debug-xml redacts: compiled on first use, not by every run.
+	reSecret = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)(<(?:auth|response|initial-response|challenge|success|additional-data|password|hash|token)\b[^>]*>)([^<]+)(<)`)
+	})
+	reToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(token=['"])[^'"]*`) })
 )
 
 func newTap(out io.Writer) *tap {
@@ -95,8 +98,8 @@ func (t *tap) Write(p []byte) (int, error) {
 		}
 	}
 	if t.out != nil {
-		red := reSecret.ReplaceAll(p, []byte("${1}[redacted]${3}"))
-		red = reToken.ReplaceAll(red, []byte("${1}[redacted]"))
+		red := reSecret().ReplaceAll(p, []byte("${1}[redacted]${3}"))
+		red = reToken().ReplaceAll(red, []byte("${1}[redacted]"))
 		if _, err := t.out.Write(red); err != nil {
 			t.out = nil // the debug sink failing must not break the session
 		}

@@ -38,10 +38,12 @@ type Result struct {
 	Encrypted string         `json:"encrypted,omitempty"`
 	Message   stanza.Message `json:"-"` // what was sent (before Seal: the plaintext)
 
-	// wire is what goes on the stream: Message, or its sealed form. A
+	// wire is what goes on the stream: &Message, or its sealed form. A
 	// re-send after a reconnect writes it again unchanged (the ratchet
-	// step it used is already stored), never a second encryption.
-	wire    stanza.Message
+	// step it used is already stored), never a second encryption. A
+	// pointer: no second copy of the message per result, and none boxed
+	// into an interface on every write.
+	wire    *stanza.Message
 	seq     uint64    // position on the current stream (conn.Acks); 0: not written on it
 	wrote   bool      // written on some stream, so possibly delivered
 	written time.Time // when first written
@@ -90,7 +92,11 @@ type Outbox struct {
 	receipt   bool
 	order     []*Result
 	byID      map[string]*Result
-	unacked   int
+	// free holds results settled and forgotten, for the next messages: a
+	// --lines stream reuses a batch's worth instead of leaving each one
+	// to the collector.
+	free    []*Result
+	unacked int
 }
 
 // OriginID is XEP-0359's origin-id.
@@ -130,10 +136,11 @@ func Build(id, to string, c Content, requestReceipt bool) stanza.Message {
 func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error) {
 	id := conn.NewID()
 	m := Build(id, to, c, o.receipt)
-	r := &Result{To: to, ID: id, Status: StatusSending, Message: m}
+	r := o.result()
+	r.To, r.ID, r.Status, r.Message = to, id, StatusSending, m
 	o.order = append(o.order, r)
 	o.byID[id] = r
-	r.wire = m
+	r.wire = &r.Message
 	if o.Seal != nil {
 		r.Encrypted = o.Encryption
 		wire := m
@@ -146,7 +153,7 @@ func (o *Outbox) Send(ctx context.Context, to string, c Content) (string, error)
 			r.Status, r.Err = StatusFailed, err
 			return id, nil
 		}
-		r.wire = wire
+		r.wire = &wire
 		r.Encrypted = o.Encryption // Seal may name what it used for this message
 	}
 	if err := o.write(ctx, r); err != nil {
@@ -232,6 +239,16 @@ func (o *Outbox) markSent() {
 	}
 }
 
+// result returns a zero Result, reused when one is free.
+func (o *Outbox) result() *Result {
+	if n := len(o.free); n > 0 {
+		r := o.free[n-1]
+		o.free = o.free[:n-1]
+		return r
+	}
+	return new(Result)
+}
+
 // settle hands final results to OnSettled and forgets them.
 func (o *Outbox) settle() {
 	if o.OnSettled == nil {
@@ -242,11 +259,14 @@ func (o *Outbox) settle() {
 		if r.Status == StatusFailed || r.Status == StatusDelivered || r.Status == StatusUnknown ||
 			(r.Status == StatusSent && !o.receipt) {
 			res := *r
+			res.wire = nil // r is reused below
 			if r.Err != nil {
 				res.ErrorText = r.Err.Error()
 			}
 			o.OnSettled(res)
 			delete(o.byID, r.ID)
+			*r = Result{} // res is a copy; nothing else points at r now
+			o.free = append(o.free, r)
 			continue
 		}
 		keep = append(keep, r)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestBuildGolden(t *testing.T) {
 func TestFinishStatuses(t *testing.T) {
 	s := xmpptest.New()
 	s.OnSend = func(v any) []stanza.Stanza {
-		m, ok := v.(stanza.Message)
+		m, ok := v.(*stanza.Message) // the outbox sends by pointer
 		if !ok {
 			return nil
 		}
@@ -122,5 +123,40 @@ func TestSeal(t *testing.T) {
 	}
 	if res[0].Status != "failed" || res[1].Status != "sent" || res[1].Encrypted != "urn:test:e2e" || res[1].Message.Body != "secret" {
 		t.Fatalf("results %+v", res)
+	}
+}
+
+// Results settled in one batch are reused for the next messages: what
+// OnSettled received must stay what was sent, message by message.
+func TestSettledResultsReused(t *testing.T) {
+	s := xmpptest.New()
+	o := New(s, false)
+	o.BatchSize = 200
+	got := map[string]Result{}
+	o.OnSettled = func(r Result) { got[r.ID] = r }
+	ctx := context.Background()
+	sent := map[string]string{}
+	for i := range 450 {
+		body := fmt.Sprintf("line %04d", i)
+		id, err := o.Send(ctx, fmt.Sprintf("u%d@example.org", i%7), Content{Type: stanza.ChatMessage, Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[id] = body
+	}
+	if _, err := o.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(sent) {
+		t.Fatalf("%d results settled, want %d", len(got), len(sent))
+	}
+	for id, body := range sent {
+		r := got[id]
+		if r.ID != id || r.Message.ID != id || r.Message.Body != body || r.Status != StatusSent {
+			t.Fatalf("result for %s: %+v, want body %q, sent", id, r, body)
+		}
+	}
+	if len(o.free) == 0 {
+		t.Error("no result was freed for reuse")
 	}
 }

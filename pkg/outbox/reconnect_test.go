@@ -32,7 +32,7 @@ func (f *flaky) SendSeq(ctx context.Context, v any) (uint64, error) {
 		return 0, errLost
 	}
 	f.writes++
-	*f.ids = append(*f.ids, v.(stanza.Message).ID)
+	*f.ids = append(*f.ids, v.(*stanza.Message).ID)
 	return f.writes, f.Session.Send(ctx, v)
 }
 

@@ -58,7 +58,18 @@ func (*Presence) isStanza() {}
 func (*IQ) isStanza()       {}
 
 func attrs(kv ...string) []xml.Attr {
-	var out []xml.Attr
+	n := 0
+	for i := 1; i < len(kv); i += 2 {
+		if kv[i] != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	// One allocation of the right size: appending from nil took three for
+	// a message's id, to and type, on every stanza sent.
+	out := make([]xml.Attr, 0, n)
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] != "" {
 			out = append(out, xml.Attr{Name: xml.Name{Local: kv[i]}, Value: kv[i+1]})
