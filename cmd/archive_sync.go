@@ -125,7 +125,7 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	defer lock.Release()
 
 	self := archive.Self{Account: store.Bare(acct.JID), Nick: nick}
-	ss := &syncSession{f: f, dial: f.Redial(acct, true)}
+	ss := &syncSession{f: f, dial: f.Redial(acct, true, func(o *conn.Options) { o.NoSM = true })}
 	// A session lost while it starts (the server flushing a large offline
 	// backlog to it) is retried like a later loss; a first connection that
 	// fails is not.

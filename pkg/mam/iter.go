@@ -33,17 +33,16 @@ type Iterator struct {
 	sub      conn.Subscription
 	self     string // our bare JID
 	pageSize int    // asked for
-	full     int    // results that make a full page (learned from the server's cap)
 	noPipe   bool
 
-	cur    *inflight
-	next   *inflight
-	page   Page
-	err    error
-	done   bool
-	bufs   map[string][]*Result // results by query id, not yet handed out
-	seen   map[string]map[string]bool
-	Forged int // results ignored because they came from the wrong sender
+	cur       *inflight // the query whose page the next fetch returns; nil when not sent yet
+	nextAfter string    // where the next page starts (without pipelining)
+	page      Page
+	err       error
+	done      bool
+	bufs      map[string][]*Result // results by query id, not yet handed out
+	seen      map[string]map[string]bool
+	Forged    int // results ignored because they came from the wrong sender
 }
 
 type inflight struct {
@@ -60,12 +59,13 @@ func NewIterator(s conn.Session, q Query) *Iterator {
 		q.PageSize = DefaultPageSize
 	}
 	self, _, _ := strings.Cut(s.JID(), "/")
-	return &Iterator{s: s, q: q, self: self, pageSize: q.PageSize, full: q.PageSize,
+	return &Iterator{s: s, q: q, self: self, pageSize: q.PageSize,
 		bufs: map[string][]*Result{}, seen: map[string]map[string]bool{}}
 }
 
-// DisablePipelining makes every page wait for the previous page's <fin/>
-// (for measurements and for servers that mishandle queued queries).
+// DisablePipelining sends each page's query only when the caller asks for
+// the page, after it has stored the previous one (for measurements and
+// for servers that mishandle a query sent while the client is busy).
 func (it *Iterator) DisablePipelining() { it.noPipe = true }
 
 func (it *Iterator) start() {
@@ -119,6 +119,11 @@ func (it *Iterator) route(m *stanza.Message) error {
 
 // Next fetches the next page. It returns false at the end of the archive
 // or on error (see Err).
+//
+// With pipelining (the default) the query for the following page goes out
+// as soon as this page's <fin/> has arrived, before Next returns: the
+// server works on it while the caller stores this page. Without, it goes
+// out at the start of the next call.
 func (it *Iterator) Next(ctx context.Context) bool {
 	if it.done || it.err != nil {
 		return false
@@ -126,96 +131,51 @@ func (it *Iterator) Next(ctx context.Context) bool {
 	if it.sub == nil {
 		it.start()
 		it.cur = it.send(ctx, it.q.After)
+	} else if it.cur == nil {
+		it.cur = it.send(ctx, it.nextAfter)
 	}
 	page, err := it.fetch(ctx)
+	it.cur = nil
 	if err != nil {
 		it.err = err
 		return false
 	}
 	it.page = page
 	n := len(page.Results)
-	switch {
-	case page.Fin.Complete || n == 0:
+	if page.Fin.Complete || n == 0 {
 		it.done = true
-		it.drop(it.next)
-		it.next = nil
-	case n < it.pageSize && n > 0:
-		it.full = n // the server capped the page size
+		return n > 0
 	}
-	if !it.done {
-		last := page.Fin.Last
-		if last == "" {
-			last = page.Results[n-1].ID
-		}
-		if it.next == nil || it.next.after() != last {
-			it.drop(it.next)
-			it.next = it.send(ctx, last)
-		}
-		it.cur, it.next = it.next, nil
+	it.nextAfter = page.Fin.Last
+	if it.nextAfter == "" {
+		it.nextAfter = page.Results[n-1].ID
 	}
-	return n > 0 || !it.done
+	if !it.noPipe {
+		it.cur = it.send(ctx, it.nextAfter)
+	}
+	return true
 }
 
-func (f *inflight) after() string {
-	if f == nil {
-		return ""
-	}
-	return f.afterID
-}
-
-// drop forgets a speculative query that turned out not to be needed; its
-// response still arrives and is ignored.
-func (it *Iterator) drop(f *inflight) {
-	if f != nil {
-		delete(it.seen, f.qid)
-		delete(it.bufs, f.qid)
-	}
-}
-
-// fetch collects the current query's results until its <fin/> has
-// arrived, sending the next query early when the page is full. The
+// fetch waits for the current query's <fin/> and collects its results. The
 // session queues messages before it delivers a later IQ response, so once
-// the <fin/> is in, every result of the page is in the queue.
-func (it *Iterator) fetch(base context.Context) (Page, error) {
+// the <fin/> is in, every result of the page is in the queue: waiting for
+// the <fin/> alone wakes this goroutine once per page instead of once per
+// result.
+func (it *Iterator) fetch(ctx context.Context) (Page, error) {
 	cur := it.cur
-	ctx := base // queries sent from here outlive this call: they use base
 	if it.q.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, it.q.Timeout)
 		defer cancel()
 	}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() {
-		select {
-		case <-cur.done:
-			stop()
-		case <-wctx.Done():
+	select {
+	case <-cur.done:
+		return it.finish(ctx, cur)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && it.q.Timeout > 0 {
+			return Page{}, fmt.Errorf("archive query: no complete page within %s: %w", it.q.Timeout, ctx.Err())
 		}
-	}()
-	for {
-		st, err := it.sub.Next(wctx)
-		if err != nil {
-			select {
-			case <-cur.done:
-				return it.finish(ctx, cur)
-			default:
-			}
-			if ctx.Err() != nil {
-				if errors.Is(ctx.Err(), context.DeadlineExceeded) && it.q.Timeout > 0 {
-					return Page{}, fmt.Errorf("archive query: no complete page within %s: %w", it.q.Timeout, ctx.Err())
-				}
-				return Page{}, ctx.Err()
-			}
-			return Page{}, fmt.Errorf("archive query: %w", err)
-		}
-		if err := it.accept(st); err != nil {
-			return Page{}, err
-		}
-		res := it.bufs[cur.qid]
-		if !it.noPipe && it.next == nil && len(res) >= it.full {
-			it.next = it.send(base, res[len(res)-1].ID)
-		}
+		return Page{}, ctx.Err()
 	}
 }
 
