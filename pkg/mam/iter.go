@@ -19,6 +19,14 @@ const DefaultPageSize = 250
 type Page struct {
 	Results []*Result
 	Fin     Fin
+	// Backward is set for the pages of a converging walk's backward half
+	// (Iterator.Converge): they are newer than pages still to come.
+	Backward bool
+	// Through is the newest result such that it and everything before it
+	// (after Query.After) has been returned by now: where a sync may record
+	// that it stands. Nil when this page does not move that point (a
+	// backward page before the walks meet, an empty page).
+	Through *Result
 }
 
 // Iterator walks an archive forwards page by page.
@@ -34,23 +42,36 @@ type Iterator struct {
 	self     string // our bare JID
 	pageSize int    // asked for
 	noPipe   bool
+	converge bool
 
-	cur       *inflight // the query whose page the next fetch returns; nil when not sent yet
-	nextAfter string    // where the next page starts (without pipelining)
-	page      Page
-	err       error
-	done      bool
-	bufs      map[string][]*Result // results by query id, not yet handed out
-	seen      map[string]map[string]bool
-	Forged    int // results ignored because they came from the wrong sender
+	// Queries sent and not yet returned as a page, in the order sent (the
+	// order the server answers them in).
+	queue []*inflight
+	// The forward walk: the id it continues after (the last one it
+	// returned, or Query.After).
+	fwdLast string
+	// The backward walk (converging only): started once the first forward
+	// page is not the last; bwdFirst is the oldest id it returned, newest
+	// the newest result of its first page (where the sync ends).
+	bwdStarted bool
+	bwdFirst   string
+	newest     *Result
+
+	page   Page
+	err    error
+	done   bool
+	bufs   map[string][]*Result // results by query id, not yet handed out
+	seen   map[string]map[string]bool
+	Forged int // results ignored because they came from the wrong sender
 }
 
 type inflight struct {
-	qid     string
-	afterID string
-	done    chan struct{}
-	resp    *stanza.IQ
-	err     error
+	qid      string
+	afterID  string
+	backward bool
+	done     chan struct{}
+	resp     *stanza.IQ
+	err      error
 }
 
 // NewIterator prepares a walk; nothing is sent before the first Next.
@@ -59,28 +80,44 @@ func NewIterator(s conn.Session, q Query) *Iterator {
 		q.PageSize = DefaultPageSize
 	}
 	self, _, _ := strings.Cut(s.JID(), "/")
-	return &Iterator{s: s, q: q, self: self, pageSize: q.PageSize,
+	return &Iterator{s: s, q: q, self: self, pageSize: q.PageSize, fwdLast: q.After,
 		bufs: map[string][]*Result{}, seen: map[string]map[string]bool{}}
 }
 
 // DisablePipelining sends each page's query only when the caller asks for
 // the page, after it has stored the previous one (for measurements and
-// for servers that mishandle a query sent while the client is busy).
+// for servers that mishandle a query sent while the client is busy). It
+// turns Converge off.
 func (it *Iterator) DisablePipelining() { it.noPipe = true }
+
+// Converge walks a long archive from both ends at once: once the first
+// page (oldest first from Query.After or Query.Start) is not the last, a
+// second walk starts at the newest page and goes backwards, the two
+// alternate, and the iterator ends where they meet. The server then always
+// has the other walk's query queued while the client reads and stores a
+// page, so it never waits for the client. Pages then come out of order
+// (Page.Backward); Page.Through says how far everything has been returned.
+func (it *Iterator) Converge() { it.converge = true }
 
 func (it *Iterator) start() {
 	it.sub = it.s.Subscribe()
 }
 
-func (it *Iterator) send(ctx context.Context, after string) *inflight {
-	f := &inflight{qid: conn.NewID(), afterID: after, done: make(chan struct{})}
+// send queues the query for the page after the id after or, backward,
+// the page before the id after ("" = the newest page).
+func (it *Iterator) send(ctx context.Context, after string, backward bool) {
+	f := &inflight{qid: conn.NewID(), afterID: after, backward: backward, done: make(chan struct{})}
 	it.seen[f.qid] = map[string]bool{}
-	iq := stanza.IQ{Type: stanza.SetIQ, To: it.q.Archive, Payload: it.q.request(f.qid, after, it.pageSize)}
+	var before *string
+	if backward {
+		before = &f.afterID
+	}
+	iq := stanza.IQ{Type: stanza.SetIQ, To: it.q.Archive, Payload: it.q.request(f.qid, after, before, it.pageSize)}
 	go func() {
 		defer close(f.done)
 		f.resp, f.err = it.s.SendIQ(ctx, iq)
 	}()
-	return f
+	it.queue = append(it.queue, f)
 }
 
 // fromArchive checks the sender of a result: the archive itself (our own
@@ -130,30 +167,116 @@ func (it *Iterator) Next(ctx context.Context) bool {
 	}
 	if it.sub == nil {
 		it.start()
-		it.cur = it.send(ctx, it.q.After)
-	} else if it.cur == nil {
-		it.cur = it.send(ctx, it.nextAfter)
 	}
-	page, err := it.fetch(ctx)
-	it.cur = nil
+	if len(it.queue) == 0 {
+		it.send(ctx, it.fwdLast, false)
+	}
+	cur := it.queue[0]
+	it.queue = it.queue[1:]
+	page, err := it.fetch(ctx, cur)
 	if err != nil {
 		it.err = err
 		return false
 	}
-	it.page = page
+	if cur.backward {
+		return it.backward(ctx, page)
+	}
+	return it.forward(ctx, page)
+}
+
+// forward takes a page of the forward walk.
+func (it *Iterator) forward(ctx context.Context, page Page) bool {
 	n := len(page.Results)
+	if it.bwdFirst != "" {
+		// The walks meet where this page reaches the oldest result the
+		// backward walk returned: the rest of the page was returned by it.
+		for i, r := range page.Results {
+			if r.ID == it.bwdFirst {
+				page.Results = page.Results[:i]
+				return it.meet(page)
+			}
+		}
+	}
 	if page.Fin.Complete || n == 0 {
-		it.done = true
+		// The end of the archive. A backward walk still under way has
+		// returned nothing yet (else this page would have met it).
+		it.finish()
+		if n > 0 {
+			page.Through = page.Results[n-1]
+		}
+		it.page = page
 		return n > 0
 	}
-	it.nextAfter = page.Fin.Last
-	if it.nextAfter == "" {
-		it.nextAfter = page.Results[n-1].ID
+	page.Through = page.Results[n-1]
+	it.fwdLast = page.Fin.Last
+	if it.fwdLast == "" {
+		it.fwdLast = page.Results[n-1].ID
 	}
 	if !it.noPipe {
-		it.cur = it.send(ctx, it.nextAfter)
+		it.send(ctx, it.fwdLast, false)
+		if it.converge && !it.bwdStarted {
+			it.bwdStarted = true
+			it.send(ctx, "", true)
+		}
 	}
+	it.page = page
 	return true
+}
+
+// backward takes a page of the backward walk (oldest first, like all pages).
+func (it *Iterator) backward(ctx context.Context, page Page) bool {
+	page.Backward = true
+	reachedStart := page.Fin.Complete
+	page.Fin.Complete = false // it says this walk reached the oldest result
+	n := len(page.Results)
+	if n == 0 {
+		// Nothing before the newest: the archive emptied meanwhile. The
+		// forward walk carries on alone.
+		it.page = page
+		return true
+	}
+	if it.newest == nil {
+		it.newest = page.Results[n-1]
+	}
+	first := page.Results[0].ID
+	// The walks meet where this page reaches the last result the forward
+	// walk returned (or the id it started after).
+	for i := n - 1; i >= 0; i-- {
+		if it.fwdLast != "" && page.Results[i].ID == it.fwdLast {
+			page.Results = page.Results[i+1:]
+			return it.meet(page)
+		}
+	}
+	if reachedStart {
+		// The start of the archive (or of Query.Start) with no forward
+		// page in it: only when the forward walk started at the start.
+		return it.meet(page)
+	}
+	it.bwdFirst = first
+	it.send(ctx, first, true)
+	it.page = page
+	return true
+}
+
+// meet ends a converging walk with page: everything up to the newest
+// result has been returned.
+func (it *Iterator) meet(page Page) bool {
+	it.finish()
+	page.Fin.Complete = true
+	page.Through = it.newest
+	it.page = page
+	return true
+}
+
+// finish ends the walk: queries still under way are forgotten (their
+// results are ignored when they arrive).
+func (it *Iterator) finish() {
+	it.done = true
+	for _, f := range it.queue {
+		delete(it.seen, f.qid)
+		delete(it.bufs, f.qid)
+	}
+	it.queue = nil
 }
 
 // fetch waits for the current query's <fin/> and collects its results. The
@@ -161,8 +284,7 @@ func (it *Iterator) Next(ctx context.Context) bool {
 // the <fin/> is in, every result of the page is in the queue: waiting for
 // the <fin/> alone wakes this goroutine once per page instead of once per
 // result.
-func (it *Iterator) fetch(ctx context.Context) (Page, error) {
-	cur := it.cur
+func (it *Iterator) fetch(ctx context.Context, cur *inflight) (Page, error) {
 	if it.q.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, it.q.Timeout)
@@ -170,7 +292,7 @@ func (it *Iterator) fetch(ctx context.Context) (Page, error) {
 	}
 	select {
 	case <-cur.done:
-		return it.finish(ctx, cur)
+		return it.collect(ctx, cur)
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && it.q.Timeout > 0 {
 			return Page{}, fmt.Errorf("archive query: no complete page within %s: %w", it.q.Timeout, ctx.Err())
@@ -191,8 +313,8 @@ func (it *Iterator) accept(st stanza.Stanza) error {
 	return it.route(m)
 }
 
-// finish drains what the queue holds after the <fin/> and returns the page.
-func (it *Iterator) finish(ctx context.Context, cur *inflight) (Page, error) {
+// collect drains what the queue holds after the <fin/> and returns the page.
+func (it *Iterator) collect(ctx context.Context, cur *inflight) (Page, error) {
 	if cur.err != nil {
 		return Page{}, queryError(it.q.Archive, cur.afterID, cur.err)
 	}
