@@ -174,6 +174,16 @@ func (it *Iterator) Next(ctx context.Context) bool {
 	cur := it.queue[0]
 	it.queue = it.queue[1:]
 	page, err := it.fetch(ctx, cur)
+	var refused *Error
+	if err != nil && cur.backward && errors.As(err, &refused) {
+		// The server refused the backward walk (its oldest id expired
+		// meanwhile, or it mishandles <before/>): the forward walk
+		// carries on alone, up to what the backward one returned.
+		if len(it.queue) == 0 {
+			it.send(ctx, it.fwdLast, false)
+		}
+		return it.Next(ctx)
+	}
 	if err != nil {
 		it.err = err
 		return false

@@ -322,3 +322,43 @@ func TestIteratorConverges(t *testing.T) {
 		})
 	}
 }
+
+// TestIteratorConvergeBackwardRefused: when the server refuses the
+// backward walk after its first page, the forward walk returns the rest
+// and the walk still ends at the newest result, each result once.
+func TestIteratorConvergeBackwardRefused(t *testing.T) {
+	s := xmpptest.New()
+	a := &mamtest.Archive{MaxPage: 10, RefuseBefore: true}
+	items := mamtest.Chat(95, "bob@example.org/x", "user@example.org", "m", t0)
+	a.Add(items...)
+	a.Serve(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := mam.NewIterator(s, mam.Query{PageSize: 10})
+	it.Converge()
+	defer it.Close()
+	got := map[string]int{}
+	var through *mam.Result
+	back := false
+	for it.Next(ctx) {
+		p := it.Page()
+		back = back || p.Backward
+		for _, r := range p.Results {
+			got[r.ID]++
+		}
+		if p.Through != nil {
+			through = p.Through
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range items {
+		if got[w.ID] != 1 {
+			t.Errorf("%s returned %d times", w.ID, got[w.ID])
+		}
+	}
+	if !back || through == nil || through.ID != items[94].ID {
+		t.Errorf("backward pages %v, walk ends Through %v", back, through)
+	}
+}

@@ -33,6 +33,9 @@ type Archive struct {
 	// Forge, when set, is the sender of an extra forged result delivered
 	// with every page.
 	Forge string
+	// RefuseBefore answers every query with <before/> after the first
+	// one with item-not-found (an archive expiring under a backward walk).
+	RefuseBefore bool
 
 	mu      sync.Mutex
 	items   []Item
@@ -108,6 +111,9 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	a.queries = append(a.queries, rec)
 	items := append([]Item(nil), a.items...)
 	a.mu.Unlock()
+	if a.RefuseBefore && rec.Before != nil && *rec.Before != "" {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
+	}
 
 	start := 0
 	if rec.After != "" {
