@@ -228,7 +228,7 @@ func TestIteratorConverges(t *testing.T) {
 		name     string
 		n, max   int
 		after    int // index of the item to continue after; -1 = from the oldest
-		growAt   int // after this many pages, the archive grows by 5 (0 = never)
+		growAt   int // 1: the archive grows by 5 once the first backward page is in
 		wantBack bool
 	}{
 		{"empty", 0, 10, -1, 0, false},
@@ -239,7 +239,7 @@ func TestIteratorConverges(t *testing.T) {
 		{"long, page 25", 1000, 25, -1, 0, true},
 		{"continues after", 95, 10, 30, 0, true},
 		{"after the newest", 40, 10, 39, 0, false},
-		{"grows while walking", 80, 10, -1, 2, true},
+		{"grows while walking", 80, 10, -1, 1, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := xmpptest.New()
@@ -258,7 +258,7 @@ func TestIteratorConverges(t *testing.T) {
 			defer it.Close()
 			got := map[string]int{}
 			var through *mam.Result
-			pages, back := 0, false
+			pages, back, grown := 0, false, false
 			newest := ""
 			if tt.n > 0 {
 				newest = items[tt.n-1].ID
@@ -284,10 +284,12 @@ func TestIteratorConverges(t *testing.T) {
 				if p.Through != nil {
 					through = p.Through
 				}
-				if pages == tt.growAt {
+				if p.Backward && tt.growAt > 0 && !grown {
 					// Newer than the newest page the backward walk
-					// started from: left for the next walk after
-					// Through, which must return exactly these.
+					// started from (its first page is in): left for
+					// the next walk after Through, which must return
+					// exactly these.
+					grown = true
 					a.Add(items[tt.n:]...)
 				}
 			}
