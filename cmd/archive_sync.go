@@ -69,7 +69,7 @@ locally for that archive; "gap": true when a gap was detected).`,
 	fl.StringVar(&opts.Since, "since", "", "on the first sync, start at this time (RFC 3339, YYYY-MM-DD, or a duration ago like 720h)")
 	fl.StringArrayVar(&opts.Rooms, "room", nil, "sync this room's archive instead of the account's (repeatable)")
 	fl.IntVar(&opts.PageSize, "page-size", mam.DefaultPageSize, "messages per archive page (the server may allow fewer)")
-	fl.BoolVar(&opts.NoPipeline, "no-pipeline", false, "wait for the end of each page before asking for the next")
+	fl.BoolVar(&opts.NoPipeline, "no-pipeline", false, "ask for each page only after storing the previous one, oldest first")
 	fl.StringVar(&opts.Nick, "nick", "", "your nickname in the rooms, to tell your messages (default: config nick or local part)")
 	fl.IntVar(&opts.Retries, "retries", archiveSyncRetries, "reconnection attempts in a row after a lost connection")
 	_ = fl.MarkHidden("no-pipeline")
@@ -125,7 +125,11 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	defer lock.Release()
 
 	self := archive.Self{Account: store.Bare(acct.JID), Nick: nick}
-	ss := &syncSession{f: f, dial: f.Redial(acct, true)}
+	// No XEP-0198 for a sync: it sends only IQs, each answered, so acks
+	// prove nothing more, while Prosody's mod_smacks clones every archive
+	// result it sends into its resend queue (a third more server CPU per
+	// page, bench/archive.sh). Flush falls back to a ping.
+	ss := &syncSession{f: f, dial: f.Redial(acct, true, func(o *conn.Options) { o.NoSM = true })}
 	// A session lost while it starts (the server flushing a large offline
 	// backlog to it) is retried like a later loss; a first connection that
 	// fails is not.

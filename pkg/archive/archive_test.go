@@ -345,3 +345,64 @@ func TestSentToRoomThenSynced(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncConvergingInterruptedResumes cuts a sync that walks the archive
+// from both ends after a few pages, forward and backward ones stored, then
+// runs it again: every message ends up stored exactly once, the sync point
+// never claimed more than the forward walk had stored, and the second run
+// ends complete at the newest message.
+func TestSyncConvergingInterruptedResumes(t *testing.T) {
+	for _, cutAfter := range []int{1, 2, 3, 6} {
+		s := xmpptest.New()
+		s.Full = "user@example.org/sync"
+		a := &mamtest.Archive{MaxPage: 10}
+		items := mamtest.Chat(95, "bob@example.org/x", "user@example.org", "m", t0)
+		a.Add(items...)
+		a.Serve(s)
+		st := openStore(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		pages := 0
+		o := Options{Self: self, PageSize: 10, Progress: func(done, total int) {
+			if pages++; pages == cutAfter {
+				cancel()
+			}
+		}}
+		first, err := Sync(ctx, s, st, o)
+		cancel()
+		if err == nil {
+			t.Fatalf("cut after %d pages: the sync did not notice", cutAfter)
+		}
+		p, _, _ := st.GetSyncPoint(context.Background(), self.Account, self.Account, "")
+		if p.Complete {
+			t.Fatalf("cut after %d pages: sync point claims completion: %+v", cutAfter, p)
+		}
+		// The point is the end of a contiguous stored prefix.
+		stored := bodies(t, st)
+		below := p.LastID != ""
+		for _, it := range items {
+			if below && stored[it.Message.Body] == 0 {
+				t.Fatalf("cut after %d pages: %s missing below the sync point %s", cutAfter, it.ID, p.LastID)
+			}
+			if it.ID == p.LastID {
+				below = false
+			}
+		}
+		o.Progress = nil
+		second, err := Sync(context.Background(), s, st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.New+second.New != 95 {
+			t.Errorf("cut after %d pages: %d + %d new, want 95", cutAfter, first.New, second.New)
+		}
+		for b, n := range bodies(t, st) {
+			if n != 1 {
+				t.Errorf("cut after %d pages: %q stored %d times", cutAfter, b, n)
+			}
+		}
+		p, _, _ = st.GetSyncPoint(context.Background(), self.Account, self.Account, "")
+		if !p.Complete || p.LastID != "sid-m-94" || second.Total != 95 {
+			t.Errorf("cut after %d pages: sync point %+v, summary %+v", cutAfter, p, second)
+		}
+	}
+}

@@ -111,9 +111,11 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 	it := mam.NewIterator(s, q)
 	if o.NoPipeline {
 		it.DisablePipelining()
+	} else {
+		it.Converge()
 	}
 	defer func() { sum.Forged += it.Forged; it.Close() }()
-	done := 0
+	done, base := 0, -1
 	for it.Next(ctx) {
 		page := it.Page()
 		// Records are made (and decrypted, which writes the store) before
@@ -133,9 +135,12 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 					return err
 				}
 			}
-			if n := len(page.Results); n > 0 {
-				last := page.Results[n-1]
-				point.LastID, point.LastTime = last.ID, last.Stamp
+			// A page of the backward half of a converging walk leaves
+			// the sync point where the forward half stands: everything
+			// before it is stored. Where the halves meet it moves to the
+			// newest message.
+			if t := page.Through; t != nil {
+				point.LastID, point.LastTime = t.ID, t.Stamp
 			}
 			point.Complete = page.Fin.Complete
 			point.GapAt = gapAt
@@ -146,11 +151,15 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 		}
 		sum.LastID = point.LastID
 		done += len(page.Results)
+		if base < 0 {
+			// Where the first page stands in the whole result set.
+			base = max(page.Fin.Index, 0)
+		}
 		if o.Progress != nil {
 			total := page.Fin.Count
 			d := done
-			if page.Fin.Index >= 0 && total >= 0 {
-				d = page.Fin.Index + len(page.Results)
+			if total >= 0 {
+				d = base + done
 			}
 			o.Progress(d, total)
 		}

@@ -60,10 +60,15 @@ type Set struct {
 	Count   *int     `xml:"count,omitempty"`
 }
 
-// request builds the <query/> for one page.
-func (q Query) request(queryID, after string, max int) queryXML {
+// request builds the <query/> for one page: the page after the id after
+// ("" = from the oldest) or, with before set, the page just before the id
+// *before ("" = the newest page).
+func (q Query) request(queryID, after string, before *string, max int) queryXML {
 	out := queryXML{QueryID: queryID, Set: &Set{Max: &max}}
-	if after != "" {
+	switch {
+	case before != nil:
+		out.Set.Before = before
+	case after != "":
 		out.Set.After = &after
 	}
 	var fields []field

@@ -217,3 +217,150 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+// TestIteratorConverges walks archives from both ends (Iterator.Converge):
+// every result exactly once whatever the archive's size and the page size,
+// backward pages never move Through, the last page carries the newest
+// result as Through and ends the walk, and the server gets at most one
+// query more per walk than pages it returns.
+func TestIteratorConverges(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		n, max   int
+		after    int // index of the item to continue after; -1 = from the oldest
+		growAt   int // 1: the archive grows by 5 once the first backward page is in
+		wantBack bool
+	}{
+		{"empty", 0, 10, -1, 0, false},
+		{"one page", 7, 10, -1, 0, false},
+		{"exact page", 10, 10, -1, 0, false},
+		{"two pages", 20, 10, -1, 0, false}, // the second forward page ends it first
+		{"odd remainder", 101, 10, -1, 0, true},
+		{"long, page 25", 1000, 25, -1, 0, true},
+		{"continues after", 95, 10, 30, 0, true},
+		{"after the newest", 40, 10, 39, 0, false},
+		{"grows while walking", 80, 10, -1, 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := xmpptest.New()
+			a := &mamtest.Archive{MaxPage: tt.max}
+			items := mamtest.Chat(tt.n+5, "bob@example.org/x", "user@example.org", "m", t0)
+			a.Add(items[:tt.n]...)
+			a.Serve(s)
+			q := mam.Query{PageSize: tt.max}
+			if tt.after >= 0 {
+				q.After = items[tt.after].ID
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			it := mam.NewIterator(s, q)
+			it.Converge()
+			defer it.Close()
+			got := map[string]int{}
+			var through *mam.Result
+			pages, back, grown := 0, false, false
+			newest := ""
+			if tt.n > 0 {
+				newest = items[tt.n-1].ID
+			}
+			for it.Next(ctx) {
+				p := it.Page()
+				pages++
+				for i, r := range p.Results {
+					got[r.ID]++
+					if i > 0 && !r.Stamp.After(p.Results[i-1].Stamp) {
+						t.Fatalf("page %d not oldest first", pages)
+					}
+				}
+				if p.Backward {
+					back = true
+				}
+				if p.Backward && !p.Fin.Complete && p.Through != nil {
+					t.Fatalf("backward page %d moved Through to %s", pages, p.Through.ID)
+				}
+				if !p.Backward && len(p.Results) > 0 && !p.Fin.Complete && p.Through != p.Results[len(p.Results)-1] {
+					t.Fatalf("forward page %d: Through is not its last result", pages)
+				}
+				if p.Through != nil {
+					through = p.Through
+				}
+				if p.Backward && tt.growAt > 0 && !grown {
+					// Newer than the newest page the backward walk
+					// started from (its first page is in): left for
+					// the next walk after Through, which must return
+					// exactly these.
+					grown = true
+					a.Add(items[tt.n:]...)
+				}
+			}
+			if err := it.Err(); err != nil {
+				t.Fatal(err)
+			}
+			first := tt.after + 1
+			want := items[first:tt.n]
+			for _, w := range want {
+				if got[w.ID] != 1 {
+					t.Errorf("%s returned %d times", w.ID, got[w.ID])
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d distinct results, want %d", len(got), len(want))
+			}
+			if len(want) > 0 && (through == nil || through.ID != newest) {
+				t.Errorf("walk ends Through %v, want %s", through, newest)
+			}
+			if back != tt.wantBack {
+				t.Errorf("backward pages: %v, want %v", back, tt.wantBack)
+			}
+			if qs := len(a.Queries()); qs > pages+2 {
+				t.Errorf("%d queries for %d pages", qs, pages)
+			}
+			if tt.growAt > 0 {
+				rest, _, err := walk(t, s, mam.Query{PageSize: tt.max, After: through.ID}, true)
+				if err != nil || len(rest) != 5 || rest[0].ID != items[tt.n].ID {
+					t.Errorf("the next walk after %s got %d results (%v)", through.ID, len(rest), err)
+				}
+			}
+		})
+	}
+}
+
+// TestIteratorConvergeBackwardRefused: when the server refuses the
+// backward walk after its first page, the forward walk returns the rest
+// and the walk still ends at the newest result, each result once.
+func TestIteratorConvergeBackwardRefused(t *testing.T) {
+	s := xmpptest.New()
+	a := &mamtest.Archive{MaxPage: 10, RefuseBefore: true}
+	items := mamtest.Chat(95, "bob@example.org/x", "user@example.org", "m", t0)
+	a.Add(items...)
+	a.Serve(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := mam.NewIterator(s, mam.Query{PageSize: 10})
+	it.Converge()
+	defer it.Close()
+	got := map[string]int{}
+	var through *mam.Result
+	back := false
+	for it.Next(ctx) {
+		p := it.Page()
+		back = back || p.Backward
+		for _, r := range p.Results {
+			got[r.ID]++
+		}
+		if p.Through != nil {
+			through = p.Through
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range items {
+		if got[w.ID] != 1 {
+			t.Errorf("%s returned %d times", w.ID, got[w.ID])
+		}
+	}
+	if !back || through == nil || through.ID != items[94].ID {
+		t.Errorf("backward pages %v, walk ends Through %v", back, through)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -54,11 +56,14 @@ const (
 	// and matched below on the direction both copies agree on.
 	qByIDKeyRoom = `SELECT pk, stanza_id, to_jid, from_key, direction FROM messages
 		WHERE account=? AND archive=? AND id_key=? AND id_key != ''`
-	qInsert = `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
-		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
-		marker, marker_for, replace_id, source, encrypted, sender_fp, trust, decrypt_error)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-	qInsertNew = qInsert + ` ON CONFLICT (account, archive, stanza_id) DO NOTHING`
+	// An insert binds the columns every message has (insertCols) and,
+	// of the others (optCols), only those set: an archived chat message
+	// then binds 15 values instead of 26, and binding was a fifth of an
+	// insert's cost. The columns left out default to ''.
+	insertCols = `account, archive, stanza_id, origin_id, msg_id, id_key,
+		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, source`
+	nInsertCols = 15
+	onConflict  = ` ON CONFLICT (account, archive, stanza_id) DO NOTHING`
 )
 
 // Update runs fn in one transaction: everything fn wrote is committed
@@ -147,7 +152,7 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 			}
 		}
 	}
-	if _, err := b.insert(qInsert, &m); err != nil {
+	if _, err := b.insert(false, &m); err != nil {
 		return 0, err
 	}
 	if m.StanzaID == "" && b.unidentified != nil {
@@ -163,7 +168,7 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 // common case of a sync, where that lookup was a quarter of the store's
 // time.
 func (b *Batch) insertNew(m *Message) (PutResult, error) {
-	n, err := b.insert(qInsertNew, m)
+	n, err := b.insert(true, m)
 	if err != nil {
 		return 0, err
 	}
@@ -173,20 +178,65 @@ func (b *Batch) insertNew(m *Message) (PutResult, error) {
 	return Inserted, nil
 }
 
-// insert runs q (qInsert or qInsertNew) for m; it returns the rows added.
-func (b *Batch) insert(q string, m *Message) (int64, error) {
+// optCols are the columns bound only when set (see insertCols).
+var optCols = [...]string{"subject", "thread", "oob_url", "receipt_for", "marker", "marker_for",
+	"replace_id", "encrypted", "sender_fp", "trust", "decrypt_error"}
+
+func optValues(m *Message) [len(optCols)]string {
+	return [...]string{m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker, m.MarkerFor,
+		m.Replace, m.Encrypted, m.SenderFP, m.Trust, m.DecryptError}
+}
+
+// insertSQL caches the INSERT statement per set of optional columns (a
+// bit each) and conflict clause (bit len(optCols)).
+var insertSQL sync.Map
+
+func insertQuery(key uint32) string {
+	if q, ok := insertSQL.Load(key); ok {
+		return q.(string)
+	}
+	var cols, vals strings.Builder
+	cols.WriteString(insertCols)
+	vals.WriteString(strings.Repeat("?,", nInsertCols-1) + "?")
+	for i, c := range optCols {
+		if key&(1<<i) != 0 {
+			cols.WriteString(", " + c)
+			vals.WriteString(",?")
+		}
+	}
+	q := "INSERT INTO messages (" + cols.String() + ") VALUES (" + vals.String() + ")"
+	if key&(1<<len(optCols)) != 0 {
+		q += onConflict
+	}
+	insertSQL.Store(key, q)
+	return q
+}
+
+// insert stores m, with newOnly skipping it when its stanza-id is already
+// stored (ON CONFLICT DO NOTHING); it returns the rows added.
+func (b *Batch) insert(newOnly bool, m *Message) (int64, error) {
 	var sid any
 	if m.StanzaID != "" {
 		sid = m.StanzaID
 	}
-	ins, err := b.stmt(q)
+	args := make([]any, 0, nInsertCols+len(optCols))
+	args = append(args, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
+		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Source)
+	var key uint32
+	for i, v := range optValues(m) {
+		if v != "" {
+			key |= 1 << i
+			args = append(args, v)
+		}
+	}
+	if newOnly {
+		key |= 1 << len(optCols)
+	}
+	ins, err := b.stmt(insertQuery(key))
 	if err != nil {
 		return 0, err
 	}
-	res, err := ins.ExecContext(b.ctx,
-		m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
-		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker,
-		m.MarkerFor, m.Replace, m.Source, m.Encrypted, m.SenderFP, m.Trust, m.DecryptError)
+	res, err := ins.ExecContext(b.ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}

@@ -25,20 +25,44 @@ func (b *Batch) putReference(m *Message) (PutResult, error) {
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, err
 	}
-	if _, err := b.insert(qInsert, m); err != nil {
+	if _, err := b.insert(false, m); err != nil {
 		return 0, err
+	}
+	return Inserted, nil
+}
+
+// putFullWidth is Put's path for an archived message before the narrow
+// INSERT (insertCols): all 26 columns bound, the empty ones too.
+func (b *Batch) putFullWidth(m *Message) (PutResult, error) {
+	st, err := b.stmt(`INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
+		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
+		marker, marker_for, replace_id, source, encrypted, sender_fp, trust, decrypt_error)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)` + onConflict)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(b.ctx,
+		m.Account, m.Archive, m.StanzaID, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
+		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker,
+		m.MarkerFor, m.Replace, m.Source, m.Encrypted, m.SenderFP, m.Trust, m.DecryptError)
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Duplicate, nil
 	}
 	return Inserted, nil
 }
 
 // BenchmarkPutPage: storing one sync page (250 archived messages, one
 // transaction) into a store that already holds 2,500, against the
-// reference in the same run (go test -bench PutPage ./pkg/store).
+// references in the same run (go test -bench PutPage ./pkg/store).
 func BenchmarkPutPage(b *testing.B) {
 	for _, bm := range []struct {
 		name string
 		put  func(*Batch, *Message) (PutResult, error)
-	}{{"Put", (*Batch).Put}, {"reference-select-then-insert", (*Batch).putReference}} {
+	}{{"Put", (*Batch).Put}, {"reference-full-width-insert", (*Batch).putFullWidth},
+		{"reference-select-then-insert", (*Batch).putReference}} {
 		b.Run(bm.name, func(b *testing.B) {
 			st, err := Open(context.Background(), b.TempDir())
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -395,4 +396,57 @@ func openMigrated(ctx context.Context, t *testing.T, path string) *Store {
 		t.Fatalf("version %d, want %d", v, len(migrations))
 	}
 	return st
+}
+
+// TestPutKeepsEveryColumn: whichever of the optional columns a message
+// sets (the insert binds only those), every field reads back as stored.
+func TestPutKeepsEveryColumn(t *testing.T) {
+	st, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := Message{Account: "alice@example.org", Archive: "alice@example.org", From: "bob@example.org/r",
+		To: "alice@example.org", With: "bob@example.org", Direction: In, Type: "chat", Body: "b", Source: "mam"}
+	full := base
+	full.Subject, full.Thread, full.OOB, full.ReceiptFor = "s", "t", "https://x/y", "r"
+	full.Marker, full.MarkerFor, full.Replace = "displayed", "m", "old"
+	full.Encrypted, full.SenderFP, full.Trust, full.DecryptError = "urn:xmpp:omemo:2", "fp", "trusted", "no session"
+	some := base
+	some.Thread, some.Replace, some.Trust = "t2", "old2", "undecided"
+	var want []Message
+	for i, m := range []Message{base, full, some, full, base} {
+		m.StanzaID = fmt.Sprintf("sid-%d", i)
+		m.OriginID = fmt.Sprintf("o-%d", i)
+		m.Time = time.UnixMilli(int64(1000 * (i + 1))).UTC()
+		want = append(want, m)
+	}
+	err = st.Update(context.Background(), func(b *Batch) error {
+		for i := range want {
+			if res, err := b.Put(&want[i]); err != nil || res != Inserted {
+				return fmt.Errorf("put %d: %v %v", i, res, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Message
+	err = st.Messages(context.Background(), Filter{Account: "alice@example.org"}, func(m *Message) error {
+		got = append(got, *m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d messages read back, want %d", len(got), len(want))
+	}
+	for i := range want {
+		got[i].Time = got[i].Time.UTC()
+		if got[i] != want[i] {
+			t.Errorf("message %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
 }

@@ -1,7 +1,9 @@
 // Package mamtest is an in-memory XEP-0313 archive for unit tests: it
 // answers archive queries sent through an internal/xmpptest session the
 // way Prosody does (results as messages, then the <fin/> in the IQ
-// result, pages capped at MaxPage, item-not-found for an unknown "after").
+// result, pages capped at MaxPage, item-not-found for an unknown "after"
+// or "before"; a "before" page comes oldest first and is complete when it
+// reaches the oldest message).
 package mamtest
 
 import (
@@ -31,6 +33,9 @@ type Archive struct {
 	// Forge, when set, is the sender of an extra forged result delivered
 	// with every page.
 	Forge string
+	// RefuseBefore answers every query with <before/> after the first
+	// one with item-not-found (an archive expiring under a backward walk).
+	RefuseBefore bool
 
 	mu      sync.Mutex
 	items   []Item
@@ -42,6 +47,7 @@ type Query struct {
 	QueryID string
 	Max     int
 	After   string
+	Before  *string // nil: no <before/>; "": the newest page
 	With    string
 	Start   string
 }
@@ -67,8 +73,9 @@ type queryWire struct {
 		Var   string `xml:"var,attr"`
 		Value string `xml:"value"`
 	} `xml:"jabber:x:data x>field"`
-	Max   string  `xml:"http://jabber.org/protocol/rsm set>max"`
-	After *string `xml:"http://jabber.org/protocol/rsm set>after"`
+	Max    string  `xml:"http://jabber.org/protocol/rsm set>max"`
+	After  *string `xml:"http://jabber.org/protocol/rsm set>after"`
+	Before *string `xml:"http://jabber.org/protocol/rsm set>before"`
 }
 
 // Serve makes s answer archive queries from a; other IQs get an empty
@@ -91,6 +98,7 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	if q.After != nil {
 		rec.After = *q.After
 	}
+	rec.Before = q.Before
 	for _, f := range q.Fields {
 		switch f.Var {
 		case "with":
@@ -103,6 +111,9 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	a.queries = append(a.queries, rec)
 	items := append([]Item(nil), a.items...)
 	a.mu.Unlock()
+	if a.RefuseBefore && rec.Before != nil && *rec.Before != "" {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
+	}
 
 	start := 0
 	if rec.After != "" {
@@ -124,6 +135,26 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 		max = rec.Max
 	}
 	end := min(start+max, len(items))
+	complete := end == len(items)
+	if rec.Before != nil {
+		end = len(items)
+		if *rec.Before != "" {
+			end = -1
+			for i, it := range items {
+				if it.ID == *rec.Before {
+					end = i
+				}
+			}
+			if end < 0 {
+				return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
+			}
+		}
+		start = end - max
+		if start < 0 {
+			start = 0
+		}
+		complete = start == 0
+	}
 	page := items[start:end]
 	for _, it := range page {
 		s.Deliver(Result(a.From, s.Full, q.QueryID, it))
@@ -142,9 +173,8 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 		fmt.Fprintf(&set, "<count>%d</count>", len(items))
 	}
 	set.WriteString("</set>")
-	complete := strconv.FormatBool(end == len(items))
 	fin := stanza.Element{XMLName: xml.Name{Space: "urn:xmpp:mam:2", Local: "fin"},
-		Attrs: []xml.Attr{{Name: xml.Name{Local: "complete"}, Value: complete}}, Inner: set.Bytes()}
+		Attrs: []xml.Attr{{Name: xml.Name{Local: "complete"}, Value: strconv.FormatBool(complete)}}, Inner: set.Bytes()}
 	return &stanza.IQ{Type: stanza.ResultIQ, From: iq.To, Query: fin}, nil
 }
 
