@@ -81,7 +81,9 @@ xfer() {
     > "$SRV_DIR/recv.out" 2> "$SRV_DIR/recv.err" &
   local r=$! jid=""
   for _ in $(seq 1 100); do
-    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err" 2>/dev/null)
+    # || true: the receiver's shell may not have created recv.err yet,
+    # and a failed sed would end this script (set -e) without a word.
+    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err" 2>/dev/null || true)
     [ -n "$jid" ] && break
     sleep 0.1
   done
@@ -154,6 +156,8 @@ perfsplit() {
     /%/ { for (i = 1; i <= NF; i++) if ($i ~ /^\[[.k]\]$/) sym = $(i+1)
           n = $1; sub(/%/, "", n); n = n * total / 100
           if (sym ~ /sha256\.block/) part["SHA-256 (the block function)"] += n
+          else if (sym == "__x64_sys_read") part["read(2): file or socket"] = n
+          else if (sym == "__x64_sys_write") part["write(2): socket (with loopback TCP) or file"] = n
           else if (sym == "__x64_sys_sendfile64") part["sendfile(2), with loopback TCP"] = n
           else if (sym == "__x64_sys_splice") part["splice(2), with loopback TCP and page cache"] = n
           else if (sym == "__x64_sys_pread64") part["pread(2): reading back for the hash"] = n

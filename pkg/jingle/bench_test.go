@@ -17,10 +17,13 @@ import (
 // BenchmarkRawCopy is a plain file → TCP → file copy with 1 MiB buffers and
 // no hashing (what a tuned socat does); BenchmarkHashOnly is one SHA-256
 // pass over the same bytes, which each side of a transfer has to pay;
-// BenchmarkKernelPath is the transfer as jingle-send/-receive run it
-// (sendfile + splice, SHA-256 on both ends) and BenchmarkKernelPathNoHash
-// the same copy without the hashes; BenchmarkHashFileRange is the hashing
-// goroutine alone (read-back + SHA-256). Their MB/s give the ratios.
+// BenchmarkInlinePath is the transfer as jingle-send/-receive run it (read,
+// hash, write on both ends) and BenchmarkKernelPath the kernel path it
+// replaced (sendfile + splice with the hashes reading the file back,
+// kernel_ref_test.go), BenchmarkKernelPathNoHash that copy without the
+// hashes; BenchmarkHashFileRange is the kernel path's hashing goroutine
+// alone (read-back + SHA-256). Their MB/s give the ratios. Both ends run
+// in this one process: CPU time per end is what bench/jingle.sh measures.
 
 const benchSize = 64 << 20
 
@@ -64,6 +67,16 @@ func kernelCopy(b *testing.B, hashed bool) {
 }
 
 func BenchmarkKernelPath(b *testing.B) { kernelCopy(b, true) }
+
+func BenchmarkInlinePath(b *testing.B) {
+	benchCopy(b, func(a *net.TCPConn, src *os.File) error {
+		_, err := sendInline(context.Background(), a, src, benchSize, []hash.Hash{sha256.New()}, nil, nil)
+		return err
+	}, func(dst *os.File, c *net.TCPConn) error {
+		_, err := recvInline(context.Background(), dst, c, benchSize, []hash.Hash{sha256.New()}, nil, nil)
+		return err
+	})
+}
 
 // BenchmarkKernelPathNoHash is the kernel copy alone, to tell the cost of
 // the data path from that of the two hashes.
