@@ -156,15 +156,15 @@ perfsplit() {
     /%/ { for (i = 1; i <= NF; i++) if ($i ~ /^\[[.k]\]$/) sym = $(i+1)
           n = $1; sub(/%/, "", n); n = n * total / 100
           if (sym ~ /sha256\.block/) part["SHA-256 (the block function)"] += n
-          else if (sym == "__x64_sys_read") part["read(2): file or socket"] = n
-          else if (sym == "__x64_sys_write") part["write(2): socket (with loopback TCP) or file"] = n
+          else if (sym == "ksys_read") part["read(2): the file (send), the socket (receive)"] = n
+          else if (sym == "ksys_write") part["write(2): the socket with loopback TCP (send), the file (receive)"] = n
           else if (sym == "__x64_sys_sendfile64") part["sendfile(2), with loopback TCP"] = n
           else if (sym == "__x64_sys_splice") part["splice(2), with loopback TCP and page cache"] = n
           else if (sym == "__x64_sys_pread64") part["pread(2): reading back for the hash"] = n
           else if (sym == "runtime.sysmon") part["Go runtime: sysmon"] = n
           else if (sym == "runtime.mcall") part["Go runtime: scheduler (mcall)"] = n
           else if (sym == "asm_sysvec_apic_timer_interrupt") part["timer interrupts (and softirqs in them)"] = n }
-    END { for (p in part) printf "  %-48s %.2f s\n", p, part[p]/999 }' | sort
+    END { for (p in part) if (part[p] >= 10) printf "  %-66s %.2f s\n", p, part[p]/999 }' | sort
 }
 if [ -n "${BENCH_PERF:-}" ]; then
   for s in send recv; do echo "== perf, xmppctl jingle-$s, last SOCKS5 run, CPU seconds"; perfsplit "$PERF_DIR/s5b.$s.perf"; done
