@@ -1,0 +1,249 @@
+package jingle
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"hash"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		acc <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-acc
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+func tempFile(t testing.TB, data []byte) *os.File {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// TestKernelPath sends files through sendKernel → recvKernel and checks the
+// bytes and both hashes, for sizes around the chunk, window and page sizes.
+func TestKernelPath(t *testing.T) {
+	for _, size := range []int{0, 1, 4095, 4097, hashBuf - 1, hashBuf + 1, kernelChunk + 12345, 2*kernelChunk + hashBuf} {
+		data := randomBytes(size)
+		want := sha256.Sum256(data)
+		src := tempFile(t, data)
+		dst := tempFile(t, nil)
+		a, b := tcpPair(t)
+		sh, rh := sha256.New(), sha256.New()
+		var sn, rn int64
+		var serr, rerr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sn, serr = sendKernel(context.Background(), a, src, int64(size), []hash.Hash{sh}, nil, nil)
+			a.CloseWrite()
+		}()
+		var last int64
+		rn, rerr = recvKernel(context.Background(), dst, b, int64(size), []hash.Hash{rh}, func(n int64) { last = n }, nil)
+		<-done
+		if serr != nil || rerr != nil || sn != int64(size) || rn != int64(size) || last != int64(size) {
+			t.Fatalf("size %d: send %d %v, receive %d %v, progress %d", size, sn, serr, rn, rerr, last)
+		}
+		if !bytes.Equal(sh.Sum(nil), want[:]) || !bytes.Equal(rh.Sum(nil), want[:]) {
+			t.Fatalf("size %d: hash differs", size)
+		}
+		got, _ := os.ReadFile(dst.Name())
+		if !bytes.Equal(got, data) {
+			t.Fatalf("size %d: received file differs", size)
+		}
+	}
+}
+
+// TestKernelShortStream: a stream that ends early is a short count, and the
+// receiver never reads beyond the announced size.
+func TestKernelShortStream(t *testing.T) {
+	data := randomBytes(3 << 20)
+	a, b := tcpPair(t)
+	go func(a *net.TCPConn) {
+		a.Write(data[:1<<20])
+		a.CloseWrite()
+	}(a)
+	dst := tempFile(t, nil)
+	n, err := recvKernel(context.Background(), dst, b, int64(len(data)), []hash.Hash{sha256.New()}, nil, nil)
+	if err != nil || n != 1<<20 {
+		t.Fatalf("short stream: %d, %v; want %d, nil", n, err, 1<<20)
+	}
+
+	// More than announced: the rest stays in the socket.
+	a, b = tcpPair(t)
+	go func(a *net.TCPConn) {
+		a.Write(data)
+		a.CloseWrite()
+	}(a)
+	dst = tempFile(t, nil)
+	n, err = recvKernel(context.Background(), dst, b, 1000, []hash.Hash{sha256.New()}, nil, nil)
+	if err != nil || n != 1000 {
+		t.Fatalf("long stream: %d, %v", n, err)
+	}
+	if st, _ := dst.Stat(); st.Size() != 1000 {
+		t.Fatalf("long stream wrote %d bytes", st.Size())
+	}
+
+	// A file shorter than announced: the sender stops at its end.
+	src := tempFile(t, data[:5000])
+	a, b = tcpPair(t)
+	go io.Copy(io.Discard, b)
+	n, err = sendKernel(context.Background(), a, src, int64(len(data)), []hash.Hash{sha256.New()}, nil, nil)
+	if n != 5000 {
+		t.Fatalf("short file: sent %d, %v", n, err)
+	}
+}
+
+// TestKernelCancel: a peer that stops reading does not block the sender
+// past ctx or abort, nor a receiver whose sender stops writing.
+func TestKernelCancel(t *testing.T) {
+	data := randomBytes(64 << 20)
+	src := tempFile(t, data)
+	a, _ := tcpPair(t) // nobody reads
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := sendKernel(ctx, a, src, int64(len(data)), []hash.Hash{sha256.New()}, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send with ctx: %v", err)
+	}
+
+	src.Seek(0, io.SeekStart)
+	a, _ = tcpPair(t)
+	abort := make(chan struct{})
+	time.AfterFunc(100*time.Millisecond, func() { close(abort) })
+	if _, err := sendKernel(context.Background(), a, src, int64(len(data)), []hash.Hash{sha256.New()}, nil, abort); !errors.Is(err, errAborted) {
+		t.Fatalf("send with abort: %v", err)
+	}
+
+	a, b := tcpPair(t)
+	a.Write(data[:1000]) // then silence
+	abort = make(chan struct{})
+	time.AfterFunc(100*time.Millisecond, func() { close(abort) })
+	dst := tempFile(t, nil)
+	if _, err := recvKernel(context.Background(), dst, b, int64(len(data)), []hash.Hash{sha256.New()}, nil, abort); !errors.Is(err, errAborted) {
+		t.Fatalf("receive with abort: %v", err)
+	}
+}
+
+// TestHashTruncated: a file that shrinks under the hasher is an error, not
+// a silent short hash.
+func TestHashTruncated(t *testing.T) {
+	data := randomBytes(3 * hashBuf)
+	f := tempFile(t, data)
+	if err := f.Truncate(hashBuf + 4096); err != nil {
+		t.Fatal(err)
+	}
+	if err := hashFileRange(f, 0, int64(len(data)), []hash.Hash{sha256.New()}, nil, nil, nil, nil); err == nil {
+		t.Fatal("hash of a truncated file succeeded")
+	}
+}
+
+// TestStall: a transfer in which nothing moves any more ends with a
+// stall.Error after the idle time (Options.Timeout), whichever copy runs
+// and whichever side went quiet; one that moves slowly is not cut.
+func TestStall(t *testing.T) {
+	data := randomBytes(64 << 20)
+	opts := Options{Timeout: 300 * time.Millisecond}
+	tests := []struct {
+		name string
+		run  func(t *testing.T) error
+	}{
+		{"sendfile to a reader that stopped", func(t *testing.T) error {
+			a, _ := tcpPair(t)
+			ctx, progress, stop := new(Session).dataPhase(context.Background(), a, opts)
+			defer stop()
+			_, err := sendKernel(ctx, a, tempFile(t, data), int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
+			return err
+		}},
+		{"splice from a writer that stopped", func(t *testing.T) error {
+			a, b := tcpPair(t)
+			a.Write(data[:1000])
+			ctx, progress, stop := new(Session).dataPhase(context.Background(), b, opts)
+			defer stop()
+			_, err := recvKernel(ctx, tempFile(t, nil), b, int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
+			return err
+		}},
+		{"copy to a reader that stopped", func(t *testing.T) error {
+			a, _ := tcpPair(t)
+			ctx, progress, stop := new(Session).dataPhase(context.Background(), a, opts)
+			defer stop()
+			_, err := pump(ctx, a, bytes.NewReader(data), int64(len(data)), []hash.Hash{sha256.New()}, progress, nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errc := make(chan error, 1)
+			go func() { errc <- tt.run(t) }()
+			select {
+			case err := <-errc:
+				if cond, _ := failReason(err, ""); cond != ReasonTimeout || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("error %v, want a stall (a timeout)", err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("stalled transfer still running")
+			}
+		})
+	}
+
+	t.Run("slow but moving", func(t *testing.T) {
+		a, b := tcpPair(t)
+		small := data[:64<<10]
+		// 0.8 s in all, longer than the idle bound, in gaps far shorter: the
+		// pace is the input (a slow sender), so the sleep is inherent.
+		go func() {
+			for i := 0; i < len(small); i += 4 << 10 {
+				a.Write(small[i : i+4<<10])
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		ctx, progress, stop := new(Session).dataPhase(context.Background(), b, Options{Timeout: 400 * time.Millisecond})
+		defer stop()
+		dst := tempFile(t, nil)
+		if n, err := recvKernel(ctx, dst, b, int64(len(small)), []hash.Hash{sha256.New()}, progress, nil); err != nil || n != int64(len(small)) {
+			t.Fatalf("slow transfer: %d, %v", n, err)
+		}
+	})
+}
