@@ -15,8 +15,18 @@
 # syscall summary of the last SOCKS5 transfer (times are then not meaningful).
 # BENCH_WRAP_SEND / BENCH_WRAP_RECV: a command prefix for either side (e.g.
 # "perf record -o /tmp/%n.recv.perf", %n = s5b or ibb), split on spaces.
+# BENCH_PERF=1 samples both sides with perf (cpu-clock, 999 Hz, call
+# graphs) and prints, for the last SOCKS5 transfer, the CPU seconds of each
+# OS thread and of the data path's parts (SHA-256, sendfile, splice, the
+# hash's read-back, the Go scheduler); times stay meaningful (a few % more).
 source "$(dirname "$0")/lib.sh"
 RUNS="${1:-3}"; SIZE_MB="${2:-1024}"; IBB_MB="${3:-16}"; IBB_BLOCK="${IBB_BLOCK:-4096}"
+if [ -n "${BENCH_PERF:-}" ]; then
+  command -v perf >/dev/null || { echo "BENCH_PERF needs perf (apt-get install linux-perf)" >&2; exit 1; }
+  PERF_DIR="$(mktemp -d -t xmppctl-bench-perf.XXXXXX)"
+  BENCH_WRAP_SEND="perf record -q -e cpu-clock -F 999 -g -o $PERF_DIR/%n.send.perf"
+  BENCH_WRAP_RECV="perf record -q -e cpu-clock -F 999 -g -o $PERF_DIR/%n.recv.perf"
+fi
 for c in socat openssl; do command -v $c >/dev/null || { echo "needs $c (apt-get install $c)" >&2; exit 1; }; done
 start_server ${XMPP_NAGLE:+XMPP_NAGLE=$XMPP_NAGLE}
 build_xmppctl
@@ -71,7 +81,9 @@ xfer() {
     > "$SRV_DIR/recv.out" 2> "$SRV_DIR/recv.err" &
   local r=$! jid=""
   for _ in $(seq 1 100); do
-    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err" 2>/dev/null)
+    # || true: the receiver's shell may not have created recv.err yet,
+    # and a failed sed would end this script (set -e) without a word.
+    jid=$(sed -n 's/.*ready to receive as //p' "$SRV_DIR/recv.err" 2>/dev/null || true)
     [ -n "$jid" ] && break
     sleep 0.1
   done
@@ -130,4 +142,32 @@ echo "CPU s: socat -b 1MiB $(col 2 rawbig) (both ends), socat default $(col 2 ra
 echo "best any transfer hashing both ends can do here: max((copy + 2 × SHA-256) / $(nproc) cores, SHA-256) = $lb s → ratio to socat -b 1MiB ≤ $(ratio "$rbw" "$lb"), xmppctl reaches $(ratio "$lb" "$sw") of that bound"
 echo "IBB throughput / raw TCP (same size): $(ratio "$rsw" "$iw")"
 [ -n "${BENCH_STRACE:-}" ] && for s in send recv; do echo "== strace -f -c $s (last run)"; head -12 "$SRV_DIR/s5b.$s.strace"; done
+# perfsplit FILE: CPU seconds (samples / 999 Hz) of the whole process, of
+# each OS thread (a Go thread runs whichever goroutine is ready, so this
+# shows how many were busy, not which goroutine did what) and of the parts
+# (inclusive: a part's system call includes the softirq work it triggered).
+perfsplit() {
+  local total
+  total=$(perf report -i "$1" --no-children -n --sort pid --stdio -g none 2>/dev/null | awk '/%/ {s += $2} END {print s + 0}')
+  printf '  whole process %.2f s; threads:' "$(awk -v n="$total" 'BEGIN{print n/999}')"
+  perf report -i "$1" --no-children -n --sort pid --stdio -g none 2>/dev/null \
+    | awk '/%/ && $2 >= 10 {printf " %.2f", $2/999}'; echo
+  perf report -i "$1" --children --sort sym --stdio -g none 2>/dev/null | awk -v total="$total" '
+    /%/ { for (i = 1; i <= NF; i++) if ($i ~ /^\[[.k]\]$/) sym = $(i+1)
+          n = $1; sub(/%/, "", n); n = n * total / 100
+          if (sym ~ /sha256\.block/) part["SHA-256 (the block function)"] += n
+          else if (sym == "ksys_read") part["read(2): the file (send), the socket (receive)"] = n
+          else if (sym == "ksys_write") part["write(2): the socket with loopback TCP (send), the file (receive)"] = n
+          else if (sym == "__x64_sys_sendfile64") part["sendfile(2), with loopback TCP"] = n
+          else if (sym == "__x64_sys_splice") part["splice(2), with loopback TCP and page cache"] = n
+          else if (sym == "__x64_sys_pread64") part["pread(2): reading back for the hash"] = n
+          else if (sym == "runtime.sysmon") part["Go runtime: sysmon"] = n
+          else if (sym == "runtime.mcall") part["Go runtime: scheduler (mcall)"] = n
+          else if (sym == "asm_sysvec_apic_timer_interrupt") part["timer interrupts (and softirqs in them)"] = n }
+    END { for (p in part) if (part[p] >= 10) printf "  %-66s %.2f s\n", p, part[p]/999 }' | sort
+}
+if [ -n "${BENCH_PERF:-}" ]; then
+  for s in send recv; do echo "== perf, xmppctl jingle-$s, last SOCKS5 run, CPU seconds"; perfsplit "$PERF_DIR/s5b.$s.perf"; done
+  rm -rf "$PERF_DIR"
+fi
 echo "output dir: ${BENCH_DIR:-/dev/shm}; load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"
