@@ -28,37 +28,38 @@ DATA="$SRV_DIR/xdata"
 X=("$XMPPCTL" --data-dir "$DATA" --server "$XMPP_HOST:$XMPP_C2S_PORT" --tls starttls --ca-file "$XMPP_CA_FILE")
 "${X[@]}" send -m warmup "bob@$XMPP_DOMAIN"   # creates the identity and remembers the SASL mechanism
 
-# One message: interleaved rounds (xmppctl, the base binary if given,
-# go-sendxmpp), so that each round's runs share the machine's state.
-# once NAME CMD...: appends "wall cpu rss_mib" of one run to $SRV_DIR/NAME.once
-once() {
-  local name="$1"; shift
-  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S %M' "$@" >/dev/null 2>"$SRV_DIR/$name.stderr" \
+# record EXT NAME CMD...: one timed run of CMD (standard input from $IN,
+# default /dev/null); appends "wall cpu rss_mib" to $SRV_DIR/NAME.EXT.
+record() {
+  local ext="$1" name="$2"; shift 2
+  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S %M' "$@" < "${IN:-/dev/null}" > "$SRV_DIR/$name.stdout" 2>"$SRV_DIR/$name.stderr" \
     || { echo "$name failed:"; cat "$SRV_DIR/$name.stderr"; exit 1; }
   read -r w u s m < <(tail -1 "$SRV_DIR/time.out")
-  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v m="$m" 'BEGIN{print m/1024}')" >> "$SRV_DIR/$name.once"
+  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v m="$m" 'BEGIN{print m/1024}')" >> "$SRV_DIR/$name.$ext"
 }
-oloads=()
-for _ in $(seq 1 "$RUNS"); do
-  once xmppctl "${X[@]}" send -m "benchmark message" "bob@$XMPP_DOMAIN"
-  [ -n "${BASE_XMPPCTL:-}" ] && once base "$BASE_XMPPCTL" "${X[@]:1}" send -m "benchmark message" "bob@$XMPP_DOMAIN"
-  once go-sendxmpp go-sendxmpp -f "$GSX" -m "$SRV_DIR/msg.txt" "bob@$XMPP_DOMAIN"
-  oloads+=("$(cut -d' ' -f1 /proc/loadavg)")
-done
-# ostat COLUMN NAME: median [min–max] of that column of NAME's runs
-ostat() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2.once" | sort -g | awk '{a[NR]=$1} END {printf "%.3f [%.3f–%.3f]", a[int((NR+1)/2)], a[1], a[NR]}'; }
-# oratio COLUMN NAME REF: the per-round ratios NAME/REF, median [min–max]
-oratio() {
-  paste -d' ' <(awk -v c="$1" '{print $c}' "$SRV_DIR/$2.once") <(awk -v c="$1" '{print $c}' "$SRV_DIR/$3.once") \
+# rstat EXT COLUMN NAME: median [min–max] of that column of NAME's runs
+rstat() { awk -v c="$2" '{print $c}' "$SRV_DIR/$3.$1" | sort -g | awk '{a[NR]=$1} END {printf "%.3f [%.3f–%.3f]", a[int((NR+1)/2)], a[1], a[NR]}'; }
+# rratio EXT COLUMN NAME REF: the per-round ratios NAME/REF, median [min–max]
+rratio() {
+  paste -d' ' <(awk -v c="$2" '{print $c}' "$SRV_DIR/$3.$1") <(awk -v c="$2" '{print $c}' "$SRV_DIR/$4.$1") \
     | awk '$2 > 0 {printf "%.3f\n", $1/$2}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f [%.2f–%.2f]", a[int((NR+1)/2)], a[1], a[NR]}'
 }
+# One message: interleaved rounds (xmppctl, the base binary if given,
+# go-sendxmpp), so that each round's runs share the machine's state.
+oloads=()
+for _ in $(seq 1 "$RUNS"); do
+  record once xmppctl "${X[@]}" send -m "benchmark message" "bob@$XMPP_DOMAIN"
+  [ -n "${BASE_XMPPCTL:-}" ] && record once base "$BASE_XMPPCTL" "${X[@]:1}" send -m "benchmark message" "bob@$XMPP_DOMAIN"
+  record once go-sendxmpp go-sendxmpp -f "$GSX" -m "$SRV_DIR/msg.txt" "bob@$XMPP_DOMAIN"
+  oloads+=("$(cut -d' ' -f1 /proc/loadavg)")
+done
 echo "one message, STARTTLS, $RUNS interleaved rounds, median [min–max] (server with SASL2: ${SASL2:-1}; 1 means through the login relay):"
 for n in xmppctl base go-sendxmpp; do
   [ -f "$SRV_DIR/$n.once" ] || continue
-  printf '  %-12s wall %-22s CPU %-22s peak RSS MiB %s\n' "$n" "$(ostat 1 "$n")" "$(ostat 2 "$n")" "$(ostat 3 "$n")"
+  printf '  %-12s wall %-22s CPU %-22s peak RSS MiB %s\n' "$n" "$(rstat once 1 "$n")" "$(rstat once 2 "$n")" "$(rstat once 3 "$n")"
 done
-echo "  ratio xmppctl/go-sendxmpp per round: wall $(oratio 1 xmppctl go-sendxmpp), peak RSS $(oratio 3 xmppctl go-sendxmpp)  (target: wall ≤ 0.3, RSS ≤ 1.0)"
-[ -f "$SRV_DIR/base.once" ] && echo "  ratio xmppctl/base per round: CPU $(oratio 2 xmppctl base), peak RSS $(oratio 3 xmppctl base)"
+echo "  ratio xmppctl/go-sendxmpp per round: wall $(rratio once 1 xmppctl go-sendxmpp), peak RSS $(rratio once 3 xmppctl go-sendxmpp)  (target: wall ≤ 0.3, RSS ≤ 1.0)"
+[ -f "$SRV_DIR/base.once" ] && echo "  ratio xmppctl/base per round: CPU $(rratio once 2 xmppctl base), peak RSS $(rratio once 3 xmppctl base)"
 echo "  load average (1 min) after each round: ${oloads[*]} (2 cores)"
 
 # bob is online (go-sendxmpp --listen) so that delivery is live, as in the
@@ -89,14 +90,6 @@ echo "  bob's client (go-sendxmpp --listen) printed $(grep -c 'line ' "$SRV_DIR/
 
 # --lines against slixmpp, interleaved rounds (same load within a round).
 /usr/bin/python3 -c 'import slixmpp' 2>/dev/null || { echo "(no python3-slixmpp: --lines reference skipped)"; exit 0; }
-# timed NAME CMD... < lines: appends "wall cpu rss_mib" to $SRV_DIR/NAME.lines
-timed() {
-  local name="$1"; shift
-  /usr/bin/time -o "$SRV_DIR/time.out" -f '%e %U %S %M' "$@" < "$SRV_DIR/lines.txt" > "$SRV_DIR/$name.stdout" 2>"$SRV_DIR/$name.stderr" \
-    || { echo "$name failed:"; cat "$SRV_DIR/$name.stderr"; exit 1; }
-  read -r w u s m < <(tail -1 "$SRV_DIR/time.out")
-  echo "$w $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') $(awk -v m="$m" 'BEGIN{print m/1024}')" >> "$SRV_DIR/$name.lines"
-}
 SLIX=(/usr/bin/python3 "$ROOT/bench/lines_sender.py" "alice@$XMPP_DOMAIN" alicepass "$XMPP_HOST" "$XMPP_C2S_PORT" "$XMPP_CA_FILE" "bob@$XMPP_DOMAIN")
 # settled_count: bob's archive count once it stopped changing (what
 # go-sendxmpp -i left in flight above lands late).
@@ -109,24 +102,19 @@ settled_count() {
 loads=()
 for _ in $(seq 1 "$LINES_RUNS"); do
   b0=$(settled_count)
-  timed xmppctl "${X[@]}" send --lines "bob@$XMPP_DOMAIN"
+  IN="$SRV_DIR/lines.txt" record lines xmppctl "${X[@]}" send --lines "bob@$XMPP_DOMAIN"
   b1=$(archived_count bob "alice@")
   [ $((b1 - b0)) -eq 1000 ] || { echo "xmppctl --lines: $((b1 - b0)) of 1000 archived at exit" >&2; exit 1; }
   if [ -n "${BASE_XMPPCTL:-}" ]; then
-    timed base "$BASE_XMPPCTL" "${X[@]:1}" send --lines "bob@$XMPP_DOMAIN"
+    IN="$SRV_DIR/lines.txt" record lines base "$BASE_XMPPCTL" "${X[@]:1}" send --lines "bob@$XMPP_DOMAIN"
   fi
-  timed slixmpp "${SLIX[@]}"
+  IN="$SRV_DIR/lines.txt" record lines slixmpp "${SLIX[@]}"
   [ "$(cat "$SRV_DIR/slixmpp.stdout")" = 1000 ] || { echo "slixmpp sent $(cat "$SRV_DIR/slixmpp.stdout")" >&2; exit 1; }
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
 done
-lstat() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2.lines" | sort -g | awk '{a[NR]=$1} END {printf "%.3f [%.3f–%.3f]", a[int((NR+1)/2)], a[1], a[NR]}'; }
-lratio() {
-  paste -d' ' <(awk -v c="$1" '{print $c}' "$SRV_DIR/xmppctl.lines") <(awk -v c="$1" '{print $c}' "$SRV_DIR/slixmpp.lines") \
-    | awk '$2 > 0 {printf "%.3f\n", $1/$2}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f [%.2f–%.2f]", a[int((NR+1)/2)], a[1], a[NR]}'
-}
 echo "1,000 lines, $LINES_RUNS interleaved rounds, median [min–max] (bob online; every xmppctl run: 1000 archived at exit):"
-printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' xmppctl "$(lstat 1 xmppctl)" "$(lstat 2 xmppctl)" "$(lstat 3 xmppctl)"
-[ -n "${BASE_XMPPCTL:-}" ] && printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' base "$(lstat 1 base)" "$(lstat 2 base)" "$(lstat 3 base)"
-printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' slixmpp "$(lstat 1 slixmpp)" "$(lstat 2 slixmpp)" "$(lstat 3 slixmpp)"
-echo "  ratios xmppctl/slixmpp per round: wall $(lratio 1), CPU $(lratio 2), peak RSS $(lratio 3)  (target: CPU ≤ 0.04 s, RSS ≤ 14 MiB, wall ≤ 1.0)"
+printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' xmppctl "$(rstat lines 1 xmppctl)" "$(rstat lines 2 xmppctl)" "$(rstat lines 3 xmppctl)"
+[ -n "${BASE_XMPPCTL:-}" ] && printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' base "$(rstat lines 1 base)" "$(rstat lines 2 base)" "$(rstat lines 3 base)"
+printf '  %-10s wall %-22s CPU %-22s peak RSS MiB %s\n' slixmpp "$(rstat lines 1 slixmpp)" "$(rstat lines 2 slixmpp)" "$(rstat lines 3 slixmpp)"
+echo "  ratios xmppctl/slixmpp per round: wall $(rratio lines 1 xmppctl slixmpp), CPU $(rratio lines 2 xmppctl slixmpp), peak RSS $(rratio lines 3 xmppctl slixmpp)  (target: CPU ≤ 0.04 s, RSS ≤ 14 MiB, wall ≤ 1.0)"
 echo "  load average (1 min) after each round: ${loads[*]} (2 cores)"
