@@ -38,6 +38,8 @@ func marshalCases() []any {
 			Payload: []any{originID{ID: "a3"}}},
 		&stanza.Message{ID: "big2", To: "bob@example.org", Body: strings.Repeat("y", 3*keepMax)},
 		&stanza.Message{ID: "a4", To: "carol@example.org", Body: "after the large pointer"},
+		&stanza.Presence{To: "room@muc.example.org/nick", Type: "unavailable", Payload: []any{originID{ID: "p2"}}},
+		&stanza.IQ{ID: "i2", Type: "set", To: "example.org", Payload: ping{}},
 	}
 }
 
