@@ -155,14 +155,20 @@ func bodies(t *testing.T, st *store.Store) map[string]int {
 	return out
 }
 
-func TestSyncDeduplicatesLiveAndResumes(t *testing.T) {
+// chatArchive serves n chat messages from bob, in pages of at most 10, to
+// a fake session of user@example.org/sync, with a fresh store to sync into.
+func chatArchive(t *testing.T, n int) (*xmpptest.Session, *mamtest.Archive, []mamtest.Item, *store.Store) {
 	s := xmpptest.New()
 	s.Full = "user@example.org/sync"
 	a := &mamtest.Archive{MaxPage: 10}
-	items := mamtest.Chat(25, "bob@example.org/x", "user@example.org", "m", t0)
+	items := mamtest.Chat(n, "bob@example.org/x", "user@example.org", "m", t0)
 	a.Add(items...)
 	a.Serve(s)
-	st := openStore(t)
+	return s, a, items, openStore(t)
+}
+
+func TestSyncDeduplicatesLiveAndResumes(t *testing.T) {
+	s, a, items, st := chatArchive(t, 25)
 	live := s.Subscribe()
 	// m-3 also arrived live (with the archive's stanza-id), m-20 as a carbon
 	// without one: both must be stored once.
@@ -353,13 +359,7 @@ func TestSentToRoomThenSynced(t *testing.T) {
 // ends complete at the newest message.
 func TestSyncConvergingInterruptedResumes(t *testing.T) {
 	for _, cutAfter := range []int{1, 2, 3, 6} {
-		s := xmpptest.New()
-		s.Full = "user@example.org/sync"
-		a := &mamtest.Archive{MaxPage: 10}
-		items := mamtest.Chat(95, "bob@example.org/x", "user@example.org", "m", t0)
-		a.Add(items...)
-		a.Serve(s)
-		st := openStore(t)
+		s, _, items, st := chatArchive(t, 95)
 		ctx, cancel := context.WithCancel(context.Background())
 		pages := 0
 		o := Options{Self: self, PageSize: 10, Progress: func(done, total int) {
