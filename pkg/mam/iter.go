@@ -218,10 +218,16 @@ func (it *Iterator) forward(ctx context.Context, page Page) bool {
 		return n > 0
 	}
 	page.Through = page.Results[n-1]
-	it.fwdLast = page.Fin.Last
-	if it.fwdLast == "" {
-		it.fwdLast = page.Results[n-1].ID
+	last := page.Fin.Last
+	if last == "" {
+		last = page.Results[n-1].ID
 	}
+	if last == it.fwdLast {
+		// The page after X ends at X again: asking on would loop for ever.
+		it.err = fmt.Errorf("archive query: the server answered the page after %q with that page again", last)
+		return false
+	}
+	it.fwdLast = last
 	if !it.noPipe {
 		it.send(ctx, it.fwdLast, false)
 		if it.converge && !it.bwdStarted {
@@ -261,6 +267,11 @@ func (it *Iterator) backward(ctx context.Context, page Page) bool {
 		// The start of the archive (or of Query.Start) with no forward
 		// page in it: only when the forward walk started at the start.
 		return it.meet(page)
+	}
+	if first == it.bwdFirst {
+		// The page before X starts at X again: asking on would loop.
+		it.err = fmt.Errorf("archive query: the server answered the page before %q with that page again", first)
+		return false
 	}
 	it.bwdFirst = first
 	it.send(ctx, first, true)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -362,5 +363,48 @@ func TestIteratorConvergeBackwardRefused(t *testing.T) {
 	}
 	if !back || through == nil || through.ID != items[94].ID {
 		t.Errorf("backward pages %v, walk ends Through %v", back, through)
+	}
+}
+
+// A server that answers the next page with the same page again (hostile or
+// broken) must end the walk with an error, not loop for ever: forward
+// alone, converging (the forward walk repeats), and converging with only
+// the backward walk repeating.
+func TestIteratorStuckServer(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		stuck, stuckBefore bool
+		converge           bool
+		want               string
+	}{
+		{"forward", true, false, false, "page after"},
+		{"converging", true, false, true, "page after"},
+		{"backward", false, true, true, "page before"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := xmpptest.New()
+			a := &mamtest.Archive{MaxPage: 10, Stuck: tc.stuck, StuckBefore: tc.stuckBefore}
+			a.Add(mamtest.Chat(95, "bob@example.org/x", "user@example.org", "m", t0)...)
+			a.Serve(s)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			it := mam.NewIterator(s, mam.Query{PageSize: 10})
+			if tc.converge {
+				it.Converge()
+			}
+			defer it.Close()
+			pages := 0
+			for it.Next(ctx) {
+				if pages++; pages > 20 {
+					t.Fatal("still walking after 20 pages of a 10-page archive")
+				}
+			}
+			if err := it.Err(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one about the %s", err, tc.want)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("ended by the test's deadline, not by the iterator")
+			}
+		})
 	}
 }

@@ -36,6 +36,10 @@ type Archive struct {
 	// RefuseBefore answers every query with <before/> after the first
 	// one with item-not-found (an archive expiring under a backward walk).
 	RefuseBefore bool
+	// Stuck answers every query after the first with the first query's
+	// page, marked incomplete (a hostile or broken server);
+	// StuckBefore does so for queries with <before/> an id only.
+	Stuck, StuckBefore bool
 
 	mu      sync.Mutex
 	items   []Item
@@ -110,7 +114,14 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	a.mu.Lock()
 	a.queries = append(a.queries, rec)
 	items := append([]Item(nil), a.items...)
+	first, stuck := a.queries[0], len(a.queries) > 1 && a.Stuck
+	if a.StuckBefore && rec.Before != nil && *rec.Before != "" {
+		first, stuck = a.stuckBefore(rec), true
+	}
 	a.mu.Unlock()
+	if stuck {
+		rec.After, rec.Before = first.After, first.Before
+	}
 	if a.RefuseBefore && rec.Before != nil && *rec.Before != "" {
 		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 	}
@@ -155,6 +166,9 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 		}
 		complete = start == 0
 	}
+	if stuck {
+		complete = false
+	}
 	page := items[start:end]
 	for _, it := range page {
 		s.Deliver(Result(a.From, s.Full, q.QueryID, it))
@@ -176,6 +190,17 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	fin := stanza.Element{XMLName: xml.Name{Space: "urn:xmpp:mam:2", Local: "fin"},
 		Attrs: []xml.Attr{{Name: xml.Name{Local: "complete"}, Value: strconv.FormatBool(complete)}}, Inner: set.Bytes()}
 	return &stanza.IQ{Type: stanza.ResultIQ, From: iq.To, Query: fin}, nil
+}
+
+// stuckBefore is the first backward query with an id, which every later
+// one repeats; rec is recorded as it when there was none.
+func (a *Archive) stuckBefore(rec Query) Query {
+	for _, q := range a.queries {
+		if q.Before != nil && *q.Before != "" {
+			return q
+		}
+	}
+	return rec
 }
 
 type forwarded struct {
