@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/xmppctl/xmppctl/internal/stack"
 
 	"github.com/xmppctl/xmppctl/internal/iostreams"
 )
@@ -34,7 +33,6 @@ const exitStatusHelp = `Exit status:
 
 // Main runs xmppctl with the process's streams and signals.
 func Main(args []string) int {
-	stack.Reserve32K() // before the login's TLS handshake is deep in cobra's frames
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	softMemoryLimit()

@@ -216,8 +216,8 @@ func (r *relay) startTLS(nc net.Conn, domain string) error {
 	return nil
 }
 
-// listen opens the one-shot loopback listener and makes both ephemeral
-// certificates.
+// listen opens the one-shot loopback listener and makes the ephemeral
+// certificate both ends present.
 func (r *relay) listen(domain string) error {
 	// One certificate serves both ends: the relay presents it and requires
 	// the client to present it too, so one key and one signature per login.
