@@ -113,9 +113,16 @@ func TestRelayRefusesOtherClients(t *testing.T) {
 	}
 	defer r.close()
 	header := `<?xml version='1.0'?><stream:stream to='example.test' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`
+	// The relay's one certificate serves both ends: one made the same way,
+	// with another key, must not pass for it.
+	other, _, err := ephemeralCert(contractDomain)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, cfg := range []*tls.Config{
 		{InsecureSkipVerify: true}, // no client certificate
 		{RootCAs: r.clientTLS.RootCAs, ServerName: contractDomain},
+		{RootCAs: r.clientTLS.RootCAs, ServerName: contractDomain, Certificates: []tls.Certificate{other}},
 	} {
 		c, err := tls.Dial("tcp", r.addr(), cfg)
 		if err != nil {
