@@ -110,3 +110,26 @@ func TestDirectWriteLimit(t *testing.T) {
 		t.Errorf("the next stanza: %v", err)
 	}
 }
+
+// BenchmarkSessionSend: one chat message through a session, written
+// directly (the default after login) and through go-xmpp's SendOrg, in one
+// run; the bytes and allocations per stanza are what --lines pays per line.
+func BenchmarkSessionSend(b *testing.B) {
+	for _, direct := range []bool{true, false} {
+		b.Run(map[bool]string{true: "direct", false: "SendOrg"}[direct], func(b *testing.B) {
+			s, _ := dialScripted(b)
+			if !direct {
+				s.w = nil
+			}
+			ctx := context.Background()
+			m := &stanza.Message{ID: "0123456789abcdef01", To: "peer@example.org", Type: stanza.ChatMessage,
+				Body: "line 0001 of the lines benchmark"}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Send(ctx, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
