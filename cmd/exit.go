@@ -11,6 +11,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/mam"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/term"
@@ -93,7 +94,8 @@ func exitCode(err error, interrupted bool) int {
 		return ExitTimeout
 	case errors.As(err, &auth):
 		return ExitAuth
-	case errors.As(err, &remote), errors.As(err, &se), errors.As(err, &noDev), errors.As(err, &room):
+	case errors.As(err, &remote), errors.As(err, &se), errors.As(err, &noDev), errors.As(err, &room),
+		errors.Is(err, mam.ErrPageRepeated):
 		return ExitRemote
 	case errors.As(err, &connErr):
 		return ExitConnect

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/mam"
 	"github.com/xmppctl/xmppctl/pkg/omemo"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
@@ -40,6 +41,7 @@ func TestExitCode(t *testing.T) {
 		{"all failed takes the first's code", &PartialError{Failed: 2, Total: 2, First: &stanza.Error{}}, false, ExitRemote},
 		{"omemo no device", fmt.Errorf("bob@x: %w", &omemo.NoDeviceError{JID: "bob@x", Reason: "none"}), false, ExitRemote},
 		{"omemo partial", &PartialError{Failed: 1, Total: 2, First: &omemo.NoDeviceError{JID: "bob@x"}}, false, ExitPartial},
+		{"archive server repeating pages", fmt.Errorf("sync: %w", mam.ErrPageRepeated), false, ExitRemote},
 		{"other", errors.New("boom"), false, ExitError},
 	}
 	for _, tt := range tests {

@@ -161,6 +161,11 @@
 //     direct TLS and STARTTLS alike; sockOf reaches it by reflection to send
 //     ACKs at once (quickack.go). If it breaks: sockOf returns nil and
 //     sessions only pay the delayed-ACK stalls again.
+//   - Direct writes (TestContractDirectWrite): that field is the connection
+//     go-xmpp writes the stream to, unbuffered, so stanzas the session
+//     writes to it itself after login (direct.go: SendOrg copies each one
+//     three times) reach the server in order with go-xmpp's writes. If it
+//     breaks: directWriter finds nothing and SendOrg is used, as before.
 //   - The login socket in /proc (TestContractLoginSocketInProc): go-xmpp
 //     dials from this process with a plain TCP socket (no proxy variable
 //     set), open by its first debug write, so the login finds it as the

@@ -22,6 +22,27 @@ type stanzaEncoder struct {
 const keepMax = 64 << 10
 
 func (e *stanzaEncoder) marshal(v any) (string, error) {
+	if err := e.encode(v); err != nil {
+		return "", err
+	}
+	out := e.buf.String()
+	e.trim()
+	return out, nil
+}
+
+// marshalLine is marshal followed by a newline, as go-xmpp's SendOrg
+// writes it, into the encoder's own buffer: valid until the next call,
+// with no copy (direct.go).
+func (e *stanzaEncoder) marshalLine(v any) ([]byte, error) {
+	if err := e.encode(v); err != nil {
+		return nil, err
+	}
+	e.buf.WriteByte('\n')
+	return e.buf.Bytes(), nil
+}
+
+// encode leaves v's XML in buf.
+func (e *stanzaEncoder) encode(v any) error {
 	if e.enc == nil {
 		e.buf = bytes.Buffer{}
 		e.enc = xml.NewEncoder(&e.buf)
@@ -38,17 +59,20 @@ func (e *stanzaEncoder) marshal(v any) (string, error) {
 	case err == nil:
 		err = e.enc.Flush()
 	}
-	out := e.buf.String()
-	if err != nil || e.buf.Cap() > keepMax {
+	if err != nil {
 		// After a failed Encode the encoder's open elements are unknown:
-		// start over with a fresh one. out is a copy, so a large buffer
-		// goes now rather than with the next stanza.
+		// start over with a fresh one.
 		e.enc, e.buf = nil, bytes.Buffer{}
 	}
-	if err != nil {
-		return "", err
+	return err
+}
+
+// trim drops a buffer grown past keepMax once its bytes are no longer
+// needed, so that a large stanza goes now rather than with the next one.
+func (e *stanzaEncoder) trim() {
+	if e.buf.Cap() > keepMax {
+		e.enc, e.buf = nil, bytes.Buffer{}
 	}
-	return out, nil
 }
 
 // marshalStanza writes v through its own MarshalXML when it is one of the

@@ -25,11 +25,7 @@ func sockOf(c *xmpp.Client) *net.TCPConn {
 	if c == nil {
 		return nil
 	}
-	f := reflect.ValueOf(c).Elem().FieldByName("conn")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[net.Conn]() {
-		return nil
-	}
-	nc, _ := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(net.Conn)
+	nc := streamOf(c)
 	for range 4 { // TLS over a proxy tunnel is the deepest nesting go-xmpp makes
 		switch x := nc.(type) {
 		case *tls.Conn:
@@ -41,4 +37,18 @@ func sockOf(c *xmpp.Client) *net.TCPConn {
 		}
 	}
 	return nil
+}
+
+// streamOf returns the connection c reads its stream from and writes it
+// to (its unexported conn field), or nil when that field is not there.
+func streamOf(c *xmpp.Client) net.Conn {
+	if c == nil {
+		return nil
+	}
+	f := reflect.ValueOf(c).Elem().FieldByName("conn")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[net.Conn]() {
+		return nil
+	}
+	nc, _ := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(net.Conn)
+	return nc
 }

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func scriptedCert(t testing.TB) tls.Certificate {
 // scriptedServer accepts one client, logs it in and hands the connection
 // to the test.
 type scriptedServer struct {
+	got   received // what the client wrote after login
 	l     net.Listener
 	conns chan net.Conn
 }
@@ -85,7 +87,7 @@ func (ss *scriptedServer) serve() {
 	// Keep reading what the client writes (answers to IQs): a socket
 	// closed with unread data is reset, and a reset can discard what the
 	// client had not read yet.
-	go func() { _, _ = io.Copy(io.Discard, c) }()
+	go func() { _, _ = io.Copy(&ss.got, c) }()
 	ss.conns <- c
 }
 
@@ -140,6 +142,14 @@ func scriptedLogin(c net.Conn) error {
 // both ends.
 func dialScripted(t testing.TB, opts ...func(*Options)) (*session, net.Conn) {
 	t.Helper()
+	s, c, _ := dialScriptedServer(t, opts...)
+	return s, c
+}
+
+// dialScriptedServer is dialScripted that also returns the server, whose
+// got field records what the client writes.
+func dialScriptedServer(t testing.TB, opts ...func(*Options)) (*session, net.Conn, *scriptedServer) {
+	t.Helper()
 	ss := newScriptedServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -157,5 +167,54 @@ func dialScripted(t testing.TB, opts ...func(*Options)) (*session, net.Conn) {
 		t.Fatal("scripted login failed")
 	}
 	t.Cleanup(func() { c.Close(); s.Close() })
-	return s.(*session), c
+	return s.(*session), c, ss
+}
+
+// received records a stream (at least its last receivedMax bytes) and lets a test
+// wait for a text in it.
+type received struct {
+	mu   sync.Mutex
+	buf  []byte
+	more chan struct{} // closed and replaced at every write
+}
+
+const receivedMax = 1 << 20
+
+func (r *received) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	if len(r.buf) > 2*receivedMax {
+		// In place and seldom, so that a long stream (benchmarks) costs
+		// little and allocates nothing.
+		r.buf = r.buf[:copy(r.buf, r.buf[len(r.buf)-receivedMax:])]
+	}
+	if r.more != nil {
+		close(r.more)
+		r.more = nil
+	}
+	return len(p), nil
+}
+
+// waitFor returns the recorded stream once it contains text, or what it
+// holds when ctx ends.
+func (r *received) waitFor(ctx context.Context, text string) (string, bool) {
+	for {
+		r.mu.Lock()
+		got := string(r.buf)
+		if strings.Contains(got, text) {
+			r.mu.Unlock()
+			return got, true
+		}
+		if r.more == nil {
+			r.more = make(chan struct{})
+		}
+		more := r.more
+		r.mu.Unlock()
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return got, false
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,6 +123,7 @@ type session struct {
 	wmu    sync.Mutex    // serializes writes: go-xmpp's are not
 	closed bool          // guarded by wmu: no more writes
 	enc    stanzaEncoder // guarded by wmu
+	w      net.Conn      // where stanzas are written directly, or nil (direct.go)
 
 	mu         sync.Mutex
 	pending    map[string]chan *stanza.IQ
@@ -211,7 +213,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		done:        make(chan struct{}),
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
 		maxStanza: cmp.Or(o.MaxStanza, MaxStanza), onOversize: o.OnOversize,
-		release: release, relay: r,
+		release: release, relay: r, w: directWriter(c, t),
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()
@@ -295,6 +297,20 @@ func (s *session) Send(ctx context.Context, v any) error {
 func (s *session) sendLocked(ctx context.Context, v any) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.w != nil {
+		line, err := s.enc.marshalLine(v)
+		if err != nil {
+			return fmt.Errorf("marshal stanza: %w", err)
+		}
+		defer s.enc.trim()
+		if s.closed {
+			return s.deadErr()
+		}
+		if err := s.writeDirect(line); err != nil {
+			return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
+		}
+		return nil
 	}
 	b, err := s.enc.marshal(v)
 	if err != nil {

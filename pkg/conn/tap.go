@@ -107,6 +107,14 @@ func (t *tap) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// sent counts what the session wrote itself (direct.go), as a "SEND "
+// write does.
+func (t *tap) sent(p []byte) {
+	t.mu.Lock()
+	t.sendScan.feed(p)
+	t.mu.Unlock()
+}
+
 var (
 	featStart = []byte("<stream:features")
 	featEnd   = []byte("</stream:features>")

@@ -224,7 +224,7 @@ func (it *Iterator) forward(ctx context.Context, page Page) bool {
 	}
 	if last == it.fwdLast {
 		// The page after X ends at X again: asking on would loop for ever.
-		it.err = fmt.Errorf("archive query: the server answered the page after %q with that page again", last)
+		it.err = fmt.Errorf("archive query: the server answered the page after %q with that page again: %w", last, ErrPageRepeated)
 		return false
 	}
 	it.fwdLast = last
@@ -238,6 +238,11 @@ func (it *Iterator) forward(ctx context.Context, page Page) bool {
 	it.page = page
 	return true
 }
+
+// ErrPageRepeated ends a walk whose server answered the next page with the
+// one it had just sent: asking on would loop for ever. It is the server's
+// fault, so the command exits as refused by it (cmd/exit.go).
+var ErrPageRepeated = errors.New("archive server repeats its pages")
 
 // backward takes a page of the backward walk (oldest first, like all pages).
 func (it *Iterator) backward(ctx context.Context, page Page) bool {
@@ -270,7 +275,7 @@ func (it *Iterator) backward(ctx context.Context, page Page) bool {
 	}
 	if first == it.bwdFirst {
 		// The page before X starts at X again: asking on would loop.
-		it.err = fmt.Errorf("archive query: the server answered the page before %q with that page again", first)
+		it.err = fmt.Errorf("archive query: the server answered the page before %q with that page again: %w", first, ErrPageRepeated)
 		return false
 	}
 	it.bwdFirst = first

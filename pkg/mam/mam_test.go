@@ -399,7 +399,7 @@ func TestIteratorStuckServer(t *testing.T) {
 					t.Fatal("still walking after 20 pages of a 10-page archive")
 				}
 			}
-			if err := it.Err(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if err := it.Err(); err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, mam.ErrPageRepeated) {
 				t.Fatalf("err = %v, want one about the %s", err, tc.want)
 			}
 			if ctx.Err() != nil {
