@@ -37,7 +37,7 @@ import (
 // write(2) sender is the worst pairing (the sender's socket pages stay
 // pinned in the receiver's pipe), so both ends use this path together.
 // Paired runs of 1 GiB against the kernel path (bench/jingle.sh BASELINE=):
-// 7–21% less CPU on the receiver, 4–14% on the sender (README).
+// 8–21% less CPU on the receiver, 4–14% on the sender (README).
 
 var aLongTimeAgo = time.Unix(1, 0)
 
