@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -101,11 +100,10 @@ func inlinePath(file any, stream any) (*net.TCPConn, bool) {
 func copyInline(ctx context.Context, conn *net.TCPConn, dst io.Writer, src io.Reader, size int64, hs []hash.Hash, progress func(int64), abort <-chan struct{}) (int64, error) {
 	read := func(b []byte) (int, error) { return io.ReadFull(src, b) }
 	if src == io.Reader(conn) {
-		rc, err := conn.SyscallConn()
-		if err != nil {
+		var err error
+		if read, err = socketReader(conn); err != nil {
 			return 0, err
 		}
-		read = func(b []byte) (int, error) { return readAvailable(rc, b) }
 	}
 	piece := inlineBuf
 	if dst != io.Writer(conn) {
@@ -148,40 +146,6 @@ func copyInline(ctx context.Context, conn *net.TCPConn, dst io.Writer, src io.Re
 	}
 	if why != nil && (err != nil || n < size) {
 		return n, why
-	}
-	return n, err
-}
-
-// readAvailable reads what the socket holds, up to len(b), waiting only
-// while it holds nothing: whole blocks from a fast peer (a read of what
-// arrived so far would often return a few KiB, each then hashed and
-// written on its own), and no wait for a block to fill while a slow or
-// stalled peer's bytes sit in the buffer unwritten. io.EOF when the peer
-// closed and nothing was read.
-func readAvailable(rc syscall.RawConn, b []byte) (n int, err error) {
-	rerr := rc.Read(func(fd uintptr) bool {
-		for n < len(b) {
-			k, e := syscall.Read(int(fd), b[n:])
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN:
-				return n > 0
-			case e != nil:
-				err = e
-				return true
-			case k == 0:
-				if n == 0 {
-					err = io.EOF
-				}
-				return true
-			}
-			n += k
-		}
-		return true
-	})
-	if err == nil && rerr != nil {
-		err = rerr
 	}
 	return n, err
 }
