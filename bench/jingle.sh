@@ -18,7 +18,14 @@
 # BENCH_PERF=1 samples both sides with perf (cpu-clock, 999 Hz, call
 # graphs) and prints, for the last SOCKS5 transfer, the CPU seconds of each
 # OS thread and of the data path's parts (SHA-256, sendfile, splice, the
-# hash's read-back, the Go scheduler); times stay meaningful (a few % more).
+# hash's read-back, the Go scheduler); compare CPU then, not wall time (on
+# the 2-core guest of issue 16 a 1 GiB transfer took 2.1 s under perf against
+# 1.2–1.4 s without).
+# BASELINE=/path/to/xmppctl (e.g. built from main) runs the same SOCKS5
+# transfer with that binary right after each of this tree's, in alternation,
+# and prints both with the ratios run by run (this tree / baseline).
+# S5B_ONLY=1 leaves out the socat default-buffer copy and the in-band runs
+# (the hash bound needs only socat -b 1MiB and the SHA-256 pass).
 source "$(dirname "$0")/lib.sh"
 RUNS="${1:-3}"; SIZE_MB="${2:-1024}"; IBB_MB="${3:-16}"; IBB_BLOCK="${IBB_BLOCK:-4096}"
 if [ -n "${BENCH_PERF:-}" ]; then
@@ -72,9 +79,11 @@ hashpass() {
   echo "$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}') $(cpu "$SRV_DIR/sha.time")" >> "$SRV_DIR/sha256"
 }
 
-# xfer FILE NAME ARGS...: one jingle transfer; appends "wall send_rss recv_rss".
+# xfer FILE NAME ARGS...: one jingle transfer; appends "wall send_rss
+# recv_rss send_cpu recv_cpu". XMPPCTL_BIN overrides the binary.
 xfer() {
   local file="$1" name="$2" wrap_recv="${BENCH_WRAP_RECV:-}" wrap_send="${BENCH_WRAP_SEND:-}"; shift 2
+  local X=("${XMPPCTL_BIN:-$XMPPCTL}" "${X[@]:1}")
   rm -f "$OUT"/* "$OUT"/.x* "$SRV_DIR/recv.err" 2>/dev/null || true   # no stale "ready" line
   /usr/bin/time -o "$SRV_DIR/recv.time" -f '%e %M %U %S' "${B[@]}" ${BENCH_STRACE:+strace -f -c -o "$SRV_DIR/$name.recv.strace"} ${wrap_recv//%n/$name} "${X[@]}" jingle-receive --dir "$OUT" \
     --from "alice@$XMPP_DOMAIN" --count 1 --auto-accept --candidate-addr 127.0.0.1 --proxy none "$@" \
@@ -100,16 +109,21 @@ xfer() {
 
 xfer "$IBBDATA" warmup; rm -f "$SRV_DIR/warmup"   # page cache, SASL memory
 for _ in $(seq 1 "$RUNS"); do
-  raw "$DATA" raw
+  [ -n "${S5B_ONLY:-}" ] || raw "$DATA" raw
   xfer "$DATA" s5b
+  [ -z "${BASELINE:-}" ] || XMPPCTL_BIN="$BASELINE" xfer "$DATA" s5bbase
   raw "$DATA" rawbig -b 1048576
   hashpass "$DATA"
+  [ -n "${S5B_ONLY:-}" ] && continue
   raw "$IBBDATA" rawsmall
   xfer "$IBBDATA" ibb --transport ibb --block-size "$IBB_BLOCK"
 done
 
 col() { awk -v c="$1" '{print $c}' "$SRV_DIR/$2" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v mb="$1" -v s="$2" 'BEGIN{printf "%.0f", mb * 1.048576 / s}'; }
+if [ -n "${S5B_ONLY:-}" ]; then  # the left-out references print as 0
+  for n in raw rawsmall ibb; do echo "0 0 0 0 0" > "$SRV_DIR/$n"; done
+fi
 rw=$(col 1 raw); rbw=$(col 1 rawbig); sw=$(col 1 s5b); rsw=$(col 1 rawsmall); iw=$(col 1 ibb)
 range() { sort -g "$SRV_DIR/$1" | awk 'NR==1{a=$1} {b=$1} END{printf "%s–%s", a, b}'; }
 printf '%-40s %8s %8s %14s %14s %10s %10s\n' "median of $RUNS" "wall s" "MB/s" "send RSS KiB" "recv RSS KiB" "send CPU" "recv CPU"
@@ -120,6 +134,17 @@ printf '%-40s %8.3f %8s %14s %14s %10s %10s\n' "xmppctl SOCKS5 direct, $SIZE_MB 
 printf '%-40s %8.3f %8s\n' "socat raw TCP, $IBB_MB MiB" "$rsw" "$(mbps "$IBB_MB" "$rsw")"
 printf '%-40s %8.3f %8s %14s %14s %10s %10s\n' "xmppctl IBB ($IBB_BLOCK-byte blocks), $IBB_MB MiB" "$iw" "$(mbps "$IBB_MB" "$iw")" "$(col 2 ibb)" "$(col 3 ibb)" "$(col 4 ibb)" "$(col 5 ibb)"
 echo "SOCKS5 xmppctl runs: $(cut -d' ' -f1 "$SRV_DIR/s5b" | sort -g | tr '\n' ' ')s"
+if [ -n "${BASELINE:-}" ]; then
+  bw=$(col 1 s5bbase)
+  printf '%-40s %8.3f %8s %14s %14s %10s %10s\n' "baseline $(basename "$(dirname "$BASELINE")")/$(basename "$BASELINE")" "$bw" "$(mbps "$SIZE_MB" "$bw")" "$(col 2 s5bbase)" "$(col 3 s5bbase)" "$(col 4 s5bbase)" "$(col 5 s5bbase)"
+  echo "baseline runs: $(cut -d' ' -f1 "$SRV_DIR/s5bbase" | sort -g | tr '\n' ' ')s"
+  # this tree / baseline run by run, for wall, send CPU and receive CPU.
+  for c in 1 4 5; do
+    printf '  this/baseline column %s (%s), run by run: %s\n' "$c" "$(echo "wall - - send_cpu recv_cpu" | cut -d' ' -f"$c")" \
+      "$(paste -d' ' <(cut -d' ' -f"$c" "$SRV_DIR/s5b") <(cut -d' ' -f"$c" "$SRV_DIR/s5bbase") | awk '{printf "%.3f\n", $1 / $2}' | sort -g \
+        | awk '{a[NR]=$1} END {printf "%.2f (%.2f–%.2f)", a[int((NR+1)/2)], a[1], a[NR]}')"
+  done
+fi
 # pairs REF: the ratio of each run to the REF run next to it (same
 # machine state), as "median (min–max)": steadier than a ratio of medians
 # when the VM's speed drifts during the benchmark.
@@ -139,7 +164,7 @@ hs=$(awk -v mb="$SIZE_MB" -v k="$shak" 'BEGIN { printf "%.3f", mb * 1048.576 / k
 lb=$(awk -v c="$(col 2 rawbig)" -v h="$hs" -v n="$(nproc)" \
   'BEGIN { t = (c + 2 * h) / n; if (h > t) t = h; printf "%.3f", t }')
 echo "CPU s: socat -b 1MiB $(col 2 rawbig) (both ends), socat default $(col 2 raw), one SHA-256 pass $(col 2 sha256); SHA-256 in memory $hs s ($(awk -v k="$shak" 'BEGIN{printf "%.0f", k/1000}') MB/s, openssl speed)"
-echo "best any transfer hashing both ends can do here: max((copy + 2 × SHA-256) / $(nproc) cores, SHA-256) = $lb s → ratio to socat -b 1MiB ≤ $(ratio "$rbw" "$lb"), xmppctl reaches $(ratio "$lb" "$sw") of that bound"
+echo "best any transfer hashing both ends can do here: max((copy + 2 × SHA-256) / $(nproc) cores, SHA-256) = $lb s → ratio to socat -b 1MiB ≤ $(ratio "$rbw" "$lb"), xmppctl reaches $(ratio "$lb" "$sw") of that bound${BASELINE:+, the baseline $(ratio "$lb" "$bw")}"
 echo "IBB throughput / raw TCP (same size): $(ratio "$rsw" "$iw")"
 [ -n "${BENCH_STRACE:-}" ] && for s in send recv; do echo "== strace -f -c $s (last run)"; head -12 "$SRV_DIR/s5b.$s.strace"; done
 # perfsplit FILE: CPU seconds (samples / 999 Hz) of the whole process, of
@@ -167,7 +192,9 @@ perfsplit() {
     END { for (p in part) if (part[p] >= 10) printf "  %-66s %.2f s\n", p, part[p]/999 }' | sort
 }
 if [ -n "${BENCH_PERF:-}" ]; then
-  for s in send recv; do echo "== perf, xmppctl jingle-$s, last SOCKS5 run, CPU seconds"; perfsplit "$PERF_DIR/s5b.$s.perf"; done
+  for n in s5b ${BASELINE:+s5bbase}; do
+    for s in send recv; do echo "== perf, xmppctl jingle-$s, last SOCKS5 run ($n), CPU seconds"; perfsplit "$PERF_DIR/$n.$s.perf"; done
+  done
   rm -rf "$PERF_DIR"
 fi
 echo "output dir: ${BENCH_DIR:-/dev/shm}; load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"

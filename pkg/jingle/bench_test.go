@@ -19,12 +19,13 @@ import (
 // BenchmarkRawCopy is a plain file → TCP → file copy with 1 MiB buffers and
 // no hashing (what a tuned socat does); BenchmarkHashOnly is one SHA-256
 // pass over the same bytes, which each side of a transfer has to pay;
-// BenchmarkKernelPath is the transfer as jingle-send/-receive run it
-// (sendfile + splice, SHA-256 on both ends) and BenchmarkKernelPathNoHash
-// the same copy without the hashes; BenchmarkHashFileRange is the hashing
-// goroutine alone (read-back + SHA-256), BenchmarkUserCopy the user-space
-// alternative. Their MB/s give the ratios, cpu-s/GiB the CPU time of both
-// ends together (they run in this one process).
+// BenchmarkInlinePath is the transfer as jingle-send/-receive run it (read,
+// hash, write on both ends, SHA-256 on both); BenchmarkKernelPath is the
+// kernel path it replaced (sendfile + splice, the hashes reading the file
+// back; kernel_ref_test.go) and BenchmarkKernelPathNoHash that copy without
+// the hashes; BenchmarkHashFileRange is the kernel path's hashing goroutine
+// alone (read-back + SHA-256). Their MB/s give the ratios, cpu-s/GiB the
+// CPU time of both ends together (they run in this one process).
 
 const benchSize = 64 << 20
 
@@ -83,32 +84,16 @@ func kernelCopy(b *testing.B, hashed bool) {
 
 func BenchmarkKernelPath(b *testing.B) { kernelCopy(b, true) }
 
-// BenchmarkUserCopy is the alternative measured in issue 16 and not kept:
-// each end reads a 1 MiB block, hashes it and writes it, in one goroutine.
-// Between two xmppctl processes receiving into tmpfs it took ~10% less CPU
-// than the kernel path; into ext4 the receiver's write(2) alone took
-// 1.27 s per GiB against 0.50 s for the kernel path's whole splice (perf,
-// one run each, load ~5), and here (t.TempDir, ext4) it is also the
-// dearer one. It keeps the comparison one command away.
-func BenchmarkUserCopy(b *testing.B) {
-	userCopy := func(dst io.Writer, src io.Reader) error {
-		buf, h := make([]byte, 1<<20), sha256.New()
-		for n := 0; n < benchSize; {
-			k, err := io.ReadFull(src, buf[:min(len(buf), benchSize-n)])
-			h.Write(buf[:k])
-			if _, werr := dst.Write(buf[:k]); werr != nil {
-				return werr
-			}
-			if n += k; err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+// BenchmarkInlinePath is the transfer as jingle-send/-receive run it: each
+// end reads a 1 MiB block, hashes it and writes it (the receiver's file in
+// fileWrite pieces), in one goroutine.
+func BenchmarkInlinePath(b *testing.B) {
 	benchCopy(b, func(a *net.TCPConn, src *os.File) error {
-		return userCopy(struct{ io.Writer }{a}, struct{ io.Reader }{src})
+		_, err := sendInline(context.Background(), a, src, benchSize, []hash.Hash{sha256.New()}, nil, nil)
+		return err
 	}, func(dst *os.File, c *net.TCPConn) error {
-		return userCopy(struct{ io.Writer }{dst}, struct{ io.Reader }{c})
+		_, err := recvInline(context.Background(), dst, c, benchSize, []hash.Hash{sha256.New()}, nil, nil)
+		return err
 	})
 }
 

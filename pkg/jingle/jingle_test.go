@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +157,56 @@ func TestNotReceiving(t *testing.T) {
 	_, err := a.m.SendFile(ctx, bob, FileInfo{Name: "x", Size: 1}, bytes.NewReader([]byte("x")), Options{Transport: "ibb"})
 	if !errors.Is(err, ErrDeclined) {
 		t.Errorf("SendFile error = %v, want ErrDeclined", err)
+	}
+}
+
+// TestFileShorterThanAnnounced: a file that is shorter than the size in
+// the offer (it shrank after it was announced) goes through the inline copy
+// on both ends and fails on both: the sender says the file changed, the
+// receiver never commits what it got.
+func TestFileShorterThanAnnounced(t *testing.T) {
+	a, b := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, random(inlineBuf+5), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	loop := Options{CandidateAddrs: []string{"127.0.0.1"}}
+	path := filepath.Join(dir, "out")
+	rc := make(chan outcome, 1)
+	incoming := b.m.Incoming()
+	go func() {
+		select {
+		case sess := <-incoming:
+			out, err := os.Create(path + ".part")
+			if err != nil {
+				rc <- outcome{nil, err}
+				return
+			}
+			defer out.Close()
+			r, err := sess.Receive(ctx, out, func() error { return os.Rename(path+".part", path) }, loop)
+			rc <- outcome{r, err}
+		case <-ctx.Done():
+			rc <- outcome{nil, ctx.Err()}
+		}
+	}()
+	_, serr := a.m.SendFile(ctx, bob, FileInfo{Name: "f.bin", Size: 3 * inlineBuf}, f, loop)
+	ro := <-rc
+	t.Logf("send: %v; receive: %v", serr, ro.err)
+	if serr == nil || !strings.Contains(serr.Error(), "file changed while sending") {
+		t.Errorf("SendFile error = %v, want the file changed", serr)
+	}
+	if ro.err == nil {
+		t.Error("Receive of a short stream succeeded")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a short file was committed (stat: %v)", err)
 	}
 }

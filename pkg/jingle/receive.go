@@ -100,8 +100,8 @@ func (s *Session) Receive(ctx context.Context, sink Sink, commit func() error, o
 	}
 	dctx, progress, endData := s.dataPhase(ctx, stream, opts)
 	var n int64
-	if f, conn, ok := kernelPath(sink, stream); ok && o.Size >= 0 {
-		n, err = recvKernel(dctx, f, conn, o.Size, hs, progress, s.ended)
+	if conn, ok := inlinePath(sink, stream); ok && o.Size >= 0 {
+		n, err = copyInline(dctx, conn, sink, conn, o.Size, hs, progress, s.ended)
 	} else {
 		n, err = pump(dctx, sink, stream, o.Size, hs, progress, s.ended)
 	}

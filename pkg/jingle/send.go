@@ -126,8 +126,8 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 	h, _ := hashes.New(hashes.Preferred)
 	dctx, progress, endData := sess.dataPhase(ctx, stream, opts)
 	var n int64
-	if f, conn, ok := kernelPath(r, stream); ok && fi.Size >= 0 {
-		n, err = sendKernel(dctx, conn, f, fi.Size, []hash.Hash{h}, progress, sess.ended)
+	if conn, ok := inlinePath(r, stream); ok && fi.Size >= 0 {
+		n, err = copyInline(dctx, conn, conn, r, fi.Size, []hash.Hash{h}, progress, sess.ended)
 	} else {
 		n, err = pump(dctx, stream, r, fi.Size, []hash.Hash{h}, progress, sess.ended)
 	}

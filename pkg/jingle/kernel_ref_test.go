@@ -7,14 +7,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// The kernel data path: when the file side is an *os.File and the stream a
-// *net.TCPConn (direct or proxied SOCKS5), the bytes never pass through
-// user space. The sender uses sendfile(2) (net.TCPConn.ReadFrom of an
+// The kernel data path, kept as the reference of BenchmarkKernelPath
+// (jingle-send/-receive use the copy of inline.go, which says why): the
+// bytes never pass through user space. The sender uses sendfile(2) (net.TCPConn.ReadFrom of an
 // io.LimitedReader around the file), the receiver splice(2) (os.File.ReadFrom
 // of an io.LimitedReader around the connection). The hash is computed in
 // another goroutine that reads the same file from the page cache: on the
@@ -32,48 +31,6 @@ const (
 	// interleaved runs on one machine (Linux 6.18 guest; issue 16).
 	hashBuf = 1 << 20
 )
-
-var aLongTimeAgo = time.Unix(1, 0)
-
-// kernelPath reports the file and connection of a copy that can run in the
-// kernel; ok is false when a wrapper or another transport is involved.
-func kernelPath(file any, stream any) (*os.File, *net.TCPConn, bool) {
-	f, ok := file.(*os.File)
-	if !ok || f == nil {
-		return nil, nil, false
-	}
-	c, ok := stream.(*net.TCPConn)
-	if !ok || c == nil {
-		return nil, nil, false
-	}
-	return f, c, true
-}
-
-// interruptOn makes I/O on conn fail as soon as ctx ends or abort closes;
-// stop ends the watch and reports which of the two happened, if any.
-func interruptOn(ctx context.Context, conn *net.TCPConn, abort <-chan struct{}) (stop func() error) {
-	done := make(chan struct{})
-	var why error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-ctx.Done():
-			why = context.Cause(ctx)
-		case <-abort:
-			why = errAborted
-		case <-done:
-			return
-		}
-		_ = conn.SetDeadline(aLongTimeAgo)
-	}()
-	return func() error {
-		close(done)
-		wg.Wait()
-		return why
-	}
-}
 
 // hashFileRange hashes size bytes of f from off. When avail is not nil, it
 // reads only up to avail() and waits for the writer's signal on more, or
