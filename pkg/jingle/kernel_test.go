@@ -63,10 +63,15 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// TestKernelPath sends files through sendKernel → recvKernel and checks the
-// bytes and both hashes, for sizes around the chunk, window and page sizes.
-func TestKernelPath(t *testing.T) {
-	for _, size := range []int{0, 1, 4095, 4097, hashBuf - 1, hashBuf + 1, kernelChunk + 12345, 2*kernelChunk + hashBuf} {
+// copyFunc is one end of a data path under test, with the file and the
+// connection already chosen.
+type copyFunc func(ctx context.Context, conn *net.TCPConn, f *os.File, size int64, hs []hash.Hash, progress func(int64)) (int64, error)
+
+// testRoundTrip sends files of each size through send → recv and checks the
+// bytes, both hashes and the receiver's last progress report.
+func testRoundTrip(t *testing.T, sizes []int, send, recv copyFunc) {
+	t.Helper()
+	for _, size := range sizes {
 		data := randomBytes(size)
 		want := sha256.Sum256(data)
 		src := tempFile(t, data)
@@ -78,11 +83,11 @@ func TestKernelPath(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			sn, serr = sendKernel(context.Background(), a, src, int64(size), []hash.Hash{sh}, nil, nil)
+			sn, serr = send(context.Background(), a, src, int64(size), []hash.Hash{sh}, nil)
 			a.CloseWrite()
 		}()
 		var last int64
-		rn, rerr = recvKernel(context.Background(), dst, b, int64(size), []hash.Hash{rh}, func(n int64) { last = n }, nil)
+		rn, rerr = recv(context.Background(), b, dst, int64(size), []hash.Hash{rh}, func(n int64) { last = n })
 		<-done
 		if serr != nil || rerr != nil || sn != int64(size) || rn != int64(size) || last != int64(size) {
 			t.Fatalf("size %d: send %d %v, receive %d %v, progress %d", size, sn, serr, rn, rerr, last)
@@ -95,6 +100,18 @@ func TestKernelPath(t *testing.T) {
 			t.Fatalf("size %d: received file differs", size)
 		}
 	}
+}
+
+// TestKernelPath: sendKernel → recvKernel, for sizes around the chunk,
+// window and page sizes.
+func TestKernelPath(t *testing.T) {
+	testRoundTrip(t, []int{0, 1, 4095, 4097, hashBuf - 1, hashBuf + 1, kernelChunk + 12345, 2*kernelChunk + hashBuf},
+		func(ctx context.Context, c *net.TCPConn, f *os.File, size int64, hs []hash.Hash, p func(int64)) (int64, error) {
+			return sendKernel(ctx, c, f, size, hs, p, nil)
+		},
+		func(ctx context.Context, c *net.TCPConn, f *os.File, size int64, hs []hash.Hash, p func(int64)) (int64, error) {
+			return recvKernel(ctx, f, c, size, hs, p, nil)
+		})
 }
 
 // TestKernelShortStream: a stream that ends early is a short count, and the
