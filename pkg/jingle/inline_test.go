@@ -28,76 +28,20 @@ func recvInline(ctx context.Context, f io.Writer, conn *net.TCPConn, size int64,
 // and page sizes.
 func TestInlinePath(t *testing.T) {
 	testRoundTrip(t, []int{0, 1, 4095, 4097, inlineBuf - 1, inlineBuf, inlineBuf + 1, 3*inlineBuf + 12345},
-		func(ctx context.Context, c *net.TCPConn, f *os.File, size int64, hs []hash.Hash, p func(int64)) (int64, error) {
-			return sendInline(ctx, c, f, size, hs, p, nil)
-		},
-		func(ctx context.Context, c *net.TCPConn, f *os.File, size int64, hs []hash.Hash, p func(int64)) (int64, error) {
-			return recvInline(ctx, f, c, size, hs, p, nil)
-		})
+		sendInlineFile, recvInlineFile)
 }
 
-// TestInlineShortStream: a stream that ends early is a short count whose
-// hash covers only what arrived, and the receiver never reads beyond the
-// announced size; a file shorter than announced stops the sender at its end.
-func TestInlineShortStream(t *testing.T) {
-	data := randomBytes(3 << 20)
-	a, b := tcpPair(t)
-	go func(a *net.TCPConn) {
-		a.Write(data[:1<<20+5])
-		a.CloseWrite()
-	}(a)
-	dst := tempFile(t, nil)
-	h := sha256.New()
-	n, err := recvInline(context.Background(), dst, b, int64(len(data)), []hash.Hash{h}, nil, nil)
-	if err != nil || n != 1<<20+5 {
-		t.Fatalf("short stream: %d, %v; want %d, nil", n, err, 1<<20+5)
-	}
-	if want := sha256.Sum256(data[:n]); !bytes.Equal(h.Sum(nil), want[:]) {
-		t.Fatal("short stream: the hash is not that of the bytes received")
-	}
-
-	// More than announced: the rest stays in the socket.
-	a, b = tcpPair(t)
-	go func(a *net.TCPConn) {
-		a.Write(data)
-		a.CloseWrite()
-	}(a)
-	dst = tempFile(t, nil)
-	n, err = recvInline(context.Background(), dst, b, 1000, []hash.Hash{sha256.New()}, nil, nil)
-	if err != nil || n != 1000 {
-		t.Fatalf("long stream: %d, %v", n, err)
-	}
-	if st, _ := dst.Stat(); st.Size() != 1000 {
-		t.Fatalf("long stream wrote %d bytes", st.Size())
-	}
-	rest, _ := io.ReadAll(b)
-	if len(rest) != len(data)-1000 {
-		t.Fatalf("long stream: %d bytes left in the socket, want %d", len(rest), len(data)-1000)
-	}
-
-	// A file shorter than announced: the sender stops at its end.
-	src := tempFile(t, data[:5000])
-	a, b = tcpPair(t)
-	go io.Copy(io.Discard, b)
-	n, err = sendInline(context.Background(), a, src, int64(len(data)), []hash.Hash{sha256.New()}, nil, nil)
-	if n != 5000 || err != nil {
-		t.Fatalf("short file: sent %d, %v", n, err)
-	}
-
-	// A file longer than announced: only the announced bytes go.
-	src = tempFile(t, data)
-	a, b = tcpPair(t)
-	got := make(chan []byte, 1)
-	go func() { all, _ := io.ReadAll(b); got <- all }()
-	n, err = sendInline(context.Background(), a, src, 7000, []hash.Hash{sha256.New()}, nil, nil)
-	a.CloseWrite()
-	if n != 7000 || err != nil {
-		t.Fatalf("long file: sent %d, %v", n, err)
-	}
-	if all := <-got; !bytes.Equal(all, data[:7000]) {
-		t.Fatalf("long file: the peer got %d bytes", len(all))
-	}
+// sendInlineFile and recvInlineFile are the inline ends as copyFuncs.
+func sendInlineFile(ctx context.Context, c *net.TCPConn, f *os.File, size int64, hs []hash.Hash, p func(int64), abort <-chan struct{}) (int64, error) {
+	return sendInline(ctx, c, f, size, hs, p, abort)
 }
+
+func recvInlineFile(ctx context.Context, c *net.TCPConn, f *os.File, size int64, hs []hash.Hash, p func(int64), abort <-chan struct{}) (int64, error) {
+	return recvInline(ctx, f, c, size, hs, p, abort)
+}
+
+// TestInlineShortStream: see testShortAndLong.
+func TestInlineShortStream(t *testing.T) { testShortAndLong(t, sendInlineFile, recvInlineFile) }
 
 // failingWriter fails every write, like a full disk.
 type failingWriter struct{}
@@ -241,35 +185,8 @@ func TestInlinePathChoice(t *testing.T) {
 	}
 }
 
-// TestInlineCancel: a peer that stops reading does not block the sender
-// past ctx or abort, nor a receiver whose sender stops writing.
-func TestInlineCancel(t *testing.T) {
-	data := randomBytes(64 << 20)
-	src := tempFile(t, data)
-	a, _ := tcpPair(t) // nobody reads
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if _, err := sendInline(ctx, a, src, int64(len(data)), []hash.Hash{sha256.New()}, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("send with ctx: %v", err)
-	}
-
-	src.Seek(0, io.SeekStart)
-	a, _ = tcpPair(t)
-	abort := make(chan struct{})
-	time.AfterFunc(100*time.Millisecond, func() { close(abort) })
-	if _, err := sendInline(context.Background(), a, src, int64(len(data)), []hash.Hash{sha256.New()}, nil, abort); !errors.Is(err, errAborted) {
-		t.Fatalf("send with abort: %v", err)
-	}
-
-	a, b := tcpPair(t)
-	a.Write(data[:1000]) // then silence
-	abort = make(chan struct{})
-	time.AfterFunc(100*time.Millisecond, func() { close(abort) })
-	dst := tempFile(t, nil)
-	if _, err := recvInline(context.Background(), dst, b, int64(len(data)), []hash.Hash{sha256.New()}, nil, abort); !errors.Is(err, errAborted) {
-		t.Fatalf("receive with abort: %v", err)
-	}
-}
+// TestInlineCancel: see testCancel.
+func TestInlineCancel(t *testing.T) { testCancel(t, sendInlineFile, recvInlineFile) }
 
 // TestStall: a transfer in which nothing moves any more ends with a
 // stall.Error after the idle time (Options.Timeout), whichever copy runs
