@@ -144,7 +144,7 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	}
 	var failed []error
 	for _, room := range targets {
-		o := archive.Options{Self: self, Room: room, With: with, Since: since, PageSize: opts.PageSize,
+		o := archive.Options{Self: self, Room: room, With: with, Since: since, PageSize: opts.PageSize, Settle: archive.DefaultSettle,
 			Timeout: f.Global.Timeout, NoPipeline: opts.NoPipeline,
 			Warn: func(format string, args ...any) { f.Warnf(format, args...) }, Decrypt: decrypt}
 		bar := newSyncProgress(f, o.ArchiveJID())

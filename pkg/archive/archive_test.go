@@ -207,6 +207,40 @@ func TestSyncDeduplicatesLiveAndResumes(t *testing.T) {
 	}
 }
 
+// TestSyncSettle: a message the archive makes visible after a later one
+// (ejabberd under load) is fetched by the next sync, which asks again for
+// the Settle before its sync point; without Settle it would be lost.
+func TestSyncSettle(t *testing.T) {
+	for _, settle := range []time.Duration{DefaultSettle, 0} {
+		t.Run(settle.String(), func(t *testing.T) {
+			s, a, _, st := chatArchive(t, 25)
+			ctx := context.Background()
+			o := Options{Self: self, PageSize: 10, Settle: settle}
+			if sum, err := Sync(ctx, s, st, o); err != nil || sum.New != 25 {
+				t.Fatalf("first sync %+v %v", sum, err)
+			}
+			late := mamtest.Chat(1, "carol@example.org/x", "user@example.org", "late", t0.Add(20*time.Second+time.Second/2))[0]
+			a.InsertBefore("sid-m-21", late)
+			sum, err := Sync(ctx, s, st, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := bodies(t, st)["body-late-0"]
+			switch {
+			case settle > 0 && (got != 1 || sum.New != 1 || sum.Total != 26):
+				t.Errorf("the late message stored %d times; summary %+v", got, sum)
+			case settle == 0 && got != 0:
+				t.Errorf("without Settle the late message was stored (%d): the test no longer shows the race", got)
+			}
+			for b, n := range bodies(t, st) {
+				if n != 1 {
+					t.Errorf("%q stored %d times", b, n)
+				}
+			}
+		})
+	}
+}
+
 func TestSyncStaleIDGap(t *testing.T) {
 	s := xmpptest.New()
 	s.Full = "user@example.org/sync"

@@ -34,6 +34,10 @@ type Options struct {
 	// Decrypt, when set, decrypts end-to-end encrypted messages before
 	// they are stored (outside the page's transaction).
 	Decrypt Decrypter
+	// Settle, when set, makes a sync that resumes after a stored sync
+	// point first fetch again what the archive received in the Settle
+	// before that point (settle.go). 0 trusts the archive's order.
+	Settle time.Duration
 }
 
 // Summary is what a sync did.
@@ -78,6 +82,9 @@ func Sync(ctx context.Context, s conn.Session, st *store.Store, o Options) (Summ
 		PageSize: o.PageSize, Timeout: o.Timeout}
 	if point.LastID != "" {
 		q.Start = time.Time{}
+	}
+	if err := settle(ctx, s, st, o, point, &sum); err != nil {
+		return sum, err
 	}
 	var gapAt time.Time
 	for attempt := 0; ; attempt++ {

@@ -54,6 +54,7 @@ type Query struct {
 	Before  *string // nil: no <before/>; "": the newest page
 	With    string
 	Start   string
+	End     string
 }
 
 // Add appends messages to the archive.
@@ -61,6 +62,21 @@ func (a *Archive) Add(items ...Item) {
 	a.mu.Lock()
 	a.items = append(a.items, items...)
 	a.mu.Unlock()
+}
+
+// InsertBefore puts it in the archive just before the item with id
+// before: a message the archive makes visible after later ones (an archive
+// that numbers messages by time and commits them out of order).
+func (a *Archive) InsertBefore(before string, it Item) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, x := range a.items {
+		if x.ID == before {
+			a.items = append(a.items[:i], append([]Item{it}, a.items[i:]...)...)
+			return
+		}
+	}
+	a.items = append(a.items, it)
 }
 
 // Queries returns the queries received so far.
@@ -109,6 +125,8 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 			rec.With = f.Value
 		case "start":
 			rec.Start = f.Value
+		case "end":
+			rec.End = f.Value
 		}
 	}
 	a.mu.Lock()
@@ -122,6 +140,7 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	if stuck {
 		rec.After, rec.Before = first.After, first.Before
 	}
+	items = inTime(items, rec.Start, rec.End)
 	if a.RefuseBefore && rec.Before != nil && *rec.Before != "" {
 		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 	}
@@ -190,6 +209,23 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	fin := stanza.Element{XMLName: xml.Name{Space: "urn:xmpp:mam:2", Local: "fin"},
 		Attrs: []xml.Attr{{Name: xml.Name{Local: "complete"}, Value: strconv.FormatBool(complete)}}, Inner: set.Bytes()}
 	return &stanza.IQ{Type: stanza.ResultIQ, From: iq.To, Query: fin}, nil
+}
+
+// inTime keeps the items at or after start and at or before end (RFC 3339;
+// "" is no bound).
+func inTime(items []Item, start, end string) []Item {
+	if start == "" && end == "" {
+		return items
+	}
+	from, _ := time.Parse(time.RFC3339, start)
+	to, _ := time.Parse(time.RFC3339, end)
+	var out []Item
+	for _, it := range items {
+		if (start == "" || !it.Stamp.Before(from)) && (end == "" || !it.Stamp.After(to)) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // stuckBefore is the first backward query with an id, which every later
