@@ -33,16 +33,19 @@ func directWriter(c *xmpp.Client, t *tap) net.Conn {
 	return streamOf(c)
 }
 
-// writeDirect writes one marshalled stanza (ending in its newline) as
-// SendOrg would, with wmu held: it refuses what exceeds the server's
-// advertised stanza limit (XEP-0478) in SendOrg's words, and the tap
-// counts it for stream management.
-func (s *session) writeDirect(line []byte) error {
+// writeLine writes one marshalled stanza (ending in its newline) with wmu
+// held: itself when it can, refusing as SendOrg does what exceeds the
+// server's advertised stanza limit (XEP-0478) and counting it for stream
+// management in the tap; else through SendOrg, which adds the newline.
+func (s *session) writeLine(line []byte) error {
+	if s.w == nil {
+		_, err := s.c.SendOrg(string(line[:len(line)-1]))
+		return err
+	}
 	if lim := s.c.LimitMaxBytes; lim != 0 && len(line) > lim {
 		return fmt.Errorf("stanza size (%v bytes) exceeds server limit (%v bytes)", len(line), lim)
 	}
-	_, err := s.w.Write(line)
-	if err != nil {
+	if _, err := s.w.Write(line); err != nil {
 		return err
 	}
 	s.tap.sent(line)

@@ -21,18 +21,9 @@ type stanzaEncoder struct {
 // message does not pin its size for the rest of the session.
 const keepMax = 64 << 10
 
-func (e *stanzaEncoder) marshal(v any) (string, error) {
-	if err := e.encode(v); err != nil {
-		return "", err
-	}
-	out := e.buf.String()
-	e.trim()
-	return out, nil
-}
-
-// marshalLine is marshal followed by a newline, as go-xmpp's SendOrg
-// writes it, into the encoder's own buffer: valid until the next call,
-// with no copy (direct.go).
+// marshalLine marshals v followed by a newline, as go-xmpp's SendOrg
+// writes a stanza, into the encoder's own buffer: valid until the next
+// call (then trim), with no copy (direct.go).
 func (e *stanzaEncoder) marshalLine(v any) ([]byte, error) {
 	if err := e.encode(v); err != nil {
 		return nil, err

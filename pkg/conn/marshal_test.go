@@ -43,6 +43,18 @@ func marshalCases() []any {
 	}
 }
 
+// marshal is what the session writes for v, without the newline, as a
+// string: the copy SendOrg is given when the session cannot write itself.
+func (e *stanzaEncoder) marshal(v any) (string, error) {
+	line, err := e.marshalLine(v)
+	if err != nil {
+		return "", err
+	}
+	out := string(line[:len(line)-1])
+	e.trim()
+	return out, nil
+}
+
 // The reused encoder writes exactly what xml.Marshal writes, stanza after
 // stanza, and after a failed stanza too.
 func TestStanzaEncoderMatchesMarshal(t *testing.T) {

@@ -298,28 +298,15 @@ func (s *session) sendLocked(ctx context.Context, v any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.w != nil {
-		line, err := s.enc.marshalLine(v)
-		if err != nil {
-			return fmt.Errorf("marshal stanza: %w", err)
-		}
-		defer s.enc.trim()
-		if s.closed {
-			return s.deadErr()
-		}
-		if err := s.writeDirect(line); err != nil {
-			return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
-		}
-		return nil
-	}
-	b, err := s.enc.marshal(v)
+	line, err := s.enc.marshalLine(v)
 	if err != nil {
 		return fmt.Errorf("marshal stanza: %w", err)
 	}
+	defer s.enc.trim()
 	if s.closed {
 		return s.deadErr()
 	}
-	if _, err := s.c.SendOrg(b); err != nil {
+	if err := s.writeLine(line); err != nil {
 		return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
 	}
 	return nil
