@@ -241,6 +241,30 @@ func TestSyncSettle(t *testing.T) {
 	}
 }
 
+// TestSyncSettleForged: results a stranger slips into the settle window's
+// answer are counted as forged and stored nowhere (hostile).
+func TestSyncSettleForged(t *testing.T) {
+	s, a, _, st := chatArchive(t, 25)
+	ctx := context.Background()
+	o := Options{Self: self, PageSize: 10, Settle: DefaultSettle}
+	if sum, err := Sync(ctx, s, st, o); err != nil || sum.New != 25 {
+		t.Fatalf("first sync %+v %v", sum, err)
+	}
+	a.Forge = "mallory@evil.example/x"
+	sum, err := Sync(ctx, s, st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Forged == 0 || sum.New != 0 || sum.Total != 25 {
+		t.Errorf("summary %+v: want forged results counted, nothing new, 25 stored", sum)
+	}
+	for b, n := range bodies(t, st) {
+		if n != 1 {
+			t.Errorf("%q stored %d times", b, n)
+		}
+	}
+}
+
 func TestSyncStaleIDGap(t *testing.T) {
 	s := xmpptest.New()
 	s.Full = "user@example.org/sync"

@@ -36,23 +36,8 @@ func settle(ctx context.Context, s conn.Session, st *store.Store, o Options, poi
 	it.DisablePipelining()
 	defer func() { sum.Forged += it.Forged; it.Close() }()
 	for it.Next(ctx) {
-		var recs []*store.Message
-		for _, r := range it.Page().Results {
-			rec, ok := FromResult(r, o.Self, o.ArchiveJID())
-			if !decryptRecord(ctx, o.Decrypt, s, r.Message, rec, false, "") || !ok {
-				continue
-			}
-			recs = append(recs, rec)
-		}
-		err := st.Update(ctx, func(b *store.Batch) error {
-			for _, rec := range recs {
-				if err := put(b, rec, sum); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		recs := pageRecords(ctx, s, o, it.Page())
+		if err := st.Update(ctx, func(b *store.Batch) error { return putAll(b, recs, sum) }); err != nil {
 			return err
 		}
 	}

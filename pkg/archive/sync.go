@@ -125,22 +125,11 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 	done, base := 0, -1
 	for it.Next(ctx) {
 		page := it.Page()
-		// Records are made (and decrypted, which writes the store) before
-		// the page's transaction.
-		var recs []*store.Message
-		for _, r := range page.Results {
-			rec, ok := FromResult(r, o.Self, o.ArchiveJID())
-			if !decryptRecord(ctx, o.Decrypt, s, r.Message, rec, false, "") || !ok {
-				continue
-			}
-			recs = append(recs, rec)
-		}
+		recs := pageRecords(ctx, s, o, page)
 		live := collectLive(ctx, s, o)
 		err := st.Update(ctx, func(b *store.Batch) error {
-			for _, rec := range append(recs, live...) {
-				if err := put(b, rec, sum); err != nil {
-					return err
-				}
+			if err := putAll(b, append(recs, live...), sum); err != nil {
+				return err
 			}
 			// A page of the backward half of a converging walk leaves
 			// the sync point where the forward half stands: everything
@@ -172,6 +161,31 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 		}
 	}
 	return it.Err()
+}
+
+// pageRecords makes the records of a page's results (decrypting them,
+// which writes the store: before the page's transaction), leaving out
+// forged and undecryptable ones.
+func pageRecords(ctx context.Context, s conn.Session, o Options, page mam.Page) []*store.Message {
+	var recs []*store.Message
+	for _, r := range page.Results {
+		rec, ok := FromResult(r, o.Self, o.ArchiveJID())
+		if !decryptRecord(ctx, o.Decrypt, s, r.Message, rec, false, "") || !ok {
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// putAll stores recs, counting each as new or duplicate.
+func putAll(b *store.Batch, recs []*store.Message, sum *Summary) error {
+	for _, rec := range recs {
+		if err := put(b, rec, sum); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func put(b *store.Batch, rec *store.Message, sum *Summary) error {
@@ -236,14 +250,7 @@ func drainLive(ctx context.Context, s conn.Session, st *store.Store, o Options, 
 		}
 	}
 	live := collectLive(ctx, s, o)
-	return st.Update(ctx, func(b *store.Batch) error {
-		for _, rec := range live {
-			if err := put(b, rec, sum); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return st.Update(ctx, func(b *store.Batch) error { return putAll(b, live, sum) })
 }
 
 // Add returns s with the counts of an earlier attempt of the same sync

@@ -94,7 +94,7 @@ func TestSessionWritesDirect(t *testing.T) {
 // A stanza over the server's advertised limit (XEP-0478) is refused before
 // anything is written, as SendOrg refuses it, and the session goes on.
 func TestDirectWriteLimit(t *testing.T) {
-	s, _ := dialScripted(t)
+	s, _, ss := dialScriptedServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.c.LimitMaxBytes = 128
@@ -107,7 +107,11 @@ func TestDirectWriteLimit(t *testing.T) {
 		t.Errorf("the refused stanza was counted as sent: %d → %d", before, n)
 	}
 	if err := s.Send(ctx, stanza.Message{ID: "small", To: "peer@example.org"}); err != nil {
-		t.Errorf("the next stanza: %v", err)
+		t.Fatalf("the next stanza: %v", err)
+	}
+	got, ok := ss.got.waitFor(ctx, `id="small"`)
+	if !ok || strings.Contains(got, `id="big"`) {
+		t.Errorf("the server read %q: want the small stanza and nothing of the refused one", got)
 	}
 }
 
