@@ -16,6 +16,7 @@ import (
 
 	"github.com/xmppctl/xmppctl/internal/testserver"
 	"github.com/xmppctl/xmppctl/pkg/conn"
+	"github.com/xmppctl/xmppctl/pkg/mam"
 	"github.com/xmppctl/xmppctl/pkg/muc"
 	"github.com/xmppctl/xmppctl/pkg/outbox"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -250,6 +251,48 @@ func TestArchiveSyncDuringTraffic(t *testing.T) {
 	sums = syncJSON(t, alice, dir)
 	if sums[0].New != 0 || sums[0].Total != len(want) {
 		t.Fatalf("third sync: %+v, want 0 new and %d total", sums[0], len(want))
+	}
+}
+
+// TestArchiveSyncWalks: an archive spread over several seconds is synced
+// by several walks at once (mam.DefaultWalks; the walks after the first
+// start from ids found by time, with one-result queries that --debug-xml
+// shows): every message is stored exactly once, the sync ends at the
+// newest message and the next sync adds nothing.
+func TestArchiveSyncWalks(t *testing.T) {
+	testserver.Require(t, srv)
+	alice, bob := srv.NewUser(t, "alice"), srv.NewUser(t, "bob")
+	bs := srv.Dial(t, bob)
+	online(t, alice)
+	var want []string
+	for i := range 4 {
+		if i > 0 {
+			// The archives stamp messages to the second (Prosody): the
+			// batches must fall in different ones for the walks to be
+			// placed by time. The event is the clock's.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		}
+		want = append(want, pipeline(t, bs, srv.JID(alice), stanza.ChatMessage, fmt.Sprintf("w%d", i), 100)...)
+	}
+	dir := t.TempDir()
+	res := archiveRun(t, alice, dir, "--debug-xml", "--json", "archive", "sync", "--page-size", "10")
+	mustOK(t, res)
+	if n := strings.Count(res.Stderr, "<max>1</max>"); n < 1 || n > mam.DefaultWalks-2 {
+		t.Errorf("%d anchor queries, want 1 to %d", n, mam.DefaultWalks-2)
+	}
+	var sum syncSummary
+	if err := json.Unmarshal([]byte(strings.TrimSpace(res.Stdout)), &sum); err != nil || sum.New != len(want) {
+		t.Fatalf("sync: %q (%v), want %d new", res.Stdout, err, len(want))
+	}
+	got := listJSON(t, alice, dir)
+	exactlyOnce(t, got, want)
+	for _, m := range got {
+		if m.Body == want[len(want)-1] && m.StanzaID != sum.LastID {
+			t.Errorf("the sync ends at %s, not at the newest message (%s)", sum.LastID, m.StanzaID)
+		}
+	}
+	if sums := syncJSON(t, alice, dir); sums[0].New != 0 || sums[0].Total != len(want) {
+		t.Fatalf("second sync: %+v, want nothing new", sums[0])
 	}
 }
 

@@ -119,7 +119,7 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 	if o.NoPipeline {
 		it.DisablePipelining()
 	} else {
-		it.Converge()
+		it.Converge(0)
 	}
 	defer func() { sum.Forged += it.Forged; it.Close() }()
 	done, base := 0, -1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
@@ -14,6 +15,14 @@ import (
 // cap it (Prosody's max_archive_query_results defaults to 50, the test
 // server allows 250).
 const DefaultPageSize = 250
+
+// DefaultWalks is how many walks a converging walk of a long archive
+// keeps under way at once (Iterator.Converge): the backward one and up to
+// DefaultWalks-1 forward ones. Prosody answers the queries it has in one
+// pass of its loop and then sends all the answers together; with only two
+// queries queued it then sat idle while the client read the first answer
+// (about a quarter of a sync's wall time, bench/archive.sh).
+const DefaultWalks = 4
 
 // Page is one page of results, oldest first.
 type Page struct {
@@ -25,7 +34,8 @@ type Page struct {
 	// Through is the newest result such that it and everything before it
 	// (after Query.After) has been returned by now: where a sync may record
 	// that it stands. Nil when this page does not move that point (a
-	// backward page before the walks meet, an empty page).
+	// page of a later walk while an earlier one is still under way, an
+	// empty page).
 	Through *Result
 }
 
@@ -42,20 +52,24 @@ type Iterator struct {
 	self     string // our bare JID
 	pageSize int    // asked for
 	noPipe   bool
-	converge bool
+	walks    int // 0: one forward walk; else Converge's number of walks
 
 	// Queries sent and not yet returned as a page, in the order sent (the
 	// order the server answers them in).
 	queue []*inflight
-	// The forward walk: the id it continues after (the last one it
-	// returned, or Query.After).
-	fwdLast string
+	// The forward walks, oldest part of the archive first (walks.go).
+	fwd []*fwdWalk
 	// The backward walk (converging only): started once the first forward
-	// page is not the last; bwdFirst is the oldest id it returned, newest
-	// the newest result of its first page (where the sync ends).
+	// page is not the last; bwdFirst is the oldest result it returned,
+	// newest the newest result of its first page (where the sync ends).
 	bwdStarted bool
-	bwdFirst   string
+	bwdFirst   *Result
 	newest     *Result
+	tailMet    bool // the backward walk met the last forward walk
+	split      bool // the walk was split (or found too short to split)
+	count      int  // the first page's RSM count: -1 when not said
+	returned   int  // results returned so far
+	through    *Result
 
 	page   Page
 	err    error
@@ -69,6 +83,8 @@ type inflight struct {
 	qid      string
 	afterID  string
 	backward bool
+	walk     *fwdWalk  // the forward walk it continues; nil for the others
+	anchor   time.Time // an anchor query (split): the first result from then
 	done     chan struct{}
 	resp     *stanza.IQ
 	err      error
@@ -80,8 +96,8 @@ func NewIterator(s conn.Session, q Query) *Iterator {
 		q.PageSize = DefaultPageSize
 	}
 	self, _, _ := strings.Cut(s.JID(), "/")
-	return &Iterator{s: s, q: q, self: self, pageSize: q.PageSize, fwdLast: q.After,
-		bufs: map[string][]*Result{}, seen: map[string]map[string]bool{}}
+	return &Iterator{s: s, q: q, self: self, pageSize: q.PageSize, fwd: []*fwdWalk{{after: q.After}},
+		count: -1, bufs: map[string][]*Result{}, seen: map[string]map[string]bool{}}
 }
 
 // DisablePipelining sends each page's query only when the caller asks for
@@ -90,29 +106,42 @@ func NewIterator(s conn.Session, q Query) *Iterator {
 // turns Converge off.
 func (it *Iterator) DisablePipelining() { it.noPipe = true }
 
-// Converge walks a long archive from both ends at once: once the first
+// Converge walks a long archive from several places at once, with up to
+// walks (at least 2; 0 = DefaultWalks) queries under way: once the first
 // page (oldest first from Query.After or Query.Start) is not the last, a
-// second walk starts at the newest page and goes backwards, the two
-// alternate, and the iterator ends where they meet. The server then always
-// has the other walk's query queued while the client reads and stores a
-// page, so it never waits for the client. Pages then come out of order
-// (Page.Backward); Page.Through says how far everything has been returned.
-func (it *Iterator) Converge() { it.converge = true }
+// second walk starts at the newest page and goes backwards; once that one
+// has its first page and enough remains in between, further forward walks
+// start from ids found by time in between (walks.go). Each walk ends where
+// it reaches the next one. The server then always has another walk's
+// query queued while the client reads and stores a page, so it never
+// waits for the client. Pages then come out of order (Page.Backward);
+// Page.Through says how far everything has been returned.
+func (it *Iterator) Converge(walks int) {
+	if walks <= 0 {
+		walks = DefaultWalks
+	}
+	it.walks = max(walks, 2)
+}
 
 func (it *Iterator) start() {
 	it.sub = it.s.Subscribe()
 }
 
 // send queues the query for the page after the id after or, backward,
-// the page before the id after ("" = the newest page).
-func (it *Iterator) send(ctx context.Context, after string, backward bool) {
-	f := &inflight{qid: conn.NewID(), afterID: after, backward: backward, done: make(chan struct{})}
+// the page before the id after ("" = the newest page); an anchor query
+// (f.anchor set) asks for the first result at or after that time.
+func (it *Iterator) send(ctx context.Context, f *inflight) {
+	f.qid, f.done = conn.NewID(), make(chan struct{})
 	it.seen[f.qid] = map[string]bool{}
+	q, max := it.q, it.pageSize
 	var before *string
-	if backward {
+	switch {
+	case f.backward:
 		before = &f.afterID
+	case !f.anchor.IsZero():
+		q.Start, max = f.anchor, 1
 	}
-	iq := stanza.IQ{Type: stanza.SetIQ, To: it.q.Archive, Payload: it.q.request(f.qid, after, before, it.pageSize)}
+	iq := stanza.IQ{Type: stanza.SetIQ, To: it.q.Archive, Payload: q.request(f.qid, f.afterID, before, max)}
 	go func() {
 		defer close(f.done)
 		f.resp, f.err = it.s.SendIQ(ctx, iq)
@@ -162,136 +191,67 @@ func (it *Iterator) route(m *stanza.Message) error {
 // server works on it while the caller stores this page. Without, it goes
 // out at the start of the next call.
 func (it *Iterator) Next(ctx context.Context) bool {
-	if it.done || it.err != nil {
-		return false
-	}
 	if it.sub == nil {
 		it.start()
 	}
-	if len(it.queue) == 0 {
-		it.send(ctx, it.fwdLast, false)
-	}
-	cur := it.queue[0]
-	it.queue = it.queue[1:]
-	page, err := it.fetch(ctx, cur)
-	var refused *Error
-	if err != nil && cur.backward && errors.As(err, &refused) {
-		// The server refused the backward walk (its oldest id expired
-		// meanwhile, or it mishandles <before/>): the forward walk
-		// carries on alone, up to what the backward one returned.
+	for !it.done && it.err == nil {
 		if len(it.queue) == 0 {
-			it.send(ctx, it.fwdLast, false)
+			w := it.fwd[0]
+			it.send(ctx, &inflight{afterID: w.after, walk: w})
 		}
-		return it.Next(ctx)
+		cur := it.queue[0]
+		it.queue = it.queue[1:]
+		if it.stale(cur) {
+			// Its walk has ended meanwhile: what it brings is ignored.
+			it.forget(cur)
+			continue
+		}
+		page, err := it.fetch(ctx, cur)
+		var refused *Error
+		if err != nil && cur.walk != it.fwd[0] && errors.As(err, &refused) {
+			// The server refused a walk the first one does not need: an
+			// anchor, a later forward walk or the backward one (an id
+			// expired meanwhile, or it mishandles <before/> or time
+			// filters). The others carry on without it.
+			it.refused(cur)
+			continue
+		}
+		if err != nil {
+			it.err = err
+			return false
+		}
+		var ok bool
+		switch {
+		case !cur.anchor.IsZero():
+			it.anchored(ctx, page)
+		case cur.backward:
+			ok = it.backward(ctx, page)
+		default:
+			ok = it.forward(ctx, cur.walk, page)
+		}
+		if ok {
+			it.finishPage()
+			return true
+		}
 	}
-	if err != nil {
-		it.err = err
-		return false
-	}
-	if cur.backward {
-		return it.backward(ctx, page)
-	}
-	return it.forward(ctx, page)
+	return false
 }
 
-// forward takes a page of the forward walk.
-func (it *Iterator) forward(ctx context.Context, page Page) bool {
-	n := len(page.Results)
-	if it.bwdFirst != "" {
-		// The walks meet where this page reaches the oldest result the
-		// backward walk returned: the rest of the page was returned by it.
-		for i, r := range page.Results {
-			if r.ID == it.bwdFirst {
-				page.Results = page.Results[:i]
-				return it.meet(page)
-			}
-		}
+// finishPage sets what every returned page says about the whole walk.
+func (it *Iterator) finishPage() {
+	it.returned += len(it.page.Results)
+	it.page.Fin.Complete = it.done
+	if t := it.reached(); t != nil && t != it.through {
+		it.through, it.page.Through = t, t
+	} else {
+		it.page.Through = nil
 	}
-	if page.Fin.Complete || n == 0 {
-		// The end of the archive. A backward walk still under way has
-		// returned nothing yet (else this page would have met it).
-		it.finish()
-		if n > 0 {
-			page.Through = page.Results[n-1]
-		}
-		it.page = page
-		return n > 0
-	}
-	page.Through = page.Results[n-1]
-	last := page.Fin.Last
-	if last == "" {
-		last = page.Results[n-1].ID
-	}
-	if last == it.fwdLast {
-		// The page after X ends at X again: asking on would loop for ever.
-		it.err = fmt.Errorf("archive query: the server answered the page after %q with that page again: %w", last, ErrPageRepeated)
-		return false
-	}
-	it.fwdLast = last
-	if !it.noPipe {
-		it.send(ctx, it.fwdLast, false)
-		if it.converge && !it.bwdStarted {
-			it.bwdStarted = true
-			it.send(ctx, "", true)
-		}
-	}
-	it.page = page
-	return true
 }
 
-// ErrPageRepeated ends a walk whose server answered the next page with the
-// one it had just sent: asking on would loop for ever. It is the server's
-// fault, so the command exits as refused by it (cmd/exit.go).
-var ErrPageRepeated = errors.New("archive server repeats its pages")
-
-// backward takes a page of the backward walk (oldest first, like all pages).
-func (it *Iterator) backward(ctx context.Context, page Page) bool {
-	page.Backward = true
-	reachedStart := page.Fin.Complete
-	page.Fin.Complete = false // it says this walk reached the oldest result
-	n := len(page.Results)
-	if n == 0 {
-		// Nothing before the newest: the archive emptied meanwhile. The
-		// forward walk carries on alone.
-		it.page = page
-		return true
-	}
-	if it.newest == nil {
-		it.newest = page.Results[n-1]
-	}
-	first := page.Results[0].ID
-	// The walks meet where this page reaches the last result the forward
-	// walk returned (or the id it started after).
-	for i := n - 1; i >= 0; i-- {
-		if it.fwdLast != "" && page.Results[i].ID == it.fwdLast {
-			page.Results = page.Results[i+1:]
-			return it.meet(page)
-		}
-	}
-	if reachedStart {
-		// The start of the archive (or of Query.Start) with no forward
-		// page in it: only when the forward walk started at the start.
-		return it.meet(page)
-	}
-	if first == it.bwdFirst {
-		// The page before X starts at X again: asking on would loop.
-		it.err = fmt.Errorf("archive query: the server answered the page before %q with that page again: %w", first, ErrPageRepeated)
-		return false
-	}
-	it.bwdFirst = first
-	it.send(ctx, first, true)
-	it.page = page
-	return true
-}
-
-// meet ends a converging walk with page: everything up to the newest
-// result has been returned.
-func (it *Iterator) meet(page Page) bool {
-	it.finish()
-	page.Fin.Complete = true
-	page.Through = it.newest
-	it.page = page
-	return true
+// forget drops a query: results still to come for it are ignored.
+func (it *Iterator) forget(f *inflight) {
+	delete(it.seen, f.qid)
+	delete(it.bufs, f.qid)
 }
 
 // finish ends the walk: queries still under way are forgotten (their
@@ -299,8 +259,7 @@ func (it *Iterator) meet(page Page) bool {
 func (it *Iterator) finish() {
 	it.done = true
 	for _, f := range it.queue {
-		delete(it.seen, f.qid)
-		delete(it.bufs, f.qid)
+		it.forget(f)
 	}
 	it.queue = nil
 }

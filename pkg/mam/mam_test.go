@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,11 +221,76 @@ func indexOf(s, sub string) int {
 	return -1
 }
 
-// TestIteratorConverges walks archives from both ends (Iterator.Converge):
-// every result exactly once whatever the archive's size and the page size,
-// backward pages never move Through, the last page carries the newest
-// result as Through and ends the walk, and the server gets at most one
-// query more per walk than pages it returns.
+// converged is what a converging walk returned.
+type converged struct {
+	got     map[string]int // times each id was returned
+	through *mam.Result    // the last Through
+	pages   int
+	back    bool // some page came from the backward walk
+	err     error
+}
+
+// converge walks a's archive with Iterator.Converge(walks), checking after
+// every page what a sync relies on: everything from items[first] up to
+// Through (in archive order) has been returned by then, Through never
+// moves back, results come oldest first, and only the last page says
+// complete. onPage runs after each page.
+func converge(t *testing.T, s *xmpptest.Session, q mam.Query, walks int, items []mamtest.Item, first int,
+	onPage func(mam.Page)) converged {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := mam.NewIterator(s, q)
+	it.Converge(walks)
+	defer it.Close()
+	pos := map[string]int{}
+	for i, item := range items {
+		pos[item.ID] = i
+	}
+	c := converged{got: map[string]int{}}
+	complete := false
+	for it.Next(ctx) {
+		p := it.Page()
+		c.pages++
+		if complete {
+			t.Fatalf("page %d after the complete one", c.pages)
+		}
+		complete = p.Fin.Complete
+		c.back = c.back || p.Backward
+		for i, r := range p.Results {
+			c.got[r.ID]++
+			if i > 0 && pos[r.ID] <= pos[p.Results[i-1].ID] {
+				t.Fatalf("page %d not in archive order", c.pages)
+			}
+		}
+		if p.Through != nil {
+			if c.through != nil && pos[p.Through.ID] < pos[c.through.ID] {
+				t.Fatalf("page %d moved Through back from %s to %s", c.pages, c.through.ID, p.Through.ID)
+			}
+			c.through = p.Through
+			for _, item := range items[first : pos[p.Through.ID]+1] {
+				if c.got[item.ID] == 0 {
+					t.Fatalf("page %d: Through is %s but %s was not returned yet", c.pages, p.Through.ID, item.ID)
+				}
+			}
+		}
+		if onPage != nil {
+			onPage(p)
+		}
+	}
+	c.err = it.Err()
+	if c.err == nil && c.pages > 0 && !complete {
+		t.Fatal("the walk ended without a complete page")
+	}
+	return c
+}
+
+// TestIteratorConverges walks archives from several places at once
+// (Iterator.Converge with 2, 4 and 6 walks): every result exactly once
+// whatever the archive's size, the page size and the number of walks, the
+// sync point invariant after every page (converge), the last page carries
+// the newest result as Through, and the server gets at most one query
+// more per walk (and one per anchor) than pages it returns.
 func TestIteratorConverges(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
@@ -231,96 +298,132 @@ func TestIteratorConverges(t *testing.T) {
 		after    int // index of the item to continue after; -1 = from the oldest
 		growAt   int // 1: the archive grows by 5 once the first backward page is in
 		wantBack bool
+		split    bool // with 4 or more walks, forward walks start from anchors
 	}{
-		{"empty", 0, 10, -1, 0, false},
-		{"one page", 7, 10, -1, 0, false},
-		{"exact page", 10, 10, -1, 0, false},
-		{"two pages", 20, 10, -1, 0, false}, // the second forward page ends it first
-		{"odd remainder", 101, 10, -1, 0, true},
-		{"long, page 25", 1000, 25, -1, 0, true},
-		{"continues after", 95, 10, 30, 0, true},
-		{"after the newest", 40, 10, 39, 0, false},
-		{"grows while walking", 80, 10, -1, 1, true},
+		{"empty", 0, 10, -1, 0, false, false},
+		{"one page", 7, 10, -1, 0, false, false},
+		{"exact page", 10, 10, -1, 0, false, false},
+		{"two pages", 20, 10, -1, 0, false, false}, // the second forward page ends it first
+		{"odd remainder", 101, 10, -1, 0, true, false},
+		{"long, page 25", 1000, 25, -1, 0, true, true},
+		{"long, page 7", 1001, 7, -1, 0, true, true},
+		{"continues after", 95, 10, 30, 0, true, false},
+		{"continues after, long", 600, 10, 30, 0, true, true},
+		{"after the newest", 40, 10, 39, 0, false, false},
+		{"grows while walking", 80, 10, -1, 1, true, false},
+		{"grows while walking, long", 500, 10, -1, 1, true, true},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			s := xmpptest.New()
-			a := &mamtest.Archive{MaxPage: tt.max}
-			items := mamtest.Chat(tt.n+5, "bob@example.org/x", "user@example.org", "m", t0)
-			a.Add(items[:tt.n]...)
-			a.Serve(s)
-			q := mam.Query{PageSize: tt.max}
-			if tt.after >= 0 {
-				q.After = items[tt.after].ID
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			it := mam.NewIterator(s, q)
-			it.Converge()
-			defer it.Close()
-			got := map[string]int{}
-			var through *mam.Result
-			pages, back, grown := 0, false, false
-			newest := ""
-			if tt.n > 0 {
-				newest = items[tt.n-1].ID
-			}
-			for it.Next(ctx) {
-				p := it.Page()
-				pages++
-				for i, r := range p.Results {
-					got[r.ID]++
-					if i > 0 && !r.Stamp.After(p.Results[i-1].Stamp) {
-						t.Fatalf("page %d not oldest first", pages)
+		for _, walks := range []int{2, 4, 6} {
+			t.Run(fmt.Sprintf("%s/%d walks", tt.name, walks), func(t *testing.T) {
+				s := xmpptest.New()
+				a := &mamtest.Archive{MaxPage: tt.max}
+				items := mamtest.Chat(tt.n+5, "bob@example.org/x", "user@example.org", "m", t0)
+				a.Add(items[:tt.n]...)
+				a.Serve(s)
+				q := mam.Query{PageSize: tt.max}
+				if tt.after >= 0 {
+					q.After = items[tt.after].ID
+				}
+				grown := false
+				c := converge(t, s, q, walks, items, tt.after+1, func(p mam.Page) {
+					if p.Backward && tt.growAt > 0 && !grown {
+						// Newer than the newest page the backward walk
+						// started from (its first page is in): left for
+						// the next walk after Through, which must return
+						// exactly these.
+						grown = true
+						a.Add(items[tt.n:]...)
+					}
+				})
+				if c.err != nil {
+					t.Fatal(c.err)
+				}
+				want := items[tt.after+1 : tt.n]
+				for _, w := range want {
+					if c.got[w.ID] != 1 {
+						t.Errorf("%s returned %d times", w.ID, c.got[w.ID])
 					}
 				}
-				if p.Backward {
-					back = true
+				if len(c.got) != len(want) {
+					t.Errorf("%d distinct results, want %d", len(c.got), len(want))
 				}
-				if p.Backward && !p.Fin.Complete && p.Through != nil {
-					t.Fatalf("backward page %d moved Through to %s", pages, p.Through.ID)
+				if len(want) > 0 && (c.through == nil || c.through.ID != items[tt.n-1].ID) {
+					t.Errorf("walk ends Through %v, want %s", c.through, items[tt.n-1].ID)
 				}
-				if !p.Backward && len(p.Results) > 0 && !p.Fin.Complete && p.Through != p.Results[len(p.Results)-1] {
-					t.Fatalf("forward page %d: Through is not its last result", pages)
+				if c.back != tt.wantBack {
+					t.Errorf("backward pages: %v, want %v", c.back, tt.wantBack)
 				}
-				if p.Through != nil {
-					through = p.Through
+				anchors := 0
+				for _, q := range a.Queries() {
+					if q.Start != "" {
+						anchors++
+					}
 				}
-				if p.Backward && tt.growAt > 0 && !grown {
-					// Newer than the newest page the backward walk
-					// started from (its first page is in): left for
-					// the next walk after Through, which must return
-					// exactly these.
-					grown = true
-					a.Add(items[tt.n:]...)
+				if split := anchors > 0; split != (tt.split && walks > 2) {
+					t.Errorf("%d anchor queries; want a split: %v", anchors, tt.split && walks > 2)
+				}
+				if anchors > walks-2 {
+					t.Errorf("%d anchor queries for %d walks", anchors, walks)
+				}
+				if qs := len(a.Queries()); qs > c.pages+walks+anchors {
+					t.Errorf("%d queries for %d pages", qs, c.pages)
+				}
+				if tt.growAt > 0 {
+					rest, _, err := walk(t, s, mam.Query{PageSize: tt.max, After: c.through.ID}, true)
+					if err != nil || len(rest) != 5 || rest[0].ID != items[tt.n].ID {
+						t.Errorf("the next walk after %s got %d results (%v)", c.through.ID, len(rest), err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestIteratorConvergeHostile: archives whose times disagree with their
+// order (ids numbered late, stamps made up: anchors found by time land
+// anywhere), and servers that refuse time filters or a later walk's
+// queries. A walk may then return some results twice, but never loses one,
+// keeps the sync point invariant (converge) and ends at the newest result.
+func TestIteratorConvergeHostile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(a *mamtest.Archive, items []mamtest.Item)
+	}{
+		{"stamps shuffled", func(a *mamtest.Archive, items []mamtest.Item) {
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range items {
+				items[i].Stamp = t0.Add(time.Duration(r.IntN(len(items))) * time.Second)
+			}
+		}},
+		{"stamps reversed", func(a *mamtest.Archive, items []mamtest.Item) {
+			for i := range items {
+				items[i].Stamp = t0.Add(time.Duration(len(items)-i) * time.Second)
+			}
+		}},
+		{"one late message", func(a *mamtest.Archive, items []mamtest.Item) {
+			items[len(items)/2].Stamp = t0.Add(-time.Hour)
+		}},
+		{"time filters refused", func(a *mamtest.Archive, _ []mamtest.Item) { a.RefuseStart = true }},
+		{"later walks refused", func(a *mamtest.Archive, _ []mamtest.Item) { a.RefuseAfterAnchor = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := xmpptest.New()
+			a := &mamtest.Archive{MaxPage: 10}
+			items := mamtest.Chat(400, "bob@example.org/x", "user@example.org", "m", t0)
+			tc.setup(a, items)
+			a.Add(items...)
+			a.Serve(s)
+			c := converge(t, s, mam.Query{PageSize: 10}, 6, items, 0, nil)
+			if c.err != nil {
+				t.Fatal(c.err)
+			}
+			for _, w := range items {
+				if c.got[w.ID] == 0 {
+					t.Errorf("%s never returned", w.ID)
 				}
 			}
-			if err := it.Err(); err != nil {
-				t.Fatal(err)
-			}
-			first := tt.after + 1
-			want := items[first:tt.n]
-			for _, w := range want {
-				if got[w.ID] != 1 {
-					t.Errorf("%s returned %d times", w.ID, got[w.ID])
-				}
-			}
-			if len(got) != len(want) {
-				t.Errorf("%d distinct results, want %d", len(got), len(want))
-			}
-			if len(want) > 0 && (through == nil || through.ID != newest) {
-				t.Errorf("walk ends Through %v, want %s", through, newest)
-			}
-			if back != tt.wantBack {
-				t.Errorf("backward pages: %v, want %v", back, tt.wantBack)
-			}
-			if qs := len(a.Queries()); qs > pages+2 {
-				t.Errorf("%d queries for %d pages", qs, pages)
-			}
-			if tt.growAt > 0 {
-				rest, _, err := walk(t, s, mam.Query{PageSize: tt.max, After: through.ID}, true)
-				if err != nil || len(rest) != 5 || rest[0].ID != items[tt.n].ID {
-					t.Errorf("the next walk after %s got %d results (%v)", through.ID, len(rest), err)
-				}
+			if c.through == nil || c.through.ID != items[len(items)-1].ID {
+				t.Errorf("walk ends Through %v, want the newest", c.through)
 			}
 		})
 	}
@@ -338,7 +441,7 @@ func TestIteratorConvergeBackwardRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	it := mam.NewIterator(s, mam.Query{PageSize: 10})
-	it.Converge()
+	it.Converge(0)
 	defer it.Close()
 	got := map[string]int{}
 	var through *mam.Result
@@ -390,7 +493,7 @@ func TestIteratorStuckServer(t *testing.T) {
 			defer cancel()
 			it := mam.NewIterator(s, mam.Query{PageSize: 10})
 			if tc.converge {
-				it.Converge()
+				it.Converge(0)
 			}
 			defer it.Close()
 			pages := 0

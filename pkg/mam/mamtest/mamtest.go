@@ -40,10 +40,15 @@ type Archive struct {
 	// page, marked incomplete (a hostile or broken server);
 	// StuckBefore does so for queries with <before/> an id only.
 	Stuck, StuckBefore bool
+	// RefuseStart refuses every query with a start time (a server without
+	// time filters); RefuseAfterAnchor refuses to continue after an id it
+	// returned to a query with a start time (an id that expired at once).
+	RefuseStart, RefuseAfterAnchor bool
 
 	mu      sync.Mutex
 	items   []Item
 	queries []Query
+	anchors map[string]bool // ids returned to queries with a start time
 }
 
 // Query is what a client asked for.
@@ -144,6 +149,15 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	if a.RefuseBefore && rec.Before != nil && *rec.Before != "" {
 		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 	}
+	if a.RefuseStart && rec.Start != "" {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.FeatureNotImplemented}
+	}
+	a.mu.Lock()
+	anchor := a.anchors[rec.After]
+	a.mu.Unlock()
+	if a.RefuseAfterAnchor && anchor {
+		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
+	}
 
 	start := 0
 	if rec.After != "" {
@@ -189,6 +203,16 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 		complete = false
 	}
 	page := items[start:end]
+	if rec.Start != "" {
+		a.mu.Lock()
+		if a.anchors == nil {
+			a.anchors = map[string]bool{}
+		}
+		for _, it := range page {
+			a.anchors[it.ID] = true
+		}
+		a.mu.Unlock()
+	}
 	for _, it := range page {
 		s.Deliver(Result(a.From, s.Full, q.QueryID, it))
 		if a.Forge != "" {
