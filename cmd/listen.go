@@ -231,6 +231,7 @@ func runListen(ctx context.Context, opts *listenOptions) error {
 		Inactive:     opts.Inactive,
 		Timeout:      f.Global.Timeout,
 		Decrypt:      decrypt,
+		Settle:       archive.DefaultSettle,
 		Keepalive:    opts.Keepalive,
 		Retries:      opts.Retries,
 		Online: func(ctx context.Context, s conn.Session) error {

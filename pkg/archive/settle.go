@@ -28,10 +28,8 @@ func settle(ctx context.Context, s conn.Session, st *store.Store, o Options, poi
 	if o.Settle <= 0 || point.LastID == "" || point.LastTime.IsZero() {
 		return nil
 	}
-	// The query's times have whole seconds: round outwards.
-	q := mam.Query{Archive: o.Room, With: o.With, PageSize: o.PageSize, Timeout: o.Timeout,
-		Start: point.LastTime.Add(-o.Settle).Truncate(time.Second),
-		End:   point.LastTime.Truncate(time.Second).Add(time.Second)}
+	q := SettleWindow(mam.Query{Archive: o.Room, With: o.With, PageSize: o.PageSize, Timeout: o.Timeout},
+		point.LastTime, o.Settle)
 	it := mam.NewIterator(s, q)
 	it.DisablePipelining()
 	defer func() { sum.Forged += it.Forged; it.Close() }()
@@ -42,4 +40,15 @@ func settle(ctx context.Context, s conn.Session, st *store.Store, o Options, poi
 		}
 	}
 	return it.Err()
+}
+
+// SettleWindow is q (its archive and filters) limited to what the archive
+// received in the d before at, the time of the point a walk resumes after
+// (archive sync's, listen's catch-up after a reconnection). The query's
+// times have whole seconds: it is rounded outwards.
+func SettleWindow(q mam.Query, at time.Time, d time.Duration) mam.Query {
+	q.After = ""
+	q.Start = at.Add(-d).Truncate(time.Second)
+	q.End = at.Truncate(time.Second).Add(time.Second)
+	return q
 }

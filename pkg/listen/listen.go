@@ -76,6 +76,12 @@ type Options struct {
 	// Decrypt, when set, decrypts end-to-end encrypted messages (OMEMO)
 	// before they are stored and reported.
 	Decrypt archive.Decrypter
+	// Settle, when set, makes each catch-up first fetch again what the
+	// archive received in the Settle before the point it resumes after
+	// (archive.SettleWindow: an archive may make a message visible after
+	// a later one); what was already stored is not reported again. 0
+	// trusts the archive's order.
+	Settle time.Duration
 }
 
 // Event is a newly stored message.
@@ -100,6 +106,7 @@ type Listener struct {
 	mu       sync.Mutex
 	active   map[string]time.Time // chat → last carbon of our own activity
 	lastID   string               // last account-archive id seen
+	lastAt   time.Time            // when the archive got it
 	started  time.Time            // when the first session came up
 	sessions int
 	requests map[string]bool // subscription requests reported this run
@@ -332,13 +339,17 @@ func Ping(ctx context.Context, s conn.Session, timeout time.Duration) error {
 func (l *Listener) catchUp(ctx context.Context, s conn.Session, first bool) error {
 	l.mu.Lock()
 	q := mam.Query{After: l.lastID, Timeout: l.o.Timeout}
+	at := l.lastAt
 	l.mu.Unlock()
 	if q.After == "" {
-		id, err := l.o.Store.LatestID(ctx, l.o.Self.Account, l.o.Self.Account)
+		id, t, err := l.o.Store.Latest(ctx, l.o.Self.Account, l.o.Self.Account)
 		if err != nil {
 			return err
 		}
-		q.After = id
+		q.After, at = id, t
+	}
+	if err := l.settle(ctx, q, at, func(w mam.Query) error { return l.walk(ctx, s, w) }); err != nil {
+		return err
 	}
 	if q.After == "" {
 		if first {
@@ -363,7 +374,7 @@ func (l *Listener) walk(ctx context.Context, s conn.Session, q mam.Query) error 
 	for it.Next(ctx) {
 		for _, r := range it.Page().Results {
 			rec, ok := archive.FromResult(r, l.o.Self, l.o.Self.Account)
-			l.seen(r.ID)
+			l.seen(r.ID, r.Stamp)
 			if !archive.Decrypt(ctx, l.o.Decrypt, s, r.Message, rec, false) || !ok {
 				continue
 			}
@@ -379,13 +390,29 @@ func (l *Listener) walk(ctx context.Context, s conn.Session, q mam.Query) error 
 	return it.Err()
 }
 
-func (l *Listener) seen(id string) {
+func (l *Listener) seen(id string, at time.Time) {
 	if id == "" {
 		return
 	}
 	l.mu.Lock()
-	l.lastID = id
+	l.lastID, l.lastAt = id, at
 	l.mu.Unlock()
+}
+
+// settle walks the Settle window before the point a catch-up resumes after
+// (Options.Settle), when there is one. A server that refuses the window's
+// time filters costs only the window: the catch-up goes on.
+func (l *Listener) settle(ctx context.Context, q mam.Query, at time.Time, walk func(mam.Query) error) error {
+	if l.o.Settle <= 0 || q.After == "" || at.IsZero() {
+		return nil
+	}
+	err := walk(archive.SettleWindow(q, at, l.o.Settle))
+	var me *mam.Error
+	if errors.As(err, &me) {
+		l.o.Warn("catching up: the archive refused to list its messages by time (%v); a message it made visible late may be missing", err)
+		return nil
+	}
+	return err
 }
 
 // handle processes one incoming message.
@@ -413,7 +440,7 @@ func (l *Listener) handle(ctx context.Context, s conn.Session, m *stanza.Message
 		return nil
 	}
 	if rec.StanzaID != "" && strings.EqualFold(rec.Archive, l.o.Self.Account) {
-		l.seen(rec.StanzaID)
+		l.seen(rec.StanzaID, rec.Time)
 	}
 	if room := l.roomMessage(m, rec); room != nil {
 		if m.Body == "" && m.Subject != "" {

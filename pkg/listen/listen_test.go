@@ -31,7 +31,7 @@ type harness struct {
 	done   chan error
 }
 
-func start(t *testing.T, a *mamtest.Archive, prefill func(*store.Store)) *harness {
+func start(t *testing.T, a *mamtest.Archive, prefill func(*store.Store), opts ...func(*Options)) *harness {
 	t.Helper()
 	h := &harness{s: xmpptest.New(), now: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), done: make(chan error, 1),
 		more: make(chan struct{}, 1)}
@@ -60,6 +60,9 @@ func start(t *testing.T, a *mamtest.Archive, prefill func(*store.Store)) *harnes
 			}
 		},
 		Warn: func(f string, args ...any) { h.mu.Lock(); h.warns = append(h.warns, f); h.mu.Unlock() }})
+	for _, o := range opts {
+		o(&h.l.o)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	ready := make(chan struct{})
@@ -249,5 +252,60 @@ func TestCatchUpFromStore(t *testing.T) {
 	}
 	if q := a.Queries(); len(q) == 0 || q[0].After != "sid-m-1" {
 		t.Errorf("catch-up query %+v", q)
+	}
+}
+
+// TestCatchUpSettle: a catch-up first reads again the Settle window before
+// the stored point. A message the archive made visible after that point
+// (numbered before it) is reported once; what was stored is not reported
+// again; a server that refuses time filters only costs the window (a
+// warning) and the catch-up goes on. Without Settle the fake shows the
+// loss.
+func TestCatchUpSettle(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		settle time.Duration
+		refuse bool
+		want   string
+	}{
+		{"settle", 30 * time.Second, false, "late|body-m-3|body-m-4"},
+		{"no settle", 0, false, "body-m-3|body-m-4"},
+		{"time filters refused", 30 * time.Second, true, "body-m-3|body-m-4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+			a := &mamtest.Archive{RefuseStart: tc.refuse}
+			items := mamtest.Chat(5, "bob@example.org/x", "user@example.org", "m", t0)
+			a.Add(items...)
+			late := mamtest.Item{ID: "sid-late", Stamp: items[1].Stamp.Add(time.Second / 2),
+				Message: stanza.Message{ID: "late", From: "bob@example.org/x", To: "user@example.org", Type: stanza.ChatMessage, Body: "late"}}
+			a.InsertBefore(items[2].ID, late)
+			h := start(t, a, func(st *store.Store) {
+				// A previous run stored m-0 … m-2; "late" was not visible yet.
+				_ = st.Update(context.Background(), func(b *store.Batch) error {
+					for _, it := range items[:3] {
+						r, _ := archive.Record(&it.Message, archive.Self{Account: "user@example.org"}, "user@example.org", it.ID, it.Stamp, "live")
+						if _, err := b.Put(r); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}, func(o *Options) { o.Settle = tc.settle })
+			n := strings.Count(tc.want, "|") + 1
+			var got []string
+			for _, ev := range h.settle(t, n) {
+				got = append(got, ev.Message.Body)
+			}
+			if strings.Join(got, "|") != tc.want {
+				t.Errorf("caught up %q, want %q", got, tc.want)
+			}
+			h.mu.Lock()
+			warned := len(h.warns) > 0
+			h.mu.Unlock()
+			if warned != tc.refuse {
+				t.Errorf("warnings %q", h.warns)
+			}
+		})
 	}
 }

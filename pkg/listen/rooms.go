@@ -304,7 +304,11 @@ func (l *Listener) catchUpRoom(ctx context.Context, s conn.Session, r *roomState
 	if err != nil || after == "" {
 		return err
 	}
-	err = l.walkRoom(ctx, s, r, mam.Query{Archive: r.JID, After: after, Timeout: l.o.Timeout})
+	q := mam.Query{Archive: r.JID, After: after, Timeout: l.o.Timeout}
+	if err := l.settle(ctx, q, at, func(w mam.Query) error { return l.walkRoom(ctx, s, r, w) }); err != nil {
+		return err
+	}
+	err = l.walkRoom(ctx, s, r, q)
 	var me *mam.Error
 	if errors.As(err, &me) && me.Condition() == stanza.ItemNotFound {
 		l.o.Warn("room %s: its archive no longer has the last message stored (id %s); reading it from %s, there may be a gap",

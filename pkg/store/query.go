@@ -143,18 +143,3 @@ func (s *Store) Count(ctx context.Context, account, archive string) (int, error)
 	}
 	return n, nil
 }
-
-// LatestID returns the stanza-id of the newest stored message of an
-// archive that has one ("" when none).
-func (s *Store) LatestID(ctx context.Context, account, archive string) (string, error) {
-	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT stanza_id FROM messages WHERE account=? AND archive=? AND stanza_id IS NOT NULL
-		ORDER BY ts DESC, pk DESC LIMIT 1`, Bare(account), Bare(archive)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("store: latest id: %w", err)
-	}
-	return id, nil
-}

@@ -178,8 +178,8 @@ func TestMessagesFilter(t *testing.T) {
 			}
 		})
 	}
-	if id, err := st.LatestID(context.Background(), "alice@example.org", "alice@example.org"); err != nil || id != "s4" {
-		t.Errorf("LatestID = %q, %v", id, err)
+	if id, _, err := st.Latest(context.Background(), "alice@example.org", "alice@example.org"); err != nil || id != "s4" {
+		t.Errorf("Latest = %q, %v", id, err)
 	}
 }
 
