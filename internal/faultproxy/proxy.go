@@ -395,13 +395,16 @@ func (c *Conn) pump(dir Dir, src, dst *net.TCPConn) {
 				}
 			}
 			if len(chunk) > 0 {
+				// Counted before the write: whatever the other end has
+				// read is already in Bytes (TestPassThrough read the echo
+				// before the count had caught up).
+				c.mu.Lock()
+				c.bytes[dir] += int64(len(chunk))
+				c.mu.Unlock()
 				if _, werr := dst.Write(chunk); werr != nil {
 					c.close(true)
 					return
 				}
-				c.mu.Lock()
-				c.bytes[dir] += int64(len(chunk))
-				c.mu.Unlock()
 			}
 			data = data[len(chunk):]
 			if fire != nil {

@@ -90,3 +90,53 @@ const releaseOver = 1 << 20
 // The cost, a collection per stanza over releaseOver, is small next to
 // decoding it.
 func release() { debug.FreeOSMemory() }
+
+// stanzaSize is rawSize for a stanza the receive loop decoded itself
+// (read.go): its text and its extensions' raw content.
+func stanzaSize(st stanza.Stanza) int {
+	ext := func(els []stanza.Element) int {
+		n := 0
+		for _, e := range els {
+			n += len(e.Inner)
+			for _, a := range e.Attrs {
+				n += len(a.Value)
+			}
+		}
+		return n
+	}
+	switch v := st.(type) {
+	case *stanza.Message:
+		return len(v.Body) + len(v.Subject) + len(v.Thread) + ext(v.Ext)
+	case *stanza.Presence:
+		return len(v.Status) + len(v.Show) + ext(v.Ext)
+	case *stanza.IQ:
+		return ext([]stanza.Element{v.Query})
+	}
+	return 0
+}
+
+// oversizeStanza is oversize for a stanza the receive loop decoded itself.
+func (s *session) oversizeStanza(st stanza.Stanza) bool {
+	n := stanzaSize(st)
+	if n <= s.maxStanza {
+		return false
+	}
+	var from string
+	switch v := st.(type) {
+	case *stanza.Message:
+		from = v.From
+	case *stanza.Presence:
+		from = v.From
+	case *stanza.IQ:
+		if v.Type == stanza.ResultIQ || v.Type == stanza.ErrorIQ {
+			return false
+		}
+		from = v.From
+		reply := v.ErrorReply(stanza.Modify, stanza.PolicyViolation)
+		go func() { _ = s.Send(s.ctx, reply) }()
+	}
+	if s.onOversize != nil {
+		s.onOversize(from, n)
+	}
+	return true
+}

@@ -166,6 +166,16 @@
 //     writes to it itself after login (direct.go: SendOrg copies each one
 //     three times) reach the server in order with go-xmpp's writes. If it
 //     breaks: directWriter finds nothing and SendOrg is used, as before.
+//   - The stream decoder (TestContractDecoder): *xmpp.Client has an
+//     unexported field "p" of type *xml.Decoder from which it reads the
+//     stream (through DebugWriter's tee), and after login nothing but Recv
+//     and Close read it. The receive loop reads it itself (read.go: one
+//     decoding per stanza, straight into the stanza types, instead of
+//     Recv's decoding, re-encoding and convert.go's rebuilding), doing
+//     what Recv did besides (pings, versions, pubsub events, nonzas,
+//     stream errors); TestReadMatchesRecv checks that it gives everything
+//     Recv gave. If it breaks: decoderOf finds nothing and the loop goes
+//     through Recv, and the Recv assumptions below apply again.
 //   - The login socket in /proc (TestContractLoginSocketInProc): go-xmpp
 //     dials from this process with a plain TCP socket (no proxy variable
 //     set), open by its first debug write, so the login finds it as the

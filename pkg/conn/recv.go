@@ -11,8 +11,12 @@ import (
 
 // recvLoop is the only reader of the stream.
 func (s *session) recvLoop() {
-	stack.Reserve16K() // go-xmpp's XML decoding
+	stack.Reserve16K() // XML decoding
 	defer s.finish()
+	if s.dec != nil {
+		s.readLoop(s.dec)
+		return
+	}
 	for {
 		v, err := s.c.Recv()
 		if err != nil {

@@ -52,8 +52,8 @@ type Options struct {
 	// server's archive, where it keeps one). Not called for zero.
 	OnOffline func(n int)
 	// Version, when set, is what the session answers to XEP-0092 software
-	// version queries (go-xmpp answers them itself, before any handler
-	// could); nil answers service-unavailable.
+	// version queries (before any handler, as go-xmpp's Recv did: read.go);
+	// nil answers service-unavailable.
 	Version *SoftwareVersion
 	// OnOversize, when set, is told about each incoming stanza over
 	// MaxStanza that was dropped (bound.go): who sent it and its size.
@@ -62,6 +62,9 @@ type Options struct {
 	bare, domain string
 	// MaxStanza overrides the package's MaxStanza bound when not 0.
 	MaxStanza int
+	// viaRecv makes the receive loop go through go-xmpp's Recv (tests
+	// compare both).
+	viaRecv bool
 }
 
 // SoftwareVersion is the XEP-0092 answer a session may give.
@@ -145,6 +148,8 @@ type session struct {
 	onOversize  func(from string, n int) // Options.OnOversize
 	release     func()                   // hands the resource slot back (slot.go)
 	relay       *relay                   // nil unless the login needed the relay (relay.go)
+	version     *SoftwareVersion         // Options.Version
+	dec         *xml.Decoder             // go-xmpp's, read by the receive loop itself (read.go); nil: Recv
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -214,6 +219,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
 		maxStanza: cmp.Or(o.MaxStanza, MaxStanza), onOversize: o.OnOversize,
 		release: release, relay: r, w: directWriter(c, t),
+		version: o.Version, dec: directReader(c, o),
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()

@@ -1,0 +1,221 @@
+package conn
+
+import (
+	"encoding/xml"
+	"errors"
+	"reflect"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	xmpp "github.com/xmppo/go-xmpp"
+
+	"github.com/xmppctl/xmppctl/pkg/stanza"
+)
+
+// After login the receive loop reads the stream itself, from go-xmpp's
+// own decoder, and decodes each stanza once, straight into the stanza
+// types. go-xmpp's Recv decoded every stanza into its own types, encoded
+// the unknown elements of a message again to hand them out as strings as
+// well, and left convert.go to rebuild what it had dropped: for an archive
+// sync that was a third of the client's CPU and two thirds of what it
+// allocated (issue 16). It also lost data (a message's "to", delay stamps
+// with fractions of a second, presence status codes, disco languages).
+//
+// What Recv did besides decoding is done here too: pings and software
+// version queries are answered before any handler (answerBuiltin), a
+// message carrying a pubsub event is dropped as before (go-xmpp turned it
+// into types convert.go ignores), XEP-0198 nonzas go to handleNonza, a
+// stream error or the server's closing tag ends the session.
+//
+// The decoder is go-xmpp's unexported p field, read after login only:
+// go-xmpp reads it itself during login and in Close, which the session
+// calls once this loop has ended. If a go-xmpp release renames it,
+// decoderOf finds nothing and the loop goes through Recv as before
+// (TestContractDecoder fences this).
+
+// directReader returns the decoder the receive loop reads itself, or nil
+// to go through Recv.
+func directReader(c *xmpp.Client, o Options) *xml.Decoder {
+	if o.viaRecv {
+		return nil
+	}
+	return decoderOf(c)
+}
+
+// decoderOf returns the decoder c reads its stream with (its unexported p
+// field), or nil when that field is not there.
+func decoderOf(c *xmpp.Client) *xml.Decoder {
+	if c == nil {
+		return nil
+	}
+	f := reflect.ValueOf(c).Elem().FieldByName("p")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*xml.Decoder]() {
+		return nil
+	}
+	return *(**xml.Decoder)(unsafe.Pointer(f.UnsafeAddr()))
+}
+
+const (
+	nsStreams     = "http://etherx.jabber.org/streams"
+	nsPubsubEvent = "http://jabber.org/protocol/pubsub#event"
+	nsVersion     = "jabber:iq:version"
+)
+
+// errServerClosed is how the stream ends when the server closes it.
+var errServerClosed = errors.New("server closed stream")
+
+// readLoop is recvLoop reading dec itself.
+func (s *session) readLoop(dec *xml.Decoder) {
+	for {
+		st, err := s.readStanza(dec)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if st == nil {
+			continue
+		}
+		s.handled.Add(1)
+		if s.answerBuiltin(st) || s.dropped(st) {
+			continue
+		}
+		s.dispatch(st)
+	}
+}
+
+// readStanza returns the next stanza of the stream, or nil after anything
+// else at the top level (a nonza, handled here).
+func (s *session) readStanza(dec *xml.Decoder) (stanza.Stanza, error) {
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if t.Name.Space == nsStreams && t.Name.Local == "stream" {
+				return nil, errServerClosed
+			}
+		case xml.StartElement:
+			return s.decodeTop(dec, t)
+		}
+	}
+}
+
+// decodeTop decodes the top-level element that starts with start.
+func (s *session) decodeTop(dec *xml.Decoder, start xml.StartElement) (stanza.Stanza, error) {
+	switch {
+	case start.Name.Space == stanza.NSClient && start.Name.Local == "message":
+		m := &stanza.Message{}
+		if err := dec.DecodeElement(m, &start); err != nil {
+			return nil, err
+		}
+		// go-xmpp dropped a message's "to"; what is received is ours.
+		m.To = s.jid
+		if m.Type == stanza.ErrorMessage && m.Error == nil {
+			m.Error = &stanza.Error{Type: stanza.Cancel, Condition: stanza.UndefinedCondition}
+		}
+		return m, nil
+	case start.Name.Space == stanza.NSClient && start.Name.Local == "presence":
+		p := &stanza.Presence{}
+		if err := dec.DecodeElement(p, &start); err != nil {
+			return nil, err
+		}
+		if p.Type == stanza.ErrorPresence && p.Error == nil {
+			p.Error = &stanza.Error{Condition: stanza.UndefinedCondition}
+		}
+		return p, nil
+	case start.Name.Space == stanza.NSClient && start.Name.Local == "iq":
+		iq := &stanza.IQ{}
+		if err := dec.DecodeElement(iq, &start); err != nil {
+			return nil, err
+		}
+		if iq.Type == stanza.ErrorIQ && iq.Error == nil {
+			iq.Error = &stanza.Error{Condition: stanza.UndefinedCondition}
+		}
+		return iq, nil
+	case start.Name.Space == nsStreams && start.Name.Local == "error":
+		var e struct {
+			Cond []struct {
+				XMLName xml.Name
+			} `xml:",any"`
+			Text string `xml:"urn:ietf:params:xml:ns:xmpp-streams text"`
+		}
+		if err := dec.DecodeElement(&e, &start); err != nil {
+			return nil, err
+		}
+		what := e.Text
+		for _, c := range e.Cond {
+			if what == "" && c.XMLName.Local != "text" {
+				what = c.XMLName.Local
+			}
+		}
+		return nil, errors.New("stream error: " + what)
+	}
+	if err := dec.Skip(); err != nil {
+		return nil, err
+	}
+	s.handleNonza(start.Name.Space + " <" + start.Name.Local + "/>")
+	return nil, nil
+}
+
+// answerBuiltin answers what go-xmpp's Recv answered itself, before any
+// handler: pings, and software version queries (with Options.Version, or
+// service-unavailable).
+func (s *session) answerBuiltin(st stanza.Stanza) bool {
+	iq, ok := st.(*stanza.IQ)
+	if !ok || iq.Type != stanza.GetIQ {
+		return false
+	}
+	switch {
+	case iq.Query.Is(stanza.NSPing, "ping"):
+		go func() { _ = s.Send(s.ctx, iq.Result(nil)) }()
+		return true
+	case iq.Query.Is(nsVersion, "query"):
+		if s.version == nil {
+			go func() { _ = s.Send(s.ctx, iq.ErrorReply(stanza.Cancel, stanza.ServiceUnavailable)) }()
+			return true
+		}
+		go func() { _ = s.Send(s.ctx, iq.Result(versionAnswer(*s.version))) }()
+		return true
+	}
+	return false
+}
+
+type versionQuery struct {
+	XMLName xml.Name `xml:"jabber:iq:version query"`
+	Name    string   `xml:"name"`
+	Version string   `xml:"version"`
+	OS      string   `xml:"os,omitempty"`
+}
+
+func versionAnswer(v SoftwareVersion) versionQuery {
+	q := versionQuery{Name: v.Name, Version: v.Version}
+	if v.OS {
+		q.OS = strings.SplitN(runtime.GOOS, "/", 2)[0]
+	}
+	return q
+}
+
+// dropped reports a stanza the session does not hand out: one over
+// MaxStanza (bound.go), or a message carrying a pubsub event, which
+// go-xmpp turned into types nothing here asked for.
+func (s *session) dropped(st stanza.Stanza) bool {
+	if m, ok := st.(*stanza.Message); ok {
+		if _, ok := stanza.Find(m.Ext, nsPubsubEvent, "event"); ok {
+			return true
+		}
+	}
+	big := stanzaSize(st) > releaseOver
+	if s.oversizeStanza(st) {
+		if big {
+			release()
+		}
+		return true
+	}
+	if big {
+		release()
+	}
+	return false
+}
