@@ -105,59 +105,76 @@ func (s *session) readStanza(dec *xml.Decoder) (stanza.Stanza, error) {
 
 // decodeTop decodes the top-level element that starts with start.
 func (s *session) decodeTop(dec *xml.Decoder, start xml.StartElement) (stanza.Stanza, error) {
-	switch {
-	case start.Name.Space == stanza.NSClient && start.Name.Local == "message":
-		m := &stanza.Message{}
-		if err := dec.DecodeElement(m, &start); err != nil {
-			return nil, err
-		}
-		// go-xmpp dropped a message's "to"; what is received is ours.
-		m.To = s.jid
-		if m.Type == stanza.ErrorMessage && m.Error == nil {
-			m.Error = &stanza.Error{Type: stanza.Cancel, Condition: stanza.UndefinedCondition}
-		}
-		return m, nil
-	case start.Name.Space == stanza.NSClient && start.Name.Local == "presence":
-		p := &stanza.Presence{}
-		if err := dec.DecodeElement(p, &start); err != nil {
-			return nil, err
-		}
-		if p.Type == stanza.ErrorPresence && p.Error == nil {
-			p.Error = &stanza.Error{Condition: stanza.UndefinedCondition}
-		}
-		return p, nil
-	case start.Name.Space == stanza.NSClient && start.Name.Local == "iq":
-		iq := &stanza.IQ{}
-		if err := dec.DecodeElement(iq, &start); err != nil {
-			return nil, err
-		}
-		if iq.Type == stanza.ErrorIQ && iq.Error == nil {
-			iq.Error = &stanza.Error{Condition: stanza.UndefinedCondition}
-		}
-		return iq, nil
-	case start.Name.Space == nsStreams && start.Name.Local == "error":
-		var e struct {
-			Cond []struct {
-				XMLName xml.Name
-			} `xml:",any"`
-			Text string `xml:"urn:ietf:params:xml:ns:xmpp-streams text"`
-		}
-		if err := dec.DecodeElement(&e, &start); err != nil {
-			return nil, err
-		}
-		what := e.Text
-		for _, c := range e.Cond {
-			if what == "" && c.XMLName.Local != "text" {
-				what = c.XMLName.Local
+	if start.Name.Space == stanza.NSClient {
+		switch start.Name.Local {
+		case "message":
+			m, err := decode[stanza.Message](dec, &start)
+			if err != nil {
+				return nil, err
 			}
+			// go-xmpp dropped a message's "to"; what is received is ours.
+			m.To = s.jid
+			m.Error = orUndefined(m.Type == stanza.ErrorMessage, m.Error, stanza.Cancel)
+			return m, nil
+		case "presence":
+			p, err := decode[stanza.Presence](dec, &start)
+			if err != nil {
+				return nil, err
+			}
+			p.Error = orUndefined(p.Type == stanza.ErrorPresence, p.Error, "")
+			return p, nil
+		case "iq":
+			iq, err := decode[stanza.IQ](dec, &start)
+			if err != nil {
+				return nil, err
+			}
+			iq.Error = orUndefined(iq.Type == stanza.ErrorIQ, iq.Error, "")
+			return iq, nil
 		}
-		return nil, errors.New("stream error: " + what)
+	}
+	if start.Name.Space == nsStreams && start.Name.Local == "error" {
+		return nil, streamError(dec, start)
 	}
 	if err := dec.Skip(); err != nil {
 		return nil, err
 	}
 	s.handleNonza(start.Name.Space + " <" + start.Name.Local + "/>")
 	return nil, nil
+}
+
+// streamError reads a <stream:error/> into the error that ends the
+// session (fail: the condition itself comes from the tap).
+func streamError(dec *xml.Decoder, start xml.StartElement) error {
+	var e struct {
+		Cond []struct {
+			XMLName xml.Name
+		} `xml:",any"`
+		Text string `xml:"urn:ietf:params:xml:ns:xmpp-streams text"`
+	}
+	if err := dec.DecodeElement(&e, &start); err != nil {
+		return err
+	}
+	what := e.Text
+	for _, c := range e.Cond {
+		if what == "" && c.XMLName.Local != "text" {
+			what = c.XMLName.Local
+		}
+	}
+	return errors.New("stream error: " + what)
+}
+
+func decode[T any](dec *xml.Decoder, start *xml.StartElement) (*T, error) {
+	v := new(T)
+	return v, dec.DecodeElement(v, start)
+}
+
+// orUndefined gives an error stanza without an <error/> (or one go-xmpp
+// could not read) undefined-condition, as convert.go did.
+func orUndefined(isError bool, e *stanza.Error, typ stanza.ErrorType) *stanza.Error {
+	if isError && e == nil {
+		return &stanza.Error{Type: typ, Condition: stanza.UndefinedCondition}
+	}
+	return e
 }
 
 // answerBuiltin answers what go-xmpp's Recv answered itself, before any

@@ -229,15 +229,12 @@ func TestQuietPeriodAndReadState(t *testing.T) {
 	}
 }
 
-func TestCatchUpFromStore(t *testing.T) {
-	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-	a := &mamtest.Archive{}
-	items := mamtest.Chat(5, "bob@example.org/x", "user@example.org", "m", t0)
-	a.Add(items...)
-	h := start(t, a, func(st *store.Store) {
-		// A previous run stored m-0 and m-1.
+// storeItems prefills the store with archive items, as a previous run
+// stored them.
+func storeItems(items []mamtest.Item) func(*store.Store) {
+	return func(st *store.Store) {
 		_ = st.Update(context.Background(), func(b *store.Batch) error {
-			for _, it := range items[:2] {
+			for _, it := range items {
 				r, _ := archive.Record(&it.Message, archive.Self{Account: "user@example.org"}, "user@example.org", it.ID, it.Stamp, "live")
 				if _, err := b.Put(r); err != nil {
 					return err
@@ -245,7 +242,15 @@ func TestCatchUpFromStore(t *testing.T) {
 			}
 			return nil
 		})
-	})
+	}
+}
+
+func TestCatchUpFromStore(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	a := &mamtest.Archive{}
+	items := mamtest.Chat(5, "bob@example.org/x", "user@example.org", "m", t0)
+	a.Add(items...)
+	h := start(t, a, storeItems(items[:2])) // a previous run stored m-0 and m-1
 	evs := h.settle(t, 3)
 	if len(evs) != 3 || evs[0].Message.Body != "body-m-2" || !evs[0].CatchUp {
 		t.Fatalf("catch-up events %+v", evs)
@@ -280,18 +285,8 @@ func TestCatchUpSettle(t *testing.T) {
 			late := mamtest.Item{ID: "sid-late", Stamp: items[1].Stamp.Add(time.Second / 2),
 				Message: stanza.Message{ID: "late", From: "bob@example.org/x", To: "user@example.org", Type: stanza.ChatMessage, Body: "late"}}
 			a.InsertBefore(items[2].ID, late)
-			h := start(t, a, func(st *store.Store) {
-				// A previous run stored m-0 … m-2; "late" was not visible yet.
-				_ = st.Update(context.Background(), func(b *store.Batch) error {
-					for _, it := range items[:3] {
-						r, _ := archive.Record(&it.Message, archive.Self{Account: "user@example.org"}, "user@example.org", it.ID, it.Stamp, "live")
-						if _, err := b.Put(r); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-			}, func(o *Options) { o.Settle = tc.settle })
+			// A previous run stored m-0 … m-2; "late" was not visible yet.
+			h := start(t, a, storeItems(items[:3]), func(o *Options) { o.Settle = tc.settle })
 			n := strings.Count(tc.want, "|") + 1
 			var got []string
 			for _, ev := range h.settle(t, n) {
