@@ -51,6 +51,15 @@ func TestRecord(t *testing.T) {
 				}
 				return ""
 			}},
+		{"a forged stanza-id by us before the server's", stanza.Message{From: "bob@example.org/x", Body: "hi",
+			Ext: []stanza.Element{el(stanza.NSSID, "stanza-id", "id", "forged", "by", "user@example.org"),
+				el(stanza.NSSID, "stanza-id", "id", "s2", "by", "user@example.org")}},
+			"user@example.org", true, func(r *store.Message) string {
+				if r.StanzaID != "s2" {
+					return "took " + r.StanzaID + ", not the last stanza-id the archive added"
+				}
+				return ""
+			}},
 		{"outgoing", stanza.Message{From: "user@example.org/phone", To: "bob@example.org", Type: stanza.ChatMessage, Body: "yo"},
 			"user@example.org", true, func(r *store.Message) string {
 				if r.Direction != store.Out || r.With != "bob@example.org" {

@@ -61,7 +61,9 @@ func Record(m *stanza.Message, self Self, archiveJID, stanzaID string, stamp tim
 		case x.Is(stanza.NSSID, "origin-id"):
 			r.OriginID = x.Attr("id")
 		case x.Is(stanza.NSSID, "stanza-id"):
-			if r.StanzaID == "" && strings.EqualFold(x.Attr("by"), r.Archive) {
+			// The last one the archive added: a server that did not strip
+			// a sender's forged one (XEP-0359 §5) appends its own after it.
+			if stanzaID == "" && strings.EqualFold(x.Attr("by"), r.Archive) {
 				r.StanzaID = x.Attr("id")
 			}
 		case x.Is(stanza.NSOOB, "x"):
