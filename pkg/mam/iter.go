@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,8 +197,14 @@ func (it *Iterator) Next(ctx context.Context) bool {
 	}
 	for !it.done && it.err == nil {
 		if len(it.queue) == 0 {
-			w := it.fwd[0]
-			it.send(ctx, &inflight{afterID: w.after, walk: w})
+			// Without pipelining, or (never, by the walks' rules: each
+			// open walk keeps one query under way) with nothing asked.
+			i := slices.IndexFunc(it.fwd, func(w *fwdWalk) bool { return !w.done })
+			if i < 0 {
+				it.err = errors.New("archive query: no walk left to finish the archive")
+				return false
+			}
+			it.send(ctx, &inflight{afterID: it.fwd[i].after, walk: it.fwd[i]})
 		}
 		cur := it.queue[0]
 		it.queue = it.queue[1:]
@@ -208,12 +215,11 @@ func (it *Iterator) Next(ctx context.Context) bool {
 		}
 		page, err := it.fetch(ctx, cur)
 		var refused *Error
-		if err != nil && cur.walk != it.fwd[0] && errors.As(err, &refused) {
-			// The server refused a walk the first one does not need: an
+		if err != nil && cur.walk != it.fwd[0] && errors.As(err, &refused) && it.refused(cur) {
+			// The server refused a walk the others can do without: an
 			// anchor, a later forward walk or the backward one (an id
 			// expired meanwhile, or it mishandles <before/> or time
-			// filters). The others carry on without it.
-			it.refused(cur)
+			// filters).
 			continue
 		}
 		if err != nil {

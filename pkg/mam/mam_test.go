@@ -469,6 +469,39 @@ func TestIteratorConvergeBackwardRefused(t *testing.T) {
 	}
 }
 
+// TestIteratorConvergeRefusedMidway: the server refuses to go on after
+// some ids, whichever walk asks, at whatever point of the walk (an id that
+// expired meanwhile, a broken server). The walk either ends with an error
+// or returns everything; it never reports a gap as walked (the invariant
+// checked after every page by converge): a walk that had already ended at
+// a refused walk's anchor starts again from there.
+func TestIteratorConvergeRefusedMidway(t *testing.T) {
+	items := mamtest.Chat(400, "bob@example.org/x", "user@example.org", "m", t0)
+	errs, completes := 0, 0
+	for k := 21; k < 400; k += 7 {
+		s := xmpptest.New()
+		a := &mamtest.Archive{MaxPage: 10, RefuseAfter: map[string]bool{items[k].ID: true}}
+		a.Add(items...)
+		a.Serve(s)
+		c := converge(t, s, mam.Query{PageSize: 10}, 6, items, 0, nil)
+		if c.err != nil {
+			var me *mam.Error
+			if !errors.As(c.err, &me) || me.Condition() != stanza.ItemNotFound {
+				t.Fatalf("refused after %s: %v", items[k].ID, c.err)
+			}
+			errs++
+			continue
+		}
+		completes++
+		for _, w := range items {
+			if c.got[w.ID] == 0 {
+				t.Fatalf("refused after %s: %s never returned", items[k].ID, w.ID)
+			}
+		}
+	}
+	t.Logf("%d walks ended with the refusal, %d returned everything", errs, completes)
+}
+
 // A server that answers the next page with the same page again (hostile or
 // broken) must end the walk with an error, not loop for ever: forward
 // alone, converging (the forward walk repeats), and converging with only

@@ -50,17 +50,28 @@ func (it *Iterator) stale(f *inflight) bool {
 }
 
 // refused takes a query the server refused that the first walk does not
-// need: without it, the walk before it goes on to the one after.
-func (it *Iterator) refused(f *inflight) {
+// need, and reports whether the walk can carry on without it: an anchor
+// (no split there), the backward walk (the last forward one goes on
+// alone), or a forward walk whose predecessor has not reached its anchor
+// yet (it goes on to the walk after). If the predecessor already has,
+// nothing but the refused walk would return what lies after its position:
+// the walk ends with the refusal, as when the first walk is refused, and
+// Through never claims what was skipped.
+func (it *Iterator) refused(f *inflight) bool {
 	if f.walk == nil {
-		return // an anchor (no split there) or the backward walk (the last forward one goes on alone)
+		return true
 	}
 	for i, w := range it.fwd {
-		if w == f.walk {
-			it.fwd = append(it.fwd[:i], it.fwd[i+1:]...)
-			return
+		if w != f.walk {
+			continue
 		}
+		if prev := it.fwd[i-1]; prev.done {
+			return false
+		}
+		it.fwd = append(it.fwd[:i], it.fwd[i+1:]...)
+		return true
 	}
+	return true
 }
 
 // next is what walk i ends at: the id of the next walk's anchor (which

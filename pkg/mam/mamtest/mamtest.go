@@ -44,6 +44,8 @@ type Archive struct {
 	// time filters); RefuseAfterAnchor refuses to continue after an id it
 	// returned to a query with a start time (an id that expired at once).
 	RefuseStart, RefuseAfterAnchor bool
+	// RefuseAfter refuses to continue after these ids (item-not-found).
+	RefuseAfter map[string]bool
 
 	mu      sync.Mutex
 	items   []Item
@@ -155,7 +157,7 @@ func (a *Archive) answer(s *xmpptest.Session, iq stanza.IQ) (*stanza.IQ, error) 
 	a.mu.Lock()
 	anchor := a.anchors[rec.After]
 	a.mu.Unlock()
-	if a.RefuseAfterAnchor && anchor {
+	if a.RefuseAfterAnchor && anchor || a.RefuseAfter[rec.After] {
 		return nil, &stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound}
 	}
 
