@@ -14,7 +14,10 @@ import (
 func TestLeaseSlotOtherProcess(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSlotHolderProcess$")
-	cmd.Env = append(os.Environ(), "XMPPCTL_SLOT_HOLDER="+dir)
+	// The child needs no server: without this, its TestMain started one
+	// that its os.Exit left running (one Prosody and one ejabberd per run
+	// of the suite).
+	cmd.Env = append(os.Environ(), "XMPPCTL_SLOT_HOLDER="+dir, "XMPPCTL_INTEGRATION=")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
