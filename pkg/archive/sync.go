@@ -131,10 +131,10 @@ func walk(ctx context.Context, s conn.Session, st *store.Store, o Options, q mam
 			if err := putAll(b, append(recs, live...), sum); err != nil {
 				return err
 			}
-			// A page of the backward half of a converging walk leaves
-			// the sync point where the forward half stands: everything
-			// before it is stored. Where the halves meet it moves to the
-			// newest message.
+			// The sync point moves only over what is stored without a
+			// gap (Page.Through): a page of a later walk of a converging
+			// walk leaves it where the walks before it stand. Where all
+			// walks have met it moves to the newest message.
 			if t := page.Through; t != nil {
 				point.LastID, point.LastTime = t.ID, t.Stamp
 			}

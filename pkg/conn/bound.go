@@ -51,30 +51,22 @@ func rawSize(v any) int {
 }
 
 // oversize drops or refuses a stanza over MaxStanza and reports whether it
-// did.
+// did, from go-xmpp's value (Recv's loop): before convert copies it.
 func (s *session) oversize(v any) bool {
 	n := rawSize(v)
 	if n <= s.maxStanza {
 		return false
 	}
-	var from string
+	var head stanza.Stanza // who sent it, and what an IQ needs for its error
 	switch v := v.(type) {
 	case xmpp.Chat:
-		from = v.Remote
+		head = &stanza.Message{From: v.Remote}
 	case xmpp.Presence:
-		from = v.From
+		head = &stanza.Presence{From: v.From}
 	case xmpp.IQ:
-		if t := stanza.IQType(v.Type); t == stanza.ResultIQ || t == stanza.ErrorIQ {
-			return false
-		}
-		from = v.From
-		iq := &stanza.IQ{ID: v.ID, From: v.From, Type: stanza.IQType(v.Type)}
-		go func() { _ = s.Send(s.ctx, iq.ErrorReply(stanza.Modify, stanza.PolicyViolation)) }()
+		head = &stanza.IQ{ID: v.ID, From: v.From, Type: stanza.IQType(v.Type)}
 	}
-	if s.onOversize != nil {
-		s.onOversize(from, n)
-	}
-	return true
+	return s.refuse(head, n)
 }
 
 // releaseOver is the stanza size from which the receive loop hands the
@@ -118,9 +110,13 @@ func stanzaSize(st stanza.Stanza) int {
 // oversizeStanza is oversize for a stanza the receive loop decoded itself.
 func (s *session) oversizeStanza(st stanza.Stanza) bool {
 	n := stanzaSize(st)
-	if n <= s.maxStanza {
-		return false
-	}
+	return n > s.maxStanza && s.refuse(st, n)
+}
+
+// refuse drops st, n bytes over MaxStanza, and reports whether it did:
+// the results of our own requests are kept (their callers wait for them),
+// an IQ request gets policy-violation, and Options.OnOversize is told.
+func (s *session) refuse(st stanza.Stanza, n int) bool {
 	var from string
 	switch v := st.(type) {
 	case *stanza.Message:

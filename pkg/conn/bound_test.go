@@ -21,38 +21,40 @@ func TestOversizeStanzaDropped(t *testing.T) {
 		"presence":     `<presence from='stranger@evil.example/x' id='big'><status>` + big + `</status></presence>`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			var mu sync.Mutex
-			var reports []string
-			s, c := dialScripted(t, func(o *Options) {
-				o.MaxStanza = bound
-				o.OnOversize = func(from string, n int) {
-					mu.Lock()
-					reports = append(reports, from)
-					mu.Unlock()
-					if n <= bound {
-						t.Errorf("reported size %d", n)
+			paths(t, func(t *testing.T, opts ...func(*Options)) {
+				var mu sync.Mutex
+				var reports []string
+				s, c := dialScripted(t, append(opts, func(o *Options) {
+					o.MaxStanza = bound
+					o.OnOversize = func(from string, n int) {
+						mu.Lock()
+						reports = append(reports, from)
+						mu.Unlock()
+						if n <= bound {
+							t.Errorf("reported size %d", n)
+						}
+					}
+				})...)
+				sub := s.Subscribe()
+				defer sub.Close()
+				if ok, err := survives(t, s, c, raw); !ok {
+					t.Fatalf("the session ended: %v", err)
+				}
+				for {
+					st, ok := sub.Poll()
+					if !ok {
+						break
+					}
+					if b, _ := xml.Marshal(st); len(b) > bound {
+						t.Fatalf("a %d-byte stanza was delivered", len(b))
 					}
 				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(reports) != 1 || reports[0] != "stranger@evil.example/x" {
+					t.Errorf("reports %q, want one from the stranger", reports)
+				}
 			})
-			sub := s.Subscribe()
-			defer sub.Close()
-			if ok, err := survives(t, s, c, raw); !ok {
-				t.Fatalf("the session ended: %v", err)
-			}
-			for {
-				st, ok := sub.Poll()
-				if !ok {
-					break
-				}
-				if b, _ := xml.Marshal(st); len(b) > bound {
-					t.Fatalf("a %d-byte stanza was delivered", len(b))
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(reports) != 1 || reports[0] != "stranger@evil.example/x" {
-				t.Errorf("reports %q, want one from the stranger", reports)
-			}
 		})
 	}
 }
@@ -68,33 +70,35 @@ func TestLargeStanzaReleased(t *testing.T) {
 		bound int
 	}{{"delivered", 2 * releaseOver}, {"dropped", releaseOver}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var mu sync.Mutex
-			reports := 0
-			s, c := dialScripted(t, func(o *Options) {
-				o.MaxStanza = tc.bound
-				o.OnOversize = func(string, int) { mu.Lock(); reports++; mu.Unlock() }
+			paths(t, func(t *testing.T, opts ...func(*Options)) {
+				var mu sync.Mutex
+				reports := 0
+				s, c := dialScripted(t, append(opts, func(o *Options) {
+					o.MaxStanza = tc.bound
+					o.OnOversize = func(string, int) { mu.Lock(); reports++; mu.Unlock() }
+				})...)
+				sub := s.Subscribe()
+				defer sub.Close()
+				raw := `<message from='peer@example.org/x' id='big'><body>` + body + `</body></message>`
+				if ok, err := survives(t, s, c, raw); !ok {
+					t.Fatalf("the session ended: %v", err)
+				}
+				delivered := false
+				for {
+					st, ok := sub.Poll()
+					if !ok {
+						break
+					}
+					if m, ok := st.(*stanza.Message); ok && m.ID == "big" {
+						delivered = m.Body == body
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if want := tc.bound > len(body); delivered != want || (reports == 0) != want {
+					t.Errorf("delivered whole %v, %d reports; want delivered %v", delivered, reports, want)
+				}
 			})
-			sub := s.Subscribe()
-			defer sub.Close()
-			raw := `<message from='peer@example.org/x' id='big'><body>` + body + `</body></message>`
-			if ok, err := survives(t, s, c, raw); !ok {
-				t.Fatalf("the session ended: %v", err)
-			}
-			delivered := false
-			for {
-				st, ok := sub.Poll()
-				if !ok {
-					break
-				}
-				if m, ok := st.(*stanza.Message); ok && m.ID == "big" {
-					delivered = m.Body == body
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if want := tc.bound > len(body); delivered != want || (reports == 0) != want {
-				t.Errorf("delivered whole %v, %d reports; want delivered %v", delivered, reports, want)
-			}
 		})
 	}
 }

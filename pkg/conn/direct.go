@@ -18,8 +18,10 @@ import (
 // and tells the tap what it wrote, as go-xmpp's debug writer would have.
 //
 // The bytes on the wire are SendOrg's: the stanza and a newline, in one
-// Write, so a concurrent write by go-xmpp (its answers to pings, inside
-// Recv) still lands between whole stanzas: tls.Conn serialises Writes.
+// Write, so a concurrent write by go-xmpp (its answers to pings inside
+// Recv, on the fallback receive loop) still lands between whole stanzas:
+// tls.Conn serialises Writes. writeRaw (stream-management nonzas) goes
+// the same way.
 // With --debug-xml, SendOrg stays, so that what is printed is unchanged.
 // If a go-xmpp release renames or wraps the field, directWriter finds
 // nothing and SendOrg is used, as before (TestContractDirectWrite).

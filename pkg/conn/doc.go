@@ -221,8 +221,10 @@
 //     those fail, "text" becomes undefined-condition.
 //   - Ping and version answered inside Recv (TestContractAnswersPingAndVersion):
 //     go-xmpp answers XEP-0199 pings and XEP-0092 version queries itself
-//     (Options.Version, else service-unavailable) and Recv does not return
-//     them; stream-management counts may therefore be low, never high.
+//     (service-unavailable: the session never sets ReportSoftwareVersion)
+//     and Recv does not return them. Only the fallback loop depends on it:
+//     read.go answers pings itself and hands version queries to the IQ
+//     handlers (pkg/online's).
 //   - Forced initial presence (TestContractInitialPresence): after binding,
 //     go-xmpp sends an available presence that no option skips;
 //     Options.Unavailable withdraws it, and OnOffline reports the offline

@@ -92,7 +92,6 @@ type attempt struct {
 	ident    Identity
 	tap      *tap
 	timeout  time.Duration
-	version  *SoftwareVersion
 	fast     fastToken // XEP-0484 token from an earlier login, if any
 	relay    bool      // through the login relay (relay.go)
 }
@@ -138,10 +137,6 @@ func dial(ctx context.Context, a attempt) (*xmpp.Client, *relay, error) {
 			return nil, nil, classify(a.target.Addr, err)
 		}
 		opts.Host, opts.NoTLS, opts.StartTLS, opts.TLSConfig = r.addr(), false, false, r.clientTLS
-	}
-	if v := a.version; v != nil {
-		opts.ReportSoftwareVersion = true
-		opts.SoftwareName, opts.SoftwareVersion, opts.ReportSoftwareOS = v.Name, v.Version, v.OS
 	}
 	type res struct {
 		c   *xmpp.Client
@@ -232,7 +227,7 @@ func login(ctx context.Context, o Options, targets []Target, ident Identity, t *
 		tok := fast.get(o.bare)
 		for {
 			viaRelay := mech == "PLAIN" && tok.Token == "" && relayWanted(b2, key, t)
-			c, r, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, o.Version, tok, viaRelay})
+			c, r, err := dial(ctx, attempt{tg, tlsConf, o.bare, o.Password, mech, ident, t, o.DialTimeout, tok, viaRelay})
 			if err == nil {
 				if mech == "" {
 					mech = c.Mechanism

@@ -42,13 +42,20 @@ func sockOf(c *xmpp.Client) *net.TCPConn {
 // streamOf returns the connection c reads its stream from and writes it
 // to (its unexported conn field), or nil when that field is not there.
 func streamOf(c *xmpp.Client) net.Conn {
-	if c == nil {
-		return nil
-	}
-	f := reflect.ValueOf(c).Elem().FieldByName("conn")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[net.Conn]() {
-		return nil
-	}
-	nc, _ := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(net.Conn)
+	nc, _ := clientField[net.Conn](c, "conn")
 	return nc
+}
+
+// clientField reads the unexported field name of go-xmpp's client, if it
+// is there with type T (the contract tests fence each one used).
+func clientField[T any](c *xmpp.Client, name string) (T, bool) {
+	var zero T
+	if c == nil {
+		return zero, false
+	}
+	f := reflect.ValueOf(c).Elem().FieldByName(name)
+	if !f.IsValid() || f.Type() != reflect.TypeFor[T]() {
+		return zero, false
+	}
+	return *(*T)(unsafe.Pointer(f.UnsafeAddr())), true
 }

@@ -3,10 +3,6 @@ package conn
 import (
 	"encoding/xml"
 	"errors"
-	"reflect"
-	"runtime"
-	"strings"
-	"unsafe"
 
 	xmpp "github.com/xmppo/go-xmpp"
 
@@ -22,11 +18,13 @@ import (
 // allocated (issue 16). It also lost data (a message's "to", delay stamps
 // with fractions of a second, presence status codes, disco languages).
 //
-// What Recv did besides decoding is done here too: pings and software
-// version queries are answered before any handler (answerBuiltin), a
+// What Recv did besides decoding is done here too: pings are answered
+// before any handler (answerPing), a
 // message carrying a pubsub event is dropped as before (go-xmpp turned it
 // into types convert.go ignores), XEP-0198 nonzas go to handleNonza, a
-// stream error or the server's closing tag ends the session.
+// stream error or the server's closing tag ends the session. Software
+// version queries, which Recv answered itself too, now reach the IQ
+// handlers (pkg/online answers them; without a handler, service-unavailable).
 //
 // The decoder is go-xmpp's unexported p field, read after login only:
 // go-xmpp reads it itself during login and in Close, which the session
@@ -46,21 +44,11 @@ func directReader(c *xmpp.Client, o Options) *xml.Decoder {
 // decoderOf returns the decoder c reads its stream with (its unexported p
 // field), or nil when that field is not there.
 func decoderOf(c *xmpp.Client) *xml.Decoder {
-	if c == nil {
-		return nil
-	}
-	f := reflect.ValueOf(c).Elem().FieldByName("p")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[*xml.Decoder]() {
-		return nil
-	}
-	return *(**xml.Decoder)(unsafe.Pointer(f.UnsafeAddr()))
+	d, _ := clientField[*xml.Decoder](c, "p")
+	return d
 }
 
-const (
-	nsStreams     = "http://etherx.jabber.org/streams"
-	nsPubsubEvent = "http://jabber.org/protocol/pubsub#event"
-	nsVersion     = "jabber:iq:version"
-)
+const nsPubsubEvent = "http://jabber.org/protocol/pubsub#event"
 
 // errServerClosed is how the stream ends when the server closes it.
 var errServerClosed = errors.New("server closed stream")
@@ -76,8 +64,7 @@ func (s *session) readLoop(dec *xml.Decoder) {
 		if st == nil {
 			continue
 		}
-		s.handled.Add(1)
-		if s.answerBuiltin(st) || s.dropped(st) {
+		if s.answerPing(st) || s.dropped(st) {
 			continue
 		}
 		s.dispatch(st)
@@ -94,7 +81,7 @@ func (s *session) readStanza(dec *xml.Decoder) (stanza.Stanza, error) {
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			if t.Name.Space == nsStreams && t.Name.Local == "stream" {
+			if t.Name.Space == nsStream && t.Name.Local == "stream" {
 				return nil, errServerClosed
 			}
 		case xml.StartElement:
@@ -132,7 +119,7 @@ func (s *session) decodeTop(dec *xml.Decoder, start xml.StartElement) (stanza.St
 			return iq, nil
 		}
 	}
-	if start.Name.Space == nsStreams && start.Name.Local == "error" {
+	if start.Name.Space == nsStream && start.Name.Local == "error" {
 		return nil, streamError(dec, start)
 	}
 	if err := dec.Skip(); err != nil {
@@ -177,42 +164,15 @@ func orUndefined(isError bool, e *stanza.Error, typ stanza.ErrorType) *stanza.Er
 	return e
 }
 
-// answerBuiltin answers what go-xmpp's Recv answered itself, before any
-// handler: pings, and software version queries (with Options.Version, or
-// service-unavailable).
-func (s *session) answerBuiltin(st stanza.Stanza) bool {
+// answerPing answers an XEP-0199 ping before any handler, as go-xmpp's
+// Recv did: every session, whatever its command, stays provably alive.
+func (s *session) answerPing(st stanza.Stanza) bool {
 	iq, ok := st.(*stanza.IQ)
-	if !ok || iq.Type != stanza.GetIQ {
+	if !ok || iq.Type != stanza.GetIQ || !iq.Query.Is(stanza.NSPing, "ping") {
 		return false
 	}
-	switch {
-	case iq.Query.Is(stanza.NSPing, "ping"):
-		go func() { _ = s.Send(s.ctx, iq.Result(nil)) }()
-		return true
-	case iq.Query.Is(nsVersion, "query"):
-		if s.version == nil {
-			go func() { _ = s.Send(s.ctx, iq.ErrorReply(stanza.Cancel, stanza.ServiceUnavailable)) }()
-			return true
-		}
-		go func() { _ = s.Send(s.ctx, iq.Result(versionAnswer(*s.version))) }()
-		return true
-	}
-	return false
-}
-
-type versionQuery struct {
-	XMLName xml.Name `xml:"jabber:iq:version query"`
-	Name    string   `xml:"name"`
-	Version string   `xml:"version"`
-	OS      string   `xml:"os,omitempty"`
-}
-
-func versionAnswer(v SoftwareVersion) versionQuery {
-	q := versionQuery{Name: v.Name, Version: v.Version}
-	if v.OS {
-		q.OS = strings.SplitN(runtime.GOOS, "/", 2)[0]
-	}
-	return q
+	go func() { _ = s.Send(s.ctx, iq.Result(nil)) }()
+	return true
 }
 
 // dropped reports a stanza the session does not hand out: one over

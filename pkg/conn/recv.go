@@ -25,7 +25,6 @@ func (s *session) recvLoop() {
 				continue
 			}
 			if lostStanza(v, err) {
-				s.handled.Add(1) // the server counts it (XEP-0198)
 				continue
 			}
 			s.fail(err)
@@ -33,7 +32,6 @@ func (s *session) recvLoop() {
 		}
 		big := rawSize(v) > releaseOver
 		if s.oversize(v) {
-			s.handled.Add(1)
 			if big {
 				v = nil
 				release()
@@ -52,7 +50,6 @@ func (s *session) recvLoop() {
 				p.Error = e
 			}
 		}
-		s.handled.Add(1)
 		s.dispatch(st)
 	}
 }

@@ -51,10 +51,6 @@ type Options struct {
 	// should know that they were delivered here (they stay in the
 	// server's archive, where it keeps one). Not called for zero.
 	OnOffline func(n int)
-	// Version, when set, is what the session answers to XEP-0092 software
-	// version queries (before any handler, as go-xmpp's Recv did: read.go);
-	// nil answers service-unavailable.
-	Version *SoftwareVersion
 	// OnOversize, when set, is told about each incoming stanza over
 	// MaxStanza that was dropped (bound.go): who sent it and its size.
 	OnOversize func(from string, size int)
@@ -65,12 +61,6 @@ type Options struct {
 	// viaRecv makes the receive loop go through go-xmpp's Recv (tests
 	// compare both).
 	viaRecv bool
-}
-
-// SoftwareVersion is the XEP-0092 answer a session may give.
-type SoftwareVersion struct {
-	Name, Version string
-	OS            bool // also tell the operating system
 }
 
 // LoginInfo is implemented by sessions from Dial: what the login saw, for
@@ -138,7 +128,6 @@ type session struct {
 	enabled    chan struct{}   // closed when SM <enabled/> or <failed/> arrived
 
 	sm      atomic.Bool
-	handled atomic.Uint32
 	closing atomic.Bool
 	offline atomic.Int32 // offline messages flushed to an Unavailable session
 
@@ -148,7 +137,6 @@ type session struct {
 	onOversize  func(from string, n int) // Options.OnOversize
 	release     func()                   // hands the resource slot back (slot.go)
 	relay       *relay                   // nil unless the login needed the relay (relay.go)
-	version     *SoftwareVersion         // Options.Version
 	dec         *xml.Decoder             // go-xmpp's, read by the receive loop itself (read.go); nil: Recv
 
 	ctx    context.Context // lives as long as the session; for handlers
@@ -219,7 +207,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		unavailable: o.Unavailable, onOffline: o.OnOffline,
 		maxStanza: cmp.Or(o.MaxStanza, MaxStanza), onOversize: o.OnOversize,
 		release: release, relay: r, w: directWriter(c, t),
-		version: o.Version, dec: directReader(c, o),
+		dec: directReader(c, o),
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	go s.recvLoop()
@@ -275,7 +263,7 @@ func (s *session) writeRaw(raw string) error {
 	if s.closed {
 		return s.deadErr()
 	}
-	if _, err := s.c.SendOrg(raw); err != nil {
+	if err := s.writeLine([]byte(raw + "\n")); err != nil {
 		return &ConnectError{Addr: s.target.Addr, Err: fmt.Errorf("write: %w", err)}
 	}
 	return nil

@@ -40,13 +40,10 @@ func (w *fwdWalk) stamp() time.Time {
 
 // stale reports a query whose walk has ended meanwhile.
 func (it *Iterator) stale(f *inflight) bool {
-	switch {
-	case f.walk != nil:
+	if f.walk != nil {
 		return f.walk.done
-	case f.backward:
-		return it.tailMet
 	}
-	return it.tailMet // an anchor: too late to split
+	return it.tailMet // the backward walk has met, or too late to split
 }
 
 // refused takes a query the server refused that the first walk does not

@@ -22,6 +22,12 @@ const (
 // DefaultNode is the XEP-0115 caps node: the URI of the software.
 const DefaultNode = "https://github.com/xmppctl/xmppctl"
 
+// SoftwareVersion is the XEP-0092 answer a session may give.
+type SoftwareVersion struct {
+	Name, Version string
+	OS            bool // also tell the operating system
+}
+
 // Options describe the entity the session presents.
 type Options struct {
 	// Bot makes the identity client/bot (an unattended script) instead of
@@ -30,9 +36,8 @@ type Options struct {
 	// Name is the identity's name; "" means "xmppctl".
 	Name string
 	// Version answers XEP-0092 queries; nil (the default) keeps the
-	// software private and the feature unadvertised. Pass the same value
-	// in conn.Options.Version: go-xmpp answers these queries itself.
-	Version *conn.SoftwareVersion
+	// software private and the feature unadvertised.
+	Version *SoftwareVersion
 	// Features are the features of the running command (Jingle file
 	// transfer, receipts, ...), added to the ones answered here.
 	Features []string

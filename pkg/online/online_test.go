@@ -11,7 +11,6 @@ import (
 	"github.com/xmppctl/xmppctl/internal/golden"
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
 	"github.com/xmppctl/xmppctl/pkg/caps"
-	"github.com/xmppctl/xmppctl/pkg/conn"
 	"github.com/xmppctl/xmppctl/pkg/disco"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
@@ -91,12 +90,12 @@ func TestDiscoInfoMatchesAdvertisedCaps(t *testing.T) {
 func TestVersionIsOptIn(t *testing.T) {
 	tests := []struct {
 		name    string
-		version *conn.SoftwareVersion
+		version *SoftwareVersion
 		want    string
 		wantErr stanza.Condition
 	}{
 		{"private by default", nil, "", "service-unavailable"},
-		{"opted in", &conn.SoftwareVersion{Name: "xmppctl", Version: "1.2.3"},
+		{"opted in", &SoftwareVersion{Name: "xmppctl", Version: "1.2.3"},
 			`<query xmlns="jabber:iq:version"><name>xmppctl</name><version>1.2.3</version></query>`, ""},
 	}
 	for _, tt := range tests {
