@@ -227,8 +227,20 @@ func TestRoomCatchUp(t *testing.T) {
 			if warned != lost {
 				t.Errorf("lost id %v, warnings %q", lost, warns)
 			}
-			if !slices.ContainsFunc(a.Queries(), func(q mamtest.Query) bool { return q.After == "old" }) {
-				t.Errorf("queries %+v, want one after the stored id", a.Queries())
+			// First the settle window (with Settle), then after the stored id.
+			qs := a.Queries()
+			i := slices.IndexFunc(qs, func(q mamtest.Query) bool { return q.After == "old" })
+			windows := 0
+			if tc.settle > 0 {
+				windows = 1
+			}
+			if i != windows {
+				t.Fatalf("queries %+v, want %d settle window(s) and then one after the stored id", qs, windows)
+			}
+			for _, q := range qs[:i] {
+				if q.Start == "" || q.End == "" || q.After != "" {
+					t.Errorf("query %+v before the one after the stored id is not a settle window", q)
+				}
 			}
 		})
 	}
