@@ -55,8 +55,8 @@ type Iterator struct {
 	noPipe   bool
 	walks    int // 0: one forward walk; else Converge's number of walks
 
-	// Queries sent and not yet returned as a page, in the order sent (the
-	// order the server answers them in).
+	// Queries sent and not yet returned as a page, in the order sent (each
+	// one's answer is waited for on its own: the order does not matter).
 	queue []*inflight
 	// The forward walks, oldest part of the archive first (walks.go).
 	fwd []*fwdWalk
@@ -66,7 +66,7 @@ type Iterator struct {
 	bwdStarted bool
 	bwdFirst   *Result
 	newest     *Result
-	tailMet    bool // the backward walk met the last forward walk
+	tailMet    bool // the newest end is covered: the backward walk met the last forward one, or a forward walk reached the end
 	split      bool // the walk was split (or found too short to split)
 	count      int  // the first page's RSM count: -1 when not said
 	returned   int  // results returned so far
