@@ -76,22 +76,38 @@ func Root() string {
 // (e.g. "XMPP_UPLOAD_LIMIT_MB=1"). Stop it with Stop.
 func Start(extraEnv ...string) (*Server, error) { return StartKind(Kind(), extraEnv...) }
 
+// portTaken recognises a server that could not bind one of its ports.
+func portTaken(log string) bool {
+	l := strings.ToLower(log)
+	return strings.Contains(l, "eaddrinuse") || strings.Contains(l, "address already in use")
+}
+
 // StartKind starts a server of the given kind (Prosody or Ejabberd).
 func StartKind(kind string, extraEnv ...string) (*Server, error) {
 	if kind != Prosody && kind != Ejabberd {
 		return nil, fmt.Errorf("%s=%q: want %s or %s", ServerEnv, kind, Prosody, Ejabberd)
 	}
-	dir, err := os.MkdirTemp("", "xmppctl-it-*")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(filepath.Join(Root(), "scripts", "test-server"), "start", "--server", kind, dir)
-	cmd.Env = append(os.Environ(), extraEnv...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
+	var dir string
+	var out []byte
+	for attempt := 1; ; attempt++ {
+		var err error
+		if dir, err = os.MkdirTemp("", "xmppctl-it-*"); err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(filepath.Join(Root(), "scripts", "test-server"), "start", "--server", kind, dir)
+		cmd.Env = append(os.Environ(), extraEnv...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if out, err = cmd.Output(); err == nil {
+			break
+		}
+		_ = exec.Command(filepath.Join(Root(), "scripts", "test-server"), "stop", dir, "--purge").Run()
 		_ = os.RemoveAll(dir)
+		// A port found free was taken before the server bound it (another
+		// pass's server starting at the same moment): fresh ports again.
+		if attempt < 3 && portTaken(stderr.String()) {
+			continue
+		}
 		return nil, fmt.Errorf("scripts/test-server start --server %s: %v: %s", kind, err, stderr.String())
 	}
 	envFile := strings.TrimSpace(string(out))
