@@ -232,6 +232,30 @@ func TestUpdateRollsBack(t *testing.T) {
 	}
 }
 
+// A batch whose context ends keeps nothing, although its statements run
+// without the context's cancellation (Update): the transaction itself
+// still ends with it.
+func TestUpdateCancelled(t *testing.T) {
+	st := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := st.Update(ctx, func(b *Batch) error {
+		m := msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0)
+		if _, err := b.Put(&m); err != nil {
+			return err
+		}
+		cancel()
+		m = msg("s2", "o2", "bob@example.org/a", "alice@example.org", "hi again", 1)
+		_, err := b.Put(&m) // fails, or succeeds before the rollback: either way nothing is kept
+		return err
+	})
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, sql.ErrTxDone) {
+		t.Fatalf("Update after cancel: %v, want context.Canceled or sql.ErrTxDone", err)
+	}
+	if n, _ := st.Count(context.Background(), "alice@example.org", "alice@example.org"); n != 0 {
+		t.Fatalf("%d messages survived a cancelled batch", n)
+	}
+}
+
 func TestLock(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
