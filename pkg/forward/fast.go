@@ -116,7 +116,7 @@ func (p *parser) message(attrs []xml.Attr, empty bool) (*message, bool) {
 				m.Thread = t.Value
 			}
 		default:
-			el := stanza.Element{XMLName: xml.Name{Space: xmlnsOf(attrs, ns), Local: name}, Attrs: attrs}
+			el := stanza.Element{XMLName: xml.Name{Space: xmlnsOf(attrs, ns), Local: name}, Attrs: keep(attrs)}
 			if !empty {
 				inner := p.i
 				if !p.content(name, 0) {
@@ -134,6 +134,13 @@ const xmlURL = "http://www.w3.org/XML/1998/namespace"
 type parser struct {
 	b []byte
 	i int
+	// attrs holds the attributes of the last start tag read, until the
+	// next: a caller that keeps them copies them (keep). Parsing a page
+	// allocated a fresh slice, grown attribute by attribute, per tag.
+	attrs []xml.Attr
+	// skipping is set while content is only checked, not kept (content):
+	// attribute values and text are validated without being decoded.
+	skipping bool
 }
 
 func (p *parser) skipSpace() {
@@ -165,7 +172,9 @@ func (p *parser) startTag() (name string, attrs []xml.Attr, empty, ok bool) {
 	if name, ok = p.name(); !ok {
 		return "", nil, false, false
 	}
+	p.attrs = p.attrs[:0]
 	for {
+		attrs = p.attrs
 		sp := p.i
 		p.skipSpace()
 		if p.i >= len(p.b) {
@@ -189,8 +198,17 @@ func (p *parser) startTag() (name string, attrs []xml.Attr, empty, ok bool) {
 		if !ok {
 			return "", nil, false, false
 		}
-		attrs = append(attrs, a)
+		p.attrs = append(p.attrs, a)
 	}
+}
+
+// keep copies attributes from p.attrs for a caller that keeps them; none
+// is nil, as encoding/xml gives.
+func keep(attrs []xml.Attr) []xml.Attr {
+	if len(attrs) == 0 {
+		return nil
+	}
+	return append([]xml.Attr(nil), attrs...)
 }
 
 // attr reads name='value' (or "value"); the only prefix it takes is
@@ -221,6 +239,9 @@ func (p *parser) attr() (xml.Attr, bool) {
 	p.i += end + 1
 	if bytes.IndexByte(raw, '<') >= 0 || bytes.IndexByte(raw, '\t') >= 0 || bytes.IndexByte(raw, '\n') >= 0 {
 		return xml.Attr{}, false
+	}
+	if p.skipping {
+		return xml.Attr{Name: n}, validText(raw)
 	}
 	v, ok := unescape(raw)
 	return xml.Attr{Name: n, Value: v}, ok
@@ -256,12 +277,16 @@ func (p *parser) content(name string, depth int) bool {
 	if depth > 16 {
 		return false
 	}
+	if depth == 0 {
+		p.skipping = true
+		defer func() { p.skipping = false }()
+	}
 	for {
 		end := bytes.IndexByte(p.b[p.i:], '<')
 		if end < 0 {
 			return false
 		}
-		if _, ok := unescape(p.b[p.i : p.i+end]); !ok {
+		if !validText(p.b[p.i : p.i+end]) {
 			return false
 		}
 		p.i += end
@@ -311,6 +336,27 @@ func unescape(raw []byte) (string, bool) {
 		amp = bytes.IndexByte(raw, '&')
 	}
 	return string(append(out, raw...)), true
+}
+
+// validText reports whether unescape takes raw, without decoding it.
+func validText(raw []byte) bool {
+	for {
+		amp := bytes.IndexByte(raw, '&')
+		if amp < 0 {
+			return true
+		}
+		raw = raw[amp:]
+		semi := bytes.IndexByte(raw, ';')
+		if semi < 0 {
+			return false
+		}
+		switch string(raw[1:semi]) {
+		case "lt", "gt", "amp", "apos", "quot":
+		default:
+			return false
+		}
+		raw = raw[semi+1:]
+	}
 }
 
 // validChars reports whether b is UTF-8 made of characters XML allows,

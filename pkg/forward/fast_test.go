@@ -87,3 +87,15 @@ func normalize(w *XML) {
 		w.Message.Ext[i].Inner = bytes.Clone(w.Message.Ext[i].Inner)
 	}
 }
+
+// validText (content being skipped) takes exactly what unescape takes.
+func FuzzValidTextMatchesUnescape(f *testing.F) {
+	for _, s := range []string{"", "plain", "a &amp; b", "&lt;&gt;&apos;&quot;", "&", "&;", "&amp", "&#65;", "x &unknown; y", "&amp;&amp"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, ok := unescape([]byte(s)); ok != validText([]byte(s)) {
+			t.Fatalf("%q: unescape ok %v, validText %v", s, ok, validText([]byte(s)))
+		}
+	})
+}
