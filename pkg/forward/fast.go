@@ -52,7 +52,7 @@ func fastXML(b []byte) (*XML, bool) {
 				}
 			}
 		case name == "message" && w.Message == nil:
-			m, ok := p.message(attrs, empty)
+			m, ok := p.message(attrs, empty, NS)
 			if !ok {
 				return nil, false
 			}
@@ -63,8 +63,9 @@ func fastXML(b []byte) (*XML, bool) {
 	}
 }
 
-// message decodes the content of a <message/> whose start tag was read.
-func (p *parser) message(attrs []xml.Attr, empty bool) (*message, bool) {
+// message decodes the content of a <message/> whose start tag was read;
+// inherited is the default namespace around it.
+func (p *parser) message(attrs []xml.Attr, empty bool, inherited string) (*message, bool) {
 	m := &message{}
 	for _, a := range attrs {
 		switch {
@@ -84,7 +85,7 @@ func (p *parser) message(attrs []xml.Attr, empty bool) (*message, bool) {
 	if empty {
 		return m, true
 	}
-	ns := xmlnsOf(attrs, NS) // the default namespace of the children
+	ns := xmlnsOf(attrs, inherited) // the default namespace of the children
 	for {
 		p.skipSpace()
 		if p.endTag("message") {
@@ -303,9 +304,13 @@ func (p *parser) content(name string, depth int) bool {
 	}
 }
 
-// unescape decodes the five predefined entities; any other reference
-// (and a stray '&') is left to encoding/xml.
+// unescape decodes the five predefined entities; any other reference, a
+// stray '&' and "]]>" (which encoding/xml refuses outside CDATA) are left
+// to encoding/xml.
 func unescape(raw []byte) (string, bool) {
+	if bytes.Contains(raw, cdataEnd) {
+		return "", false
+	}
 	amp := bytes.IndexByte(raw, '&')
 	if amp < 0 {
 		return string(raw), true
@@ -338,8 +343,13 @@ func unescape(raw []byte) (string, bool) {
 	return string(append(out, raw...)), true
 }
 
+var cdataEnd = []byte("]]>")
+
 // validText reports whether unescape takes raw, without decoding it.
 func validText(raw []byte) bool {
+	if bytes.Contains(raw, cdataEnd) {
+		return false
+	}
 	for {
 		amp := bytes.IndexByte(raw, '&')
 		if amp < 0 {

@@ -33,6 +33,7 @@ var fastSeeds = []string{
 	`<forwarded xmlns='urn:xmpp:forward:0'><message><body>a &unknown; b</body></message></forwarded>`,
 	"<forwarded xmlns='urn:xmpp:forward:0'><message><body>\x01</body></message></forwarded>",
 	"<forwarded xmlns='urn:xmpp:forward:0'><message><body>\xff</body></message></forwarded>",
+	`<forwarded xmlns='urn:xmpp:forward:0'><message><body>]]&gt;</body><x a=']]>'/></message></forwarded>`,
 	`<message/>`,
 	``,
 }
