@@ -3,8 +3,6 @@ package conn
 import (
 	"crypto/tls"
 	"net"
-	"reflect"
-	"unsafe"
 
 	xmpp "github.com/xmppo/go-xmpp"
 )
@@ -53,9 +51,8 @@ func clientField[T any](c *xmpp.Client, name string) (T, bool) {
 	if c == nil {
 		return zero, false
 	}
-	f := reflect.ValueOf(c).Elem().FieldByName(name)
-	if !f.IsValid() || f.Type() != reflect.TypeFor[T]() {
-		return zero, false
+	if f := fieldPtr[T](c, name); f != nil {
+		return *f, true
 	}
-	return *(*T)(unsafe.Pointer(f.UnsafeAddr())), true
+	return zero, false
 }

@@ -1,11 +1,15 @@
 package conn
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
+	"io"
+	"strings"
 
 	xmpp "github.com/xmppo/go-xmpp"
 
+	"github.com/xmppctl/xmppctl/pkg/forward"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -68,6 +72,58 @@ func (s *session) readLoop(dec *xml.Decoder) {
 			continue
 		}
 		s.dispatch(st)
+	}
+}
+
+// readFramed is recvLoop reading the stream taken from go-xmpp's decoder
+// (handoff.go), an element at a time.
+func (s *session) readFramed(st *stream) {
+	for {
+		el, err := st.frames.next()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		v, err := s.decodeFramed(st, el)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if v == nil {
+			continue
+		}
+		if s.answerPing(v) || s.dropped(v) {
+			continue
+		}
+		s.dispatch(v)
+	}
+}
+
+// decodeFramed decodes one top-level element: a plain message (every
+// archive result) with the fast parser, anything else, and what the fast
+// parser leaves, with encoding/xml behind the stream's header, as if it
+// were read from the stream. Nothing returned aliases el.
+func (s *session) decodeFramed(st *stream, el []byte) (stanza.Stanza, error) {
+	if bytes.HasPrefix(el, []byte("<message")) {
+		b := bytes.Clone(el) // the extensions' content aliases it
+		if m, ok := forward.TopMessage(b, st.defaultNS); ok {
+			m.To = s.jid // as decodeTop: what is received is ours
+			m.Error = orUndefined(m.Type == stanza.ErrorMessage, m.Error, stanza.Cancel)
+			return m, nil
+		}
+	}
+	dec := xml.NewDecoder(io.MultiReader(strings.NewReader(st.head), bytes.NewReader(el)))
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			return s.decodeTop(dec, start)
+		}
 	}
 }
 

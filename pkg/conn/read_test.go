@@ -1,10 +1,13 @@
 package conn
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -15,10 +18,15 @@ import (
 
 func viaRecv(o *Options) { o.viaRecv = true }
 
-// paths runs f once on each receive path: the session reading the stream
-// itself (production) and through go-xmpp's Recv (the fallback).
+func viaDecoder(o *Options) { o.viaDecoder = true }
+
+// paths runs f once on each receive path: the session framing the stream
+// itself (production), decoding it with go-xmpp's decoder (the fallback
+// when the handoff finds go-xmpp or encoding/xml changed) and through
+// go-xmpp's Recv (the fallback when even the decoder is not found).
 func paths(t *testing.T, f func(t *testing.T, opts ...func(*Options))) {
-	t.Run("read", func(t *testing.T) { f(t) })
+	t.Run("framed", func(t *testing.T) { f(t) })
+	t.Run("decoder", func(t *testing.T) { f(t, viaDecoder) })
 	t.Run("Recv", func(t *testing.T) { f(t, viaRecv) })
 }
 
@@ -70,6 +78,96 @@ func TestContractDecoder(t *testing.T) {
 	}
 	if got := inCount(s) - before; got != 1 {
 		t.Errorf("%d stanzas counted in for XEP-0198, want 1", got)
+	}
+}
+
+// TestContractHandoff fences the assumption "the decoder's read-ahead can
+// be taken over" (handoff.go): after login the session frames the stream
+// itself, go-xmpp's decoder is left with nothing buffered, and the tap
+// still sees every byte first: the stanza is counted for XEP-0198 and
+// --debug-xml prints it as before, one "RECV " line per read.
+func TestContractHandoff(t *testing.T) {
+	var debug received
+	s, c := dialScripted(t, func(o *Options) { o.DebugXML = &debug })
+	if s.stream == nil {
+		t.Fatal("the stream was not taken over from go-xmpp's decoder: encoding/xml's or go-xmpp's internals changed (see handoff.go)")
+	}
+	if src := fieldPtr[io.ByteReader](s.dec, "r"); src == nil {
+		t.Fatal("the decoder's source is gone")
+	} else if br, ok := (*src).(*bufio.Reader); !ok || br.Buffered() != 0 {
+		t.Fatalf("go-xmpp's decoder still holds read-ahead bytes (%T)", *src)
+	}
+	sub := s.Subscribe()
+	defer sub.Close()
+	before := inCount(s)
+	const msg = `<message from='friend@example.org/x' to='me@example.org' type='chat' id='t1'><body>through the tap</body></message>`
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := nextOf(t, sub).(*stanza.Message); !ok || m.Body != "through the tap" {
+		t.Fatalf("got %+v", m)
+	}
+	if got := inCount(s) - before; got != 1 {
+		t.Errorf("%d stanzas counted in for XEP-0198, want 1", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if got, ok := debug.waitFor(ctx, "RECV "+msg+"\n"); !ok {
+		t.Errorf("--debug-xml lacks the stanza's RECV line:\n%s", got)
+	}
+}
+
+// framedCorpus adds to readCorpus what only the framing sees: whitespace
+// between stanzas, markup in an element that is not an element, a '>' in
+// an attribute value, an element larger than the framer's buffer.
+var framedCorpus = append(append([]string(nil), readCorpus...),
+	"\n  \t",
+	`<message from='friend@example.org/x' type='chat' id='f1'><body><![CDATA[<not> an </element>]]></body><!-- a <comment> --><x xmlns='urn:x' a='1 > 0'><?pi <x>?></x><y xmlns='urn:y' b='/>' c="'>"/><z xmlns='urn:z' d='>'/></message>`,
+	`<presence from='friend@example.org/x' id='f2'><status>`+strings.Repeat("long &amp; ", 4000)+`</status></presence>`,
+	`<message from='friend@example.org/x' id='f3' type='chat'><body>plain</body><stanza-id xmlns='urn:xmpp:sid:0' id='s3' by='me@example.org'/></message>`,
+)
+
+// The framed stream gives exactly what go-xmpp's decoder gave, stanza for
+// stanza, whether the stanzas come together or a byte at a time.
+func TestFramedMatchesDecoder(t *testing.T) {
+	var stanzas []string
+	for _, s := range framedCorpus {
+		if strings.TrimSpace(s) != "" {
+			stanzas = append(stanzas, s)
+		}
+	}
+	for _, split := range []bool{false, true} {
+		got := map[bool][]stanza.Stanza{}
+		for _, framed := range []bool{true, false} {
+			var opts []func(*Options)
+			if !framed {
+				opts = append(opts, viaDecoder)
+			}
+			s, c := dialScripted(t, opts...)
+			if (s.stream != nil) != framed {
+				t.Fatalf("framed %v, stream taken %v", framed, s.stream != nil)
+			}
+			sub := s.Subscribe()
+			all := []byte(strings.Join(framedCorpus, ""))
+			if split {
+				for i := range all {
+					if _, err := c.Write(all[i : i+1]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else if _, err := c.Write(all); err != nil {
+				t.Fatal(err)
+			}
+			for range stanzas {
+				got[framed] = append(got[framed], nextOf(t, sub))
+			}
+			sub.Close()
+		}
+		for i := range stanzas {
+			if !reflect.DeepEqual(got[true][i], got[false][i]) {
+				t.Errorf("split %v, stanza %d differs:\nframed  %#v\ndecoder %#v", split, i, got[true][i], got[false][i])
+			}
+		}
 	}
 }
 

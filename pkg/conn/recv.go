@@ -13,6 +13,10 @@ import (
 func (s *session) recvLoop() {
 	stack.Reserve16K() // XML decoding
 	defer s.finish()
+	if s.stream != nil {
+		s.readFramed(s.stream)
+		return
+	}
 	if s.dec != nil {
 		s.readLoop(s.dec)
 		return

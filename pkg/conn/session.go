@@ -61,6 +61,9 @@ type Options struct {
 	// viaRecv makes the receive loop go through go-xmpp's Recv (tests
 	// compare both).
 	viaRecv bool
+	// viaDecoder makes it decode every stanza with go-xmpp's decoder
+	// instead of framing the stream (tests of the paths' equivalence).
+	viaDecoder bool
 }
 
 // LoginInfo is implemented by sessions from Dial: what the login saw, for
@@ -138,6 +141,7 @@ type session struct {
 	release     func()                   // hands the resource slot back (slot.go)
 	relay       *relay                   // nil unless the login needed the relay (relay.go)
 	dec         *xml.Decoder             // go-xmpp's, read by the receive loop itself (read.go); nil: Recv
+	stream      *stream                  // the stream taken from dec (handoff.go); nil: read dec
 
 	ctx    context.Context // lives as long as the session; for handlers
 	cancel context.CancelFunc
@@ -210,6 +214,9 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		dec: directReader(c, o),
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
+	if s.dec != nil && !o.viaDecoder {
+		s.stream, _ = takeStream(s.dec, t)
+	}
 	go s.recvLoop()
 	if o.Unavailable {
 		if err := s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}); err != nil {

@@ -97,14 +97,43 @@ func (t *tap) Write(p []byte) (int, error) {
 			t.buf = t.buf[:0]
 		}
 	}
-	if t.out != nil {
-		red := reSecret().ReplaceAll(p, []byte("${1}[redacted]${3}"))
-		red = reToken().ReplaceAll(red, []byte("${1}[redacted]"))
-		if _, err := t.out.Write(red); err != nil {
-			t.out = nil // the debug sink failing must not break the session
-		}
-	}
+	t.forward(p)
 	return len(p), nil
+}
+
+// forward copies a line of the stream to --debug-xml, credentials
+// redacted.
+func (t *tap) forward(p []byte) {
+	if t.out == nil {
+		return
+	}
+	red := reSecret().ReplaceAll(p, []byte("${1}[redacted]${3}"))
+	red = reToken().ReplaceAll(red, []byte("${1}[redacted]"))
+	if _, err := t.out.Write(red); err != nil {
+		t.out = nil // the debug sink failing must not break the session
+	}
+}
+
+// received takes what the receive loop read itself, past go-xmpp's tee
+// (handoff.go): what a "RECV " write does, without the copy.
+func (t *tap) received(p []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.afterRead != nil {
+		t.afterRead()
+	}
+	t.recvScan.feed(p)
+	t.perr.feed(p)
+	if t.watch != nil {
+		t.watch.feed(p)
+	}
+	if t.out != nil {
+		line := append(append([]byte("RECV "), p...), '\n')
+		if bytes.HasSuffix(p, []byte("\n")) {
+			line = line[:len(line)-1]
+		}
+		t.forward(line)
+	}
 }
 
 // sent counts what the session wrote itself (direct.go), as a "SEND "
