@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"io"
-	"strings"
 
 	xmpp "github.com/xmppo/go-xmpp"
 
@@ -112,7 +110,10 @@ func (s *session) decodeFramed(st *stream, el []byte) (stanza.Stanza, error) {
 			return m, nil
 		}
 	}
-	dec := xml.NewDecoder(io.MultiReader(strings.NewReader(st.head), bytes.NewReader(el)))
+	// One slice, read by a bytes.Reader: an io.ByteReader, which the
+	// decoder does not wrap in a 4 KiB bufio.Reader of its own.
+	doc := make([]byte, 0, len(st.head)+len(el))
+	dec := xml.NewDecoder(bytes.NewReader(append(append(doc, st.head...), el...)))
 	if _, err := dec.Token(); err != nil {
 		return nil, err
 	}
