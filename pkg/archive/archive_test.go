@@ -3,11 +3,14 @@ package archive
 import (
 	"context"
 	"encoding/xml"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xmppctl/xmppctl/internal/xmpptest"
+	"github.com/xmppctl/xmppctl/pkg/mam"
 	"github.com/xmppctl/xmppctl/pkg/mam/mamtest"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 	"github.com/xmppctl/xmppctl/pkg/store"
@@ -425,35 +428,36 @@ func TestSentToRoomThenSynced(t *testing.T) {
 }
 
 // TestSyncConvergingInterruptedResumes cuts a sync that walks the archive
-// from both ends after a few pages, forward and backward ones stored, then
+// from both ends after a few batches of pages (Progress is called after
+// each stored batch), forward and backward ones stored, then
 // runs it again: every message ends up stored exactly once, the sync point
 // never claimed more than the forward walk had stored, and the second run
 // ends complete at the newest message.
 func TestSyncConvergingInterruptedResumes(t *testing.T) {
-	for _, cutAfter := range []int{1, 2, 3, 6} {
+	for _, cutAfter := range []int{1, 2, 3} {
 		s, _, items, st := chatArchive(t, 95)
 		ctx, cancel := context.WithCancel(context.Background())
-		pages := 0
-		o := Options{Self: self, PageSize: 10, Progress: func(done, total int) {
-			if pages++; pages == cutAfter {
+		batches := 0
+		o := Options{Self: self, PageSize: 5, Progress: func(done, total int) {
+			if batches++; batches == cutAfter {
 				cancel()
 			}
 		}}
 		first, err := Sync(ctx, s, st, o)
 		cancel()
 		if err == nil {
-			t.Fatalf("cut after %d pages: the sync did not notice", cutAfter)
+			t.Fatalf("cut after %d batches: the sync did not notice", cutAfter)
 		}
 		p, _, _ := st.GetSyncPoint(context.Background(), self.Account, self.Account, "")
 		if p.Complete {
-			t.Fatalf("cut after %d pages: sync point claims completion: %+v", cutAfter, p)
+			t.Fatalf("cut after %d batches: sync point claims completion: %+v", cutAfter, p)
 		}
 		// The point is the end of a contiguous stored prefix.
 		stored := bodies(t, st)
 		below := p.LastID != ""
 		for _, it := range items {
 			if below && stored[it.Message.Body] == 0 {
-				t.Fatalf("cut after %d pages: %s missing below the sync point %s", cutAfter, it.ID, p.LastID)
+				t.Fatalf("cut after %d batches: %s missing below the sync point %s", cutAfter, it.ID, p.LastID)
 			}
 			if it.ID == p.LastID {
 				below = false
@@ -465,16 +469,42 @@ func TestSyncConvergingInterruptedResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if first.New+second.New != 95 {
-			t.Errorf("cut after %d pages: %d + %d new, want 95", cutAfter, first.New, second.New)
+			t.Errorf("cut after %d batches: %d + %d new, want 95", cutAfter, first.New, second.New)
 		}
 		for b, n := range bodies(t, st) {
 			if n != 1 {
-				t.Errorf("cut after %d pages: %q stored %d times", cutAfter, b, n)
+				t.Errorf("cut after %d batches: %q stored %d times", cutAfter, b, n)
 			}
 		}
 		p, _, _ = st.GetSyncPoint(context.Background(), self.Account, self.Account, "")
 		if !p.Complete || p.LastID != "sid-m-94" || second.Total != 95 {
-			t.Errorf("cut after %d pages: sync point %+v, summary %+v", cutAfter, p, second)
+			t.Errorf("cut after %d batches: sync point %+v, summary %+v", cutAfter, p, second)
 		}
+	}
+}
+
+// Pages are stored batchPages at a time, and those fetched before the walk
+// ends on an error are stored still, with the sync point over them.
+func TestSyncStoresBatches(t *testing.T) {
+	s, a, items, st := chatArchive(t, 95)
+	a.RefuseAfter = map[string]bool{items[29].ID: true} // the 7th page of 5 is refused
+	var calls [][2]int
+	o := Options{Self: self, PageSize: 5, NoPipeline: true, Progress: func(done, total int) {
+		calls = append(calls, [2]int{done, total})
+	}}
+	sum, err := Sync(context.Background(), s, st, o)
+	var me *mam.Error
+	if !errors.As(err, &me) || me.Condition() != stanza.ItemNotFound {
+		t.Fatalf("Sync: %v, want the refusal", err)
+	}
+	if want := [][2]int{{4 * 5, 95}, {6 * 5, 95}}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("progress %v, want a batch of %d pages, then the 2 pages fetched before the refusal: %v", calls, batchPages, want)
+	}
+	if got := bodies(t, st); len(got) != 30 || sum.New != 30 {
+		t.Errorf("%d stored, %d new; want the 30 fetched", len(got), sum.New)
+	}
+	p, _, _ := st.GetSyncPoint(context.Background(), self.Account, self.Account, "")
+	if p.LastID != items[29].ID || p.Complete {
+		t.Errorf("sync point %+v, want it at %s, not complete", p, items[29].ID)
 	}
 }
