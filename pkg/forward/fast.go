@@ -29,7 +29,8 @@ func fastXML(b []byte) (*XML, bool) {
 	if !validChars(b) {
 		return nil, false
 	}
-	p := parser{b: b}
+	var scratch [8]xml.Attr // what a message's start tag has, without growing
+	p := parser{b: b, attrs: scratch[:0]}
 	name, attrs, empty, ok := p.startTag()
 	if !ok || empty || name != "forwarded" || !onlyXMLNS(attrs, NS) {
 		return nil, false

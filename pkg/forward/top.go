@@ -20,7 +20,8 @@ func TopMessage(b []byte, inherited string) (m *stanza.Message, ok bool) {
 	if !validChars(b) {
 		return nil, false
 	}
-	p := parser{b: b}
+	var scratch [8]xml.Attr // what a message's start tag has, without growing
+	p := parser{b: b, attrs: scratch[:0]}
 	name, attrs, empty, ok := p.startTag()
 	if !ok || name != "message" || xmlnsOf(attrs, inherited) != stanza.NSClient {
 		return nil, false
