@@ -86,6 +86,10 @@ func TestContractRelayLogin(t *testing.T) {
 			if !offersSASL2Bind2(feats) {
 				t.Errorf("LoginInfo shows go-xmpp's filtered features, not the server's: %q", feats)
 			}
+			if !RelayHandedOff(s) {
+				t.Error("after login the relay still forwards what the server writes")
+			}
+			// The round trip's answer comes straight from the server.
 			if err := s.Flush(contractCtx(t)); err != nil {
 				t.Fatal(err)
 			}

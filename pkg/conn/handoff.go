@@ -29,7 +29,10 @@ import (
 // through the tee already). The decoder is left empty: go-xmpp's Close,
 // which reads it once the receive loop has ended, reads the connection.
 // Where any of this does not hold, takeStream changes nothing and the
-// receive loop reads the decoder (read.go).
+// receive loop reads the decoder (read.go). Through the login relay,
+// go-xmpp's connection is the relay's loopback one: the relay stops
+// forwarding, that connection ends after the last byte it forwarded, and
+// the server's connection follows (relay.go, stopReads).
 
 // stream is the stream after login, as the receive loop reads it.
 type stream struct {
@@ -44,7 +47,7 @@ type stream struct {
 
 // takeStream takes the stream over from dec, which nothing may read
 // meanwhile; ok=false when dec is not as the assumption says.
-func takeStream(dec *xml.Decoder, t *tap) (*stream, bool) {
+func takeStream(dec *xml.Decoder, t *tap, rl *relay) (*stream, bool) {
 	src := fieldPtr[io.ByteReader](dec, "r")
 	next := fieldPtr[int](dec, "nextByte")
 	nsp := fieldPtr[map[string]string](dec, "ns")
@@ -70,6 +73,12 @@ func takeStream(dec *xml.Decoder, t *tap) (*stream, bool) {
 	ahead = append(ahead, b...)
 	_, _ = br.Discard(n)
 	r := io.Reader(&tapReader{r: conn, t: t})
+	if rl != nil {
+		// Through the login relay, go-xmpp's connection ends once the
+		// relay has stopped forwarding; the server's follows.
+		r = io.MultiReader(r, &tapReader{r: &serverReader{r: rl}, t: t})
+		rl.stopReads()
+	}
 	if len(ahead) > 0 {
 		r = io.MultiReader(strings.NewReader(string(ahead)), r)
 	}

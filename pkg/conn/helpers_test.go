@@ -3,6 +3,7 @@ package conn
 import (
 	"encoding/xml"
 	"net"
+	"time"
 )
 
 type xmlAttr = xml.Attr
@@ -21,6 +22,24 @@ func SocketOf(s Session) *net.TCPConn {
 
 // Relayed reports whether the session runs through the login relay.
 func Relayed(s Session) bool { return s.(*session).relay != nil }
+
+// RelayHandedOff reports whether the session reads the server itself, the
+// relay having stopped forwarding what the server writes (relay.go's
+// stopReads); it waits for the relay to stop, at most ten seconds.
+func RelayHandedOff(s Session) bool {
+	r := s.(*session).relay
+	if r == nil {
+		return false
+	}
+	select {
+	case <-r.stopped:
+	case <-time.After(10 * time.Second):
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.handedOff
+}
 
 // LoginSocketFound reports whether the session's login found its socket.
 func LoginSocketFound(s Session) bool { return s.(*session).tap.loginAck }

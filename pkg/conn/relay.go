@@ -80,12 +80,17 @@ type relay struct {
 	capturing bool
 	sawBind2  bool // the server offered SASL2 with Bind2
 	hidden    bool // and the relay hid it
+
+	// After login the session reads the server itself (stopReads).
+	handoff   bool          // asked for
+	handedOff bool          // toClient stopped for it
+	stopped   chan struct{} // closed when toClient has returned
 }
 
 // startRelay connects to the server with the real TLS policy and opens the
 // loopback listener for go-xmpp.
 func startRelay(ctx context.Context, tg Target, tlsConf *tls.Config, domain string, timeout time.Duration, note func(string)) (*relay, error) {
-	r := &relay{capture: newTap(nil), capturing: true, timeout: timeout, note: note}
+	r := &relay{capture: newTap(nil), capturing: true, timeout: timeout, note: note, stopped: make(chan struct{})}
 	d := net.Dialer{Timeout: timeout}
 	nc, err := d.DialContext(ctx, "tcp", tg.Addr)
 	if err != nil {
@@ -334,7 +339,13 @@ func (r *relay) toServer(down net.Conn) {
 // the first features element after TLS.
 func (r *relay) toClient(down net.Conn) {
 	stack.Reserve8K() // TLS reads and writes, the features filter's decoder
-	defer r.close()
+	defer close(r.stopped)
+	handed := false
+	defer func() {
+		if !handed {
+			r.close()
+		}
+	}()
 	buf := make([]byte, 32<<10)
 	var held []byte
 	filtering := true
@@ -369,12 +380,80 @@ func (r *relay) toClient(down net.Conn) {
 			}
 		}
 		if err != nil {
+			if handed = r.handingOff(err, down); handed {
+				return
+			}
 			if len(held) > 0 {
 				_, _ = down.Write(held) // a stream error before the features
 			}
 			return
 		}
 	}
+}
+
+// After login the relay stops forwarding what the server writes, and the
+// session reads it itself (handoff.go): every byte of a long archive sync
+// went through a second TLS session and the loopback socket, and through
+// one more goroutine (issue 16). stopReads interrupts toClient's read of
+// the server (a deadline in the past: a timeout leaves a TLS connection
+// usable), and toClient closes go-xmpp's side for writing once everything
+// it read is forwarded: go-xmpp's connection then ends with EOF after the
+// last byte forwarded, and the session goes on with serverReader, from the
+// very next byte. What go-xmpp writes still goes through the relay.
+func (r *relay) stopReads() {
+	r.mu.Lock()
+	r.handoff = true
+	r.mu.Unlock()
+	_ = r.up.SetReadDeadline(pastDeadline)
+}
+
+var pastDeadline = time.Unix(1, 0)
+
+// handingOff reports whether err is stopReads' interruption, and if so
+// closes go-xmpp's side for writing.
+func (r *relay) handingOff(err error, down net.Conn) bool {
+	var ne net.Error
+	r.mu.Lock()
+	asked := r.handoff && !r.closed
+	r.mu.Unlock()
+	if !asked || !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	tc, ok := down.(*tls.Conn)
+	if !ok || tc.CloseWrite() != nil {
+		return false
+	}
+	r.mu.Lock()
+	r.handedOff = true
+	r.mu.Unlock()
+	return true
+}
+
+// serverReader reads the server's connection once toClient has handed it
+// over; if toClient ended otherwise (the connection is gone), it reads
+// nothing.
+type serverReader struct {
+	r     *relay
+	ready bool
+}
+
+func (u *serverReader) Read(p []byte) (int, error) {
+	if !u.ready {
+		<-u.r.stopped
+		u.r.mu.Lock()
+		ok := u.r.handedOff && !u.r.closed
+		u.r.mu.Unlock()
+		if !ok {
+			return 0, io.EOF
+		}
+		_ = u.r.up.SetReadDeadline(time.Time{})
+		u.ready = true
+	}
+	n, err := u.r.up.Read(p)
+	if n > 0 && u.r.ack != nil {
+		u.r.ack()
+	}
+	return n, err
 }
 
 // close ends both sides and the listener; idempotent.

@@ -127,6 +127,9 @@ func TestLoginRelay(t *testing.T) {
 		if !sasl2 {
 			t.Errorf("login %d: LoginInfo lost the server's SASL2 offer", i)
 		}
+		if !conn.RelayHandedOff(s) {
+			t.Errorf("login %d: after login the relay still forwards what the server writes", i)
+		}
 		if err := s.Flush(ctx(t)); err != nil {
 			t.Fatal(err)
 		}

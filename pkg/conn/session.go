@@ -215,7 +215,7 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 	}
 	go func() { <-s.done; release() }() // a lost session's slot is free for the reconnect
 	if s.dec != nil && !o.viaDecoder {
-		s.stream, _ = takeStream(s.dec, t)
+		s.stream, _ = takeStream(s.dec, t, r)
 	}
 	go s.recvLoop()
 	if o.Unavailable {
