@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/carbons"
 	"github.com/xmppctl/xmppctl/pkg/conn"
@@ -105,15 +106,6 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 		return err
 	}
 	nick := firstNonEmpty(opts.Nick, acct.Nick, strings.SplitN(acct.JID, "@", 2)[0])
-	st, err := openStore(ctx, f)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	decrypt, _, err := omemoDecrypter(ctx, f, st, acct)
-	if err != nil {
-		return err
-	}
 	lock, err := store.Acquire(ctx, f.DataDir(), acct.JID, func() {
 		if !f.Global.Quiet {
 			fmt.Fprintf(f.IO.ErrOut, "xmppctl: another archive sync of %s is running; waiting for it\n", acct.JID)
@@ -123,6 +115,17 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 		return err
 	}
 	defer lock.Release()
+	// The store opens while the session logs in: creating a new store's
+	// schema takes as long as a login, and the server waits for both.
+	opened := make(chan syncStore, 1)
+	go func() { opened <- openSyncStore(ctx, f, acct) }()
+	defer func() {
+		if opened != nil {
+			if o := <-opened; o.st != nil {
+				o.st.Close()
+			}
+		}
+	}()
 
 	self := archive.Self{Account: store.Bare(acct.JID), Nick: nick}
 	// No XEP-0198 for a sync: it sends only IQs, each answered, so acks
@@ -138,6 +141,13 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 		return err
 	}
 	defer ss.close()
+	so := <-opened
+	opened = nil
+	if so.err != nil {
+		return so.err
+	}
+	st, decrypt := so.st, so.decrypt
+	defer st.Close()
 	targets := []string{""}
 	if len(rooms) > 0 {
 		targets = rooms
@@ -303,4 +313,25 @@ func (ss *syncSession) close() {
 	ss.live.Close()
 	ss.s.Close()
 	ss.s = nil
+}
+
+// syncStore is the store a sync writes and its decrypter, or why they
+// could not be opened.
+type syncStore struct {
+	st      *store.Store
+	decrypt archive.Decrypter
+	err     error
+}
+
+func openSyncStore(ctx context.Context, f *Factory, acct config.Account) syncStore {
+	st, err := openStore(ctx, f)
+	if err != nil {
+		return syncStore{err: err}
+	}
+	decrypt, _, err := omemoDecrypter(ctx, f, st, acct)
+	if err != nil {
+		st.Close()
+		return syncStore{err: err}
+	}
+	return syncStore{st: st, decrypt: decrypt}
 }
