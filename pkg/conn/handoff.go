@@ -37,12 +37,38 @@ import (
 // stream is the stream after login, as the receive loop reads it.
 type stream struct {
 	frames *framer
-	// head opens a stream with the namespaces in scope at its top level:
-	// an element that the fast path leaves to encoding/xml is decoded
-	// behind it, as it was in the stream.
-	head string
+	// dec decodes what the fast path leaves to encoding/xml, one element
+	// at a time fed through el, behind a stream header with the
+	// namespaces in scope at the top level (read once): as it was in the
+	// stream, and without a new decoder for every element.
+	dec *xml.Decoder
+	el  *elementReader
 	// defaultNS is the namespace of unprefixed top-level elements.
 	defaultNS string
+}
+
+// elementReader gives the stream's decoder one element's bytes at a time;
+// it is an io.ByteReader, which the decoder reads without a bufio.Reader
+// of its own. Past the element it reports io.EOF: a decoder wanting more
+// has met a malformed element, which ends the stream.
+type elementReader struct{ b []byte }
+
+func (r *elementReader) ReadByte() (byte, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c, nil
+}
+
+func (r *elementReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
 }
 
 // takeStream takes the stream over from dec, which nothing may read
@@ -83,7 +109,12 @@ func takeStream(dec *xml.Decoder, t *tap, rl *relay) (*stream, bool) {
 		r = io.MultiReader(strings.NewReader(string(ahead)), r)
 	}
 	head, def := streamHead(*nsp)
-	return &stream{frames: newFramer(r), head: head, defaultNS: def}, true
+	el := &elementReader{b: []byte(head)}
+	sdec := xml.NewDecoder(el)
+	if _, err := sdec.Token(); err != nil {
+		return nil, false
+	}
+	return &stream{frames: newFramer(r), dec: sdec, el: el, defaultNS: def}, true
 }
 
 // teeSource returns the connection go-xmpp's tee reads, when br reads one.

@@ -110,20 +110,15 @@ func (s *session) decodeFramed(st *stream, el []byte) (stanza.Stanza, error) {
 			return m, nil
 		}
 	}
-	// One slice, read by a bytes.Reader: an io.ByteReader, which the
-	// decoder does not wrap in a 4 KiB bufio.Reader of its own.
-	doc := make([]byte, 0, len(st.head)+len(el))
-	dec := xml.NewDecoder(bytes.NewReader(append(append(doc, st.head...), el...)))
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
+	st.el.b = el
+	defer func() { st.el.b = nil }()
 	for {
-		tok, err := dec.Token()
+		tok, err := st.dec.Token()
 		if err != nil {
 			return nil, err
 		}
 		if start, ok := tok.(xml.StartElement); ok {
-			return s.decodeTop(dec, start)
+			return s.decodeTop(st.dec, start)
 		}
 	}
 }
