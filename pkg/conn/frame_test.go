@@ -2,8 +2,10 @@ package conn
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -172,5 +174,42 @@ func TestFramerShrinks(t *testing.T) {
 	}
 	if cap(f.buf) > frameKeep {
 		t.Errorf("buffer still %d bytes after the large element", cap(f.buf))
+	}
+}
+
+// BenchmarkReceivePage: a page of 250 archive results, from the server's
+// bytes to the stanzas a subscription gets, framed (production) against
+// the same stream decoded with go-xmpp's decoder, in one run
+// (go test -run XXX -bench ReceivePage -benchmem ./pkg/conn).
+func BenchmarkReceivePage(b *testing.B) {
+	var page bytes.Buffer
+	for i := range 250 {
+		fmt.Fprintf(&page, `<message to='me@example.org/r' id='p%d'><result xmlns='urn:xmpp:mam:2' queryid='q1' id='8f6b8b3e-2f0c-4b1e-9d7a-%012d'>`+
+			`<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-11-28T12:56:04Z'/>`+
+			`<message xmlns='jabber:client' type='chat' to='me@example.org' id='7c9f531edfd5b670a6' xml:lang='en' from='bob@example.org/x'>`+
+			`<body>archived message %05d, don&apos;t &lt;panic&gt;</body><origin-id id='7c9f531edfd5b670a6' xmlns='urn:xmpp:sid:0'/></message></forwarded></result></message>`, i, i, i)
+	}
+	for _, framed := range []bool{true, false} {
+		b.Run(map[bool]string{true: "framed", false: "reference-decoder"}[framed], func(b *testing.B) {
+			var opts []func(*Options)
+			if !framed {
+				opts = append(opts, viaDecoder)
+			}
+			s, c := dialScripted(b, opts...)
+			sub := s.Subscribe()
+			defer sub.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(page.Bytes()); err != nil {
+					b.Fatal(err)
+				}
+				for range 250 {
+					if _, err := sub.Next(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
