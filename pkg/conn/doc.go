@@ -176,6 +176,17 @@
 //     stream errors); TestReadMatchesRecv checks that it gives everything
 //     Recv gave. If it breaks: decoderOf finds nothing and the loop goes
 //     through Recv, and the Recv assumptions below apply again.
+//   - The decoder's read-ahead can be taken over (TestContractHandoff):
+//     encoding/xml's Decoder keeps its source in an unexported field "r"
+//     (a *bufio.Reader over go-xmpp's tee, whose field "r" is the
+//     connection), a put-back byte in "nextByte", the prefixes in scope
+//     in "ns" and a held-back token in "nextToken". After login the
+//     session takes those bytes and the connection and frames the stream
+//     itself (handoff.go, frame.go), decoding plain messages with
+//     forward.TopMessage; through the relay it then reads the server's
+//     connection (relay.go, stopReads). TestFramedMatchesDecoder checks
+//     that it gives exactly what the decoder gave. If it breaks:
+//     takeStream changes nothing and the loop reads the decoder.
 //   - The login socket in /proc (TestContractLoginSocketInProc): go-xmpp
 //     dials from this process with a plain TCP socket (no proxy variable
 //     set), open by its first debug write, so the login finds it as the
