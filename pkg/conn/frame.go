@@ -30,8 +30,8 @@ type framer struct {
 	start, pos, end int
 	depth           int
 	mode            frameMode
-	quote           byte  // inside a start tag: the quote of the value being read
-	err             error // the reader's, returned once the bytes before it are framed
+	quote           quoteState // inside a start tag
+	err             error      // the reader's, returned once the bytes before it are framed
 }
 
 type frameMode uint8
@@ -234,14 +234,7 @@ func (f *framer) markup() bool {
 // quoted values, or -1; the quote state carries over between calls.
 func (f *framer) tagEnd(b []byte) int {
 	for i, c := range b {
-		switch {
-		case f.quote != 0:
-			if c == f.quote {
-				f.quote = 0
-			}
-		case c == '"' || c == '\'':
-			f.quote = c
-		case c == '>':
+		if f.quote.markup(c) && c == '>' {
 			return i
 		}
 	}

@@ -14,7 +14,7 @@ import "bytes"
 type presenceFilter struct {
 	depth int
 	state int
-	quote byte
+	quote quoteState
 	tag   []byte // the current tag after '<' (bounded unless kept)
 	last  byte   // the tag's last byte so far
 	keep  bool   // inside a top-level presence
@@ -84,14 +84,7 @@ func (f *presenceFilter) filter(out, chunk []byte) ([]byte, bool) {
 				out = f.endTag(out)
 				continue
 			}
-			switch {
-			case f.quote != 0:
-				if c == f.quote {
-					f.quote = 0
-				}
-			case c == '"' || c == '\'':
-				f.quote = c
-			}
+			f.quote.markup(c)
 			f.last = c
 			// A top-level tag is kept whole while it may be a presence.
 			if len(f.tag) < maxTag || f.keep || f.depth == 1 && bytes.HasPrefix(f.tag, presenceName) {

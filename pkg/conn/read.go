@@ -57,8 +57,14 @@ var errServerClosed = errors.New("server closed stream")
 
 // readLoop is recvLoop reading dec itself.
 func (s *session) readLoop(dec *xml.Decoder) {
+	s.serve(func() (stanza.Stanza, error) { return s.readStanza(dec) })
+}
+
+// serve hands out what next reads until it fails; next returns nil after
+// anything that is not a stanza (handled where it was read).
+func (s *session) serve(next func() (stanza.Stanza, error)) {
 	for {
-		st, err := s.readStanza(dec)
+		st, err := next()
 		if err != nil {
 			s.fail(err)
 			return
@@ -76,25 +82,13 @@ func (s *session) readLoop(dec *xml.Decoder) {
 // readFramed is recvLoop reading the stream taken from go-xmpp's decoder
 // (handoff.go), an element at a time.
 func (s *session) readFramed(st *stream) {
-	for {
+	s.serve(func() (stanza.Stanza, error) {
 		el, err := st.frames.next()
 		if err != nil {
-			s.fail(err)
-			return
+			return nil, err
 		}
-		v, err := s.decodeFramed(st, el)
-		if err != nil {
-			s.fail(err)
-			return
-		}
-		if v == nil {
-			continue
-		}
-		if s.answerPing(v) || s.dropped(v) {
-			continue
-		}
-		s.dispatch(v)
-	}
+		return s.decodeFramed(st, el)
+	})
 }
 
 // decodeFramed decodes one top-level element: a plain message (every

@@ -29,7 +29,7 @@ const maxTag = 512
 type streamScan struct {
 	depth int
 	inTag bool
-	quote byte
+	quote quoteState
 	tag   []byte
 	onTop func(name string, tag []byte) // a start tag at depth 1
 	top   string                        // the open top-level element
@@ -51,14 +51,7 @@ func (s *streamScan) feed(p []byte) {
 		}
 		c := p[0]
 		p = p[1:]
-		switch {
-		case s.quote != 0:
-			if c == s.quote {
-				s.quote = 0
-			}
-		case c == '"' || c == '\'':
-			s.quote = c
-		case c == '>':
+		if s.quote.markup(c) && c == '>' {
 			s.inTag = false
 			s.endTag(s.tag)
 			continue
@@ -67,6 +60,26 @@ func (s *streamScan) feed(p []byte) {
 			s.tag = append(s.tag, c)
 		}
 	}
+}
+
+// quoteState follows the quoted attribute values of a start tag, a byte
+// at a time: the quote that opened the value being read, or 0.
+type quoteState byte
+
+// markup takes the next byte of a start tag and reports whether it is
+// markup: neither in a quoted value nor one of its quotes.
+func (q *quoteState) markup(c byte) bool {
+	switch {
+	case *q != 0:
+		if c == byte(*q) {
+			*q = 0
+		}
+		return false
+	case c == '"' || c == '\'':
+		*q = quoteState(c)
+		return false
+	}
+	return true
 }
 
 func (s *streamScan) endTag(tag []byte) {
