@@ -61,9 +61,13 @@ type Iterator struct {
 	// The forward walks, oldest part of the archive first (walks.go).
 	fwd []*fwdWalk
 	// The backward walk (converging only): started once the first forward
-	// page is not the last; bwdFirst is the oldest result it returned,
+	// page is not the last, or from the start of the archive with the
+	// first forward query (early); bwdFirst is the oldest result it returned,
 	// newest the newest result of its first page (where the sync ends).
 	bwdStarted bool
+	// early is the backward walk's first query when Next sent it with the
+	// first forward one, until the first forward page has been taken.
+	early *inflight
 	bwdFirst   *Result
 	newest     *Result
 	tailMet    bool // the newest end is covered: the backward walk met the last forward one, or a forward walk reached the end
@@ -205,6 +209,17 @@ func (it *Iterator) Next(ctx context.Context) bool {
 				return false
 			}
 			it.send(ctx, &inflight{afterID: it.fwd[i].after, walk: it.fwd[i]})
+			if it.walks > 0 && !it.noPipe && !it.bwdStarted && it.q.After == "" {
+				// A walk from the start of the archive (a first sync,
+				// typically long) asks for the newest page at once: the
+				// server would otherwise sit idle while the first page
+				// comes back (issue 16). The answer is taken in the
+				// order it would have been asked in (forward); after a
+				// first page that is the whole archive it is ignored.
+				it.bwdStarted = true
+				it.early = &inflight{backward: true}
+				it.send(ctx, it.early)
+			}
 		}
 		cur := it.queue[0]
 		it.queue = it.queue[1:]

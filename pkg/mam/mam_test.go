@@ -544,3 +544,72 @@ func TestIteratorStuckServer(t *testing.T) {
 		})
 	}
 }
+
+// A converging walk from the start of the archive asks for the newest page
+// together with the first one, not once the first page is in: so even an
+// archive of one page gets that query (its answer ignored). One that
+// continues after an id (a sync from a sync point, most often one page)
+// waits for its first page. Either way every result comes once.
+func TestIteratorAsksNewestAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		n     int
+		after int // index to continue after; -1 = from the start
+		early bool
+	}{
+		{"one page from the start", 7, -1, true},
+		{"long, from the start", 100, -1, true},
+		{"one page after an id", 37, 30, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := xmpptest.New()
+			a := &mamtest.Archive{MaxPage: 10}
+			items := mamtest.Chat(tc.n, "bob@example.org/x", "user@example.org", "m", t0)
+			a.Add(items...)
+			a.Serve(s)
+			q := mam.Query{PageSize: 10}
+			if tc.after >= 0 {
+				q.After = items[tc.after].ID
+			}
+			it := mam.NewIterator(s, q)
+			it.Converge(2)
+			ctx := context.Background()
+			seen := map[string]int{}
+			for it.Next(ctx) {
+				for _, r := range it.Page().Results {
+					seen[r.ID]++
+				}
+			}
+			it.Close()
+			if err := it.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := tc.n - tc.after - 1
+			if tc.after < 0 {
+				want = tc.n
+			}
+			if len(seen) != want {
+				t.Errorf("%d results, want %d", len(seen), want)
+			}
+			for id, k := range seen {
+				if k != 1 {
+					t.Errorf("%s returned %d times", id, k)
+				}
+			}
+			// The early query goes out from a goroutine of its own, with
+			// nothing to wait on once the walk has ended: polled, bounded.
+			newest := false
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				for _, q := range a.Queries() {
+					newest = newest || q.Before != nil && *q.Before == ""
+				}
+				if newest || !tc.early || time.Now().After(deadline) {
+					break
+				}
+			}
+			if newest != tc.early {
+				t.Errorf("asked for the newest page: %v, want %v (queries %+v)", newest, tc.early, a.Queries())
+			}
+		})
+	}
+}

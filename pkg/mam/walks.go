@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -142,6 +143,13 @@ func (it *Iterator) forward(ctx context.Context, w *fwdWalk, page Page) bool {
 	w.after = last
 	if !it.noPipe {
 		it.send(ctx, &inflight{afterID: w.after, walk: w})
+		if f := it.early; f != nil {
+			// Sent early (Next), taken now, after this page's successor.
+			it.early = nil
+			if i := slices.Index(it.queue, f); i >= 0 {
+				it.queue = append(append(it.queue[:i:i], it.queue[i+1:]...), f)
+			}
+		}
 		if it.walks > 0 && !it.bwdStarted {
 			it.bwdStarted = true
 			it.send(ctx, &inflight{backward: true})
