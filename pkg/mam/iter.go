@@ -67,14 +67,14 @@ type Iterator struct {
 	bwdStarted bool
 	// early is the backward walk's first query when Next sent it with the
 	// first forward one, until the first forward page has been taken.
-	early *inflight
-	bwdFirst   *Result
-	newest     *Result
-	tailMet    bool // the newest end is covered: the backward walk met the last forward one, or a forward walk reached the end
-	split      bool // the walk was split (or found too short to split)
-	count      int  // the first page's RSM count: -1 when not said
-	returned   int  // results returned so far
-	through    *Result
+	early    *inflight
+	bwdFirst *Result
+	newest   *Result
+	tailMet  bool // the newest end is covered: the backward walk met the last forward one, or a forward walk reached the end
+	split    bool // the walk was split (or found too short to split)
+	count    int  // the first page's RSM count: -1 when not said
+	returned int  // results returned so far
+	through  *Result
 
 	page   Page
 	err    error
