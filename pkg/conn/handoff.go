@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/xml"
 	"io"
 	"reflect"
@@ -89,6 +90,13 @@ func takeStream(dec *xml.Decoder, t *tap, rl *relay) (*stream, bool) {
 	if conn == nil {
 		return nil, false
 	}
+	// Everything that can fail comes before anything is taken from dec.
+	head, def := streamHead(*nsp)
+	el := &elementReader{b: []byte(head)}
+	sdec := xml.NewDecoder(el)
+	if _, err := sdec.Token(); err != nil {
+		return nil, false
+	}
 	var ahead []byte
 	if *next >= 0 {
 		ahead = append(ahead, byte(*next))
@@ -106,13 +114,7 @@ func takeStream(dec *xml.Decoder, t *tap, rl *relay) (*stream, bool) {
 		rl.stopReads()
 	}
 	if len(ahead) > 0 {
-		r = io.MultiReader(strings.NewReader(string(ahead)), r)
-	}
-	head, def := streamHead(*nsp)
-	el := &elementReader{b: []byte(head)}
-	sdec := xml.NewDecoder(el)
-	if _, err := sdec.Token(); err != nil {
-		return nil, false
+		r = io.MultiReader(bytes.NewReader(ahead), r)
 	}
 	return &stream{frames: newFramer(r), dec: sdec, el: el, defaultNS: def}, true
 }

@@ -72,14 +72,13 @@ func (t *tap) Write(p []byte) (int, error) {
 	switch {
 	case bytes.HasPrefix(p, []byte("RECV ")):
 		// The same newline repair as for the features (captureFeatures).
-		t.recvScan.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
-		t.perr.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
+		data := bytes.TrimSuffix(p[5:], []byte("\n"))
+		t.scanRecv(data)
+		// Only go-xmpp's Recv, which reads through this copy, garbles
+		// error presences (recv.go).
+		t.perr.feed(data)
 	case bytes.HasPrefix(p, []byte("SEND ")):
 		t.sendScan.feed(p[5:])
-	}
-	if t.watch != nil && bytes.HasPrefix(p, []byte("RECV ")) {
-		// The same newline repair as for the features (captureFeatures).
-		t.watch.feed(bytes.TrimSuffix(p[5:], []byte("\n")))
 	}
 	if t.login && bytes.HasPrefix(p, []byte("RECV ")) {
 		t.captureFeatures(p[5:])
@@ -114,6 +113,15 @@ func (t *tap) forward(p []byte) {
 	}
 }
 
+// scanRecv follows the server's bytes, as Write's "RECV " copies or
+// received give them: the XEP-0198 counts and the presence watch.
+func (t *tap) scanRecv(p []byte) {
+	t.recvScan.feed(p)
+	if t.watch != nil {
+		t.watch.feed(p)
+	}
+}
+
 // received takes what the receive loop read itself, past go-xmpp's tee
 // (handoff.go): what a "RECV " write does, without the copy.
 func (t *tap) received(p []byte) {
@@ -122,11 +130,7 @@ func (t *tap) received(p []byte) {
 	if t.afterRead != nil {
 		t.afterRead()
 	}
-	t.recvScan.feed(p)
-	t.perr.feed(p)
-	if t.watch != nil {
-		t.watch.feed(p)
-	}
+	t.scanRecv(p)
 	if t.out != nil {
 		line := append(append([]byte("RECV "), p...), '\n')
 		if bytes.HasSuffix(p, []byte("\n")) {
