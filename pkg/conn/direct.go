@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -51,5 +52,24 @@ func (s *session) writeLine(line []byte) error {
 		return err
 	}
 	s.tap.sent(line)
+	return nil
+}
+
+// takeWrites makes the session write to the server's connection itself
+// when it runs through the login relay and already reads it itself
+// (relay.go, stopWrites). Not when it reads through go-xmpp: go-xmpp's
+// Recv answers pings on its own connection, which is then closed for
+// writing.
+func (s *session) takeWrites(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.relay == nil || s.stream == nil || s.w == nil {
+		return nil
+	}
+	w, err := s.relay.stopWrites(ctx, s.w)
+	if err != nil {
+		return err
+	}
+	s.w = w
 	return nil
 }

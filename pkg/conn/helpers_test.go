@@ -23,22 +23,25 @@ func SocketOf(s Session) *net.TCPConn {
 // Relayed reports whether the session runs through the login relay.
 func Relayed(s Session) bool { return s.(*session).relay != nil }
 
-// RelayHandedOff reports whether the session reads the server itself, the
-// relay having stopped forwarding what the server writes (relay.go's
-// stopReads); it waits for the relay to stop, at most ten seconds.
+// RelayHandedOff reports whether the session reads and writes the server
+// itself, the relay having stopped forwarding both ways (relay.go's
+// stopReads and stopWrites); it waits for the relay to stop, at most ten
+// seconds.
 func RelayHandedOff(s Session) bool {
 	r := s.(*session).relay
 	if r == nil {
 		return false
 	}
-	select {
-	case <-r.stopped:
-	case <-time.After(10 * time.Second):
-		return false
+	for _, ch := range []chan struct{}{r.stopped, r.wstopped} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			return false
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.handedOff
+	return r.handedOff && r.wHandedOff
 }
 
 // LoginSocketFound reports whether the session's login found its socket.

@@ -85,12 +85,18 @@ type relay struct {
 	handoff   bool          // asked for
 	handedOff bool          // toClient stopped for it
 	stopped   chan struct{} // closed when toClient has returned
+
+	// And writes to it itself (stopWrites).
+	whandoff   bool          // asked for
+	wHandedOff bool          // toServer forwarded everything and stopped
+	wstopped   chan struct{} // closed when toServer has returned
 }
 
 // startRelay connects to the server with the real TLS policy and opens the
 // loopback listener for go-xmpp.
 func startRelay(ctx context.Context, tg Target, tlsConf *tls.Config, domain string, timeout time.Duration, note func(string)) (*relay, error) {
-	r := &relay{capture: newTap(nil), capturing: true, timeout: timeout, note: note, stopped: make(chan struct{})}
+	r := &relay{capture: newTap(nil), capturing: true, timeout: timeout, note: note,
+		stopped: make(chan struct{}), wstopped: make(chan struct{})}
 	d := net.Dialer{Timeout: timeout}
 	nc, err := d.DialContext(ctx, "tcp", tg.Addr)
 	if err != nil {
@@ -327,12 +333,22 @@ func (r *relay) handshake(c net.Conn) {
 	go r.toClient(tc)
 }
 
-// toServer forwards what go-xmpp writes.
+// toServer forwards what go-xmpp writes, until go-xmpp's side ends: the
+// end of the session, or the session taking the writes over (stopWrites).
 func (r *relay) toServer(down net.Conn) {
 	stack.Reserve8K() // TLS reads and writes
+	defer close(r.wstopped)
 	buf := make([]byte, 32<<10)
-	_, _ = io.CopyBuffer(r.up, down, buf)
-	r.close()
+	_, err := io.CopyBuffer(r.up, down, buf)
+	r.mu.Lock()
+	// io.Copy returns nil at EOF: go-xmpp's side closed for writing after
+	// its last byte, which has been written to the server.
+	handed := err == nil && r.whandoff && !r.closed
+	r.wHandedOff = handed
+	r.mu.Unlock()
+	if !handed {
+		r.close()
+	}
 }
 
 // toClient forwards what the server writes, hiding the SASL2 offer from
@@ -427,6 +443,41 @@ func (r *relay) handingOff(err error, down net.Conn) bool {
 	r.handedOff = true
 	r.mu.Unlock()
 	return true
+}
+
+// stopWrites takes the writes over in the same way, for send --lines,
+// whose every line went through a second TLS session and the loopback
+// socket (issue 16): it closes down (go-xmpp's connection to the relay)
+// for writing, so that toServer forwards what go-xmpp wrote until then and
+// stops at the close_notify; the session then writes to the server's
+// connection itself, after the last byte go-xmpp wrote, and nothing more
+// of go-xmpp's can reach the server. The caller holds the session's write
+// lock and owns the relay's end (close) from then on.
+func (r *relay) stopWrites(ctx context.Context, down net.Conn) (net.Conn, error) {
+	tc, ok := down.(*tls.Conn)
+	if !ok {
+		return nil, errors.New("login relay: go-xmpp's connection is not TLS")
+	}
+	r.mu.Lock()
+	r.whandoff = true
+	r.mu.Unlock()
+	if err := tc.CloseWrite(); err != nil {
+		r.close()
+		return nil, err
+	}
+	select {
+	case <-r.wstopped:
+	case <-ctx.Done():
+		r.close() // the server does not take what go-xmpp wrote
+		return nil, ctx.Err()
+	}
+	r.mu.Lock()
+	ok = r.wHandedOff && !r.closed
+	r.mu.Unlock()
+	if !ok {
+		return nil, errors.New("login relay: the connection ended before the session took it over")
+	}
+	return r.up, nil
 }
 
 // serverReader reads the server's connection once toClient has handed it

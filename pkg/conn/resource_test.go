@@ -128,7 +128,7 @@ func TestLoginRelay(t *testing.T) {
 			t.Errorf("login %d: LoginInfo lost the server's SASL2 offer", i)
 		}
 		if !conn.RelayHandedOff(s) {
-			t.Errorf("login %d: after login the relay still forwards what the server writes", i)
+			t.Errorf("login %d: after login the relay still forwards what the server or go-xmpp writes", i)
 		}
 		if err := s.Flush(ctx(t)); err != nil {
 			t.Fatal(err)

@@ -218,6 +218,10 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 		s.stream, _ = takeStream(s.dec, t, r)
 	}
 	go s.recvLoop()
+	if err := s.takeWrites(ctx); err != nil {
+		s.Close()
+		return nil, &ConnectError{Addr: tg.Addr, Err: err}
+	}
 	if o.Unavailable {
 		if err := s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}); err != nil {
 			s.Close()
@@ -362,7 +366,7 @@ func (s *session) Flush(ctx context.Context) error {
 		s.mu.Lock()
 		s.ackWait = append(s.ackWait, ackWaiter{upTo: s.tap.sm.outCount(), ch: ch})
 		s.mu.Unlock()
-		_, err := s.c.SendOrg("<r xmlns='urn:xmpp:sm:3'/>")
+		err := s.writeLine([]byte("<r xmlns='urn:xmpp:sm:3'/>\n"))
 		s.wmu.Unlock()
 		if err != nil {
 			return &ConnectError{Addr: s.target.Addr, Err: err}
@@ -413,7 +417,7 @@ func (s *session) Close() error {
 	already := s.closed
 	s.closed = true
 	if !already {
-		_, _ = s.c.SendOrg("</stream:stream>")
+		_ = s.writeLine([]byte("</stream:stream>\n"))
 	}
 	s.wmu.Unlock()
 	select {
@@ -421,6 +425,9 @@ func (s *session) Close() error {
 	case <-time.After(3 * time.Second):
 	}
 	s.cancel()
+	if s.relay != nil {
+		s.relay.close() // it no longer ends with go-xmpp's side (stopWrites)
+	}
 	go s.c.Close() // reads until EOF; the server has closed or will soon
 	if n := s.offline.Load(); n > 0 && s.onOffline != nil {
 		s.onOffline(int(n))
