@@ -184,7 +184,11 @@
 //     session takes those bytes and the connection and frames the stream
 //     itself (handoff.go, frame.go), decoding plain messages with
 //     forward.TopMessage; through the relay it then reads the server's
-//     connection (relay.go, stopReads). TestFramedMatchesDecoder checks
+//     connection (relay.go, stopReads), and writes to it too once go-xmpp's
+//     side is closed for writing and the relay has forwarded what go-xmpp
+//     wrote (stopWrites: go-xmpp writes nothing after login that the
+//     session does not write itself, when it does not read through Recv).
+//     TestFramedMatchesDecoder checks
 //     that it gives exactly what the decoder gave. If it breaks:
 //     takeStream changes nothing and the loop reads the decoder.
 //   - The login socket in /proc (TestContractLoginSocketInProc): go-xmpp
