@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/codepages"
 	"github.com/xmppctl/xmppctl/internal/iostreams"
 )
 
@@ -36,6 +37,9 @@ func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	softMemoryLimit()
+	// Start-up is over: what only the package initialisers used leaves
+	// the resident set (internal/codepages).
+	codepages.Drop()
 	return Run(ctx, NewFactory(iostreams.System(), os.Getenv), args)
 }
 
