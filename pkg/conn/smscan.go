@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/xmppctl/xmppctl/pkg/forward"
 	"github.com/xmppctl/xmppctl/pkg/stanza"
 )
 
@@ -120,7 +121,7 @@ func tagName(tag []byte) string {
 	if end < 0 {
 		end = len(tag)
 	}
-	return string(tag[:end])
+	return forward.Intern(tag[:end])
 }
 
 // tagAttr returns the value of a (unprefixed) attribute of a start tag.

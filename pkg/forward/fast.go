@@ -162,7 +162,7 @@ func (p *parser) name() (string, bool) {
 		}
 		break
 	}
-	return string(p.b[s:p.i]), p.i > s
+	return Intern(p.b[s:p.i]), p.i > s
 }
 
 // startTag reads <name attr='v' …> or <name …/>.
