@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/archive"
@@ -151,4 +152,42 @@ func (o *omemoSealer) attach(ctx context.Context, ob *outbox.Outbox) (func(), er
 		return nil
 	}
 	return closeOMEMO, nil
+}
+
+// omemoArchiveDecrypter is omemoDecrypter for archive sync, which opens
+// the OMEMO device only at the first encrypted message: until then no
+// message needs it, and a first sync into a new data dir made the device
+// (an identity key and a hundred prekeys per OMEMO version: 17 ms of a
+// 10,000-message sync's 0.5 s of CPU, issue 16) without a single message
+// that could be encrypted to it. A device that cannot be opened then is
+// each encrypted message's decryption error, as any other failure to
+// decrypt (the message is stored with the reason, never dropped).
+func omemoArchiveDecrypter(ctx context.Context, f *Factory, st *store.Store, acct config.Account) (archive.Decrypter, error) {
+	if _, err := omemoPolicy(acct, ""); err != nil {
+		return nil, err
+	}
+	var (
+		mu   sync.Mutex
+		dec  archive.Decrypter
+		oerr error
+	)
+	return func(ctx context.Context, s conn.Session, m *stanza.Message, live bool, realJID string) *archive.Decryption {
+		if !omemo.IsEncrypted(m) {
+			return nil
+		}
+		mu.Lock()
+		if dec == nil && oerr == nil {
+			dec, _, oerr = omemoDecrypter(ctx, f, st, acct)
+		}
+		d, err := dec, oerr
+		mu.Unlock()
+		if err != nil {
+			ns := omemo.NS
+			if _, ok := stanza.Find(m.Ext, omemo.NS2, "encrypted"); ok {
+				ns = omemo.NS2
+			}
+			return &archive.Decryption{Encrypted: ns, Err: fmt.Errorf("omemo: %w", err)}
+		}
+		return d(ctx, s, m, live, realJID)
+	}, nil
 }

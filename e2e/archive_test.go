@@ -154,6 +154,11 @@ func TestArchiveSync(t *testing.T) {
 		t.Fatalf("first sync: %+v, want %d new", sums, len(want))
 	}
 	exactlyOnce(t, listJSON(t, alice, dir), want)
+	// Nothing was encrypted: the sync made no OMEMO device (it opens one
+	// at the first encrypted message only; e2e/omemo syncs those).
+	if n := omemoIdentities(t, dir); n != 0 {
+		t.Errorf("a sync without encrypted messages made %d OMEMO identities", n)
+	}
 
 	sums = syncJSON(t, alice, dir)
 	if sums[0].New != 0 || sums[0].Total != len(want) {
@@ -337,6 +342,24 @@ func TestArchiveSyncKilled(t *testing.T) {
 		t.Errorf("rerun stored %d new, want %d", sums[0].New, len(want)-n)
 	}
 	exactlyOnce(t, listJSON(t, alice, dir), want)
+}
+
+// omemoIdentities counts the OMEMO identities in the store of dir.
+func omemoIdentities(t *testing.T, dir string) int {
+	t.Helper()
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int
+	err = st.Update(context.Background(), func(b *store.Batch) error {
+		return b.Tx().QueryRow("SELECT COUNT(*) FROM omemo_identity").Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // waitForStore polls for the store the child creates: a file appearing
