@@ -20,14 +20,15 @@ func TopMessage(b []byte, inherited string) (m *stanza.Message, ok bool) {
 	if !validChars(b) {
 		return nil, false
 	}
-	var scratch [8]xml.Attr // what a message's start tag has, without growing
-	p := parser{b: b, attrs: scratch[:0]}
+	p := parser{b: b}
+	p.borrow()
+	defer p.release()
 	name, attrs, empty, ok := p.startTag()
 	if !ok || name != "message" || xmlnsOf(attrs, inherited) != stanza.NSClient {
 		return nil, false
 	}
-	w, ok := p.message(attrs, empty, inherited)
-	if !ok || p.i != len(p.b) || len(w.Subject) > 1 || len(w.Body) > 1 {
+	var w message
+	if !p.message(&w, attrs, empty, inherited) || p.i != len(p.b) || len(w.Subject) > 1 || len(w.Body) > 1 {
 		return nil, false
 	}
 	m = &stanza.Message{XMLName: xml.Name{Space: stanza.NSClient, Local: "message"},
