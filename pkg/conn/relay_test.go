@@ -172,3 +172,63 @@ func TestRelayVerifiesServer(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayStopWritesKeepsOrder: what go-xmpp wrote to the relay before
+// the session takes the writes over (stopWrites) reaches the server whole
+// and first, however the relay's copy is cut into records, and the
+// session's bytes follow it; go-xmpp can write nothing more.
+func TestRelayStopWritesKeepsOrder(t *testing.T) {
+	srvTLS, _ := contractPKI()
+	l, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- b
+	}()
+	r, err := startRelay(contractCtx(t), Target{Addr: l.Addr().String(), DirectTLS: true}, clientTLS(t), contractDomain, 10*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	down, err := tls.Dial("tcp", r.addr(), r.clientTLS) // go-xmpp's side
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	// More than one TLS record per write: the relay forwards it in pieces.
+	var before bytes.Buffer
+	for i := range 40 {
+		chunk := bytes.Repeat([]byte{byte('a' + i%26)}, 3000+i*97)
+		before.Write(chunk)
+		if _, err := down.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, err := r.stopWrites(contractCtx(t), down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := down.Write([]byte("late")); err == nil {
+		t.Error("go-xmpp's side still takes writes after the handoff")
+	}
+	after := []byte("<message>the session's own</message>")
+	if _, err := up.Write(after); err != nil {
+		t.Fatal(err)
+	}
+	r.close()
+	want := append(before.Bytes(), after...)
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Errorf("the server read %d bytes, want %d in order (prefix ok: %v)", len(b), len(want), bytes.HasPrefix(b, before.Bytes()))
+	}
+}
