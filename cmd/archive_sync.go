@@ -328,7 +328,7 @@ func openSyncStore(ctx context.Context, f *Factory, acct config.Account) syncSto
 	if err != nil {
 		return syncStore{err: err}
 	}
-	decrypt, err := omemoArchiveDecrypter(ctx, f, st, acct)
+	decrypt, err := omemoArchiveDecrypter(f, st, acct)
 	if err != nil {
 		st.Close()
 		return syncStore{err: err}

@@ -162,7 +162,7 @@ func (o *omemoSealer) attach(ctx context.Context, ob *outbox.Outbox) (func(), er
 // that could be encrypted to it. A device that cannot be opened then is
 // each encrypted message's decryption error, as any other failure to
 // decrypt (the message is stored with the reason, never dropped).
-func omemoArchiveDecrypter(ctx context.Context, f *Factory, st *store.Store, acct config.Account) (archive.Decrypter, error) {
+func omemoArchiveDecrypter(f *Factory, st *store.Store, acct config.Account) (archive.Decrypter, error) {
 	if _, err := omemoPolicy(acct, ""); err != nil {
 		return nil, err
 	}
@@ -172,7 +172,8 @@ func omemoArchiveDecrypter(ctx context.Context, f *Factory, st *store.Store, acc
 		oerr error
 	)
 	return func(ctx context.Context, s conn.Session, m *stanza.Message, live bool, realJID string) *archive.Decryption {
-		if !omemo.IsEncrypted(m) {
+		ns := omemo.EncryptedWith(m)
+		if ns == "" {
 			return nil
 		}
 		mu.Lock()
@@ -182,10 +183,6 @@ func omemoArchiveDecrypter(ctx context.Context, f *Factory, st *store.Store, acc
 		d, err := dec, oerr
 		mu.Unlock()
 		if err != nil {
-			ns := omemo.NS
-			if _, ok := stanza.Find(m.Ext, omemo.NS2, "encrypted"); ok {
-				ns = omemo.NS2
-			}
 			return &archive.Decryption{Encrypted: ns, Err: fmt.Errorf("omemo: %w", err)}
 		}
 		return d(ctx, s, m, live, realJID)

@@ -415,7 +415,7 @@ func (r *relay) toClient(down net.Conn) {
 // usable), and toClient closes go-xmpp's side for writing once everything
 // it read is forwarded: go-xmpp's connection then ends with EOF after the
 // last byte forwarded, and the session goes on with serverReader, from the
-// very next byte. What go-xmpp writes still goes through the relay.
+// very next byte. Its writes are taken over likewise (stopWrites).
 func (r *relay) stopReads() {
 	r.mu.Lock()
 	r.handoff = true

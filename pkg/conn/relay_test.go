@@ -232,3 +232,44 @@ func TestRelayStopWritesKeepsOrder(t *testing.T) {
 		t.Errorf("the server read %d bytes, want %d in order (prefix ok: %v)", len(b), len(want), bytes.HasPrefix(b, before.Bytes()))
 	}
 }
+
+// TestRelayStopWritesCutServer: the server drops the connection around the
+// handoff. stopWrites then fails, or the session's own writes do: the cut
+// never reads as a connection that takes what is written.
+func TestRelayStopWritesCutServer(t *testing.T) {
+	srvTLS, _ := contractPKI()
+	l, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			_ = c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	r, err := startRelay(contractCtx(t), Target{Addr: l.Addr().String(), DirectTLS: true}, clientTLS(t), contractDomain, 10*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	down, err := tls.Dial("tcp", r.addr(), r.clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	_, _ = down.Write([]byte("<presence/>"))
+	up, err := r.stopWrites(contractCtx(t), down)
+	if err != nil {
+		return // the relay saw the cut
+	}
+	_ = up.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	chunk := make([]byte, 16<<10)
+	for range 1000 {
+		if _, err := up.Write(chunk); err != nil {
+			return
+		}
+	}
+	t.Error("16 MB written to a server that had closed the connection, without an error")
+}

@@ -162,10 +162,17 @@ func (p *parser) borrow() {
 }
 
 func (p *parser) release() {
+	if cap(p.attrs) > maxPooledAttrs {
+		return // a hostile tag's thousands of attributes are not kept
+	}
 	clear(p.attrs[:cap(p.attrs)])
 	*p.pooled = p.attrs[:0]
 	attrScratch.Put(p.pooled)
 }
+
+// maxPooledAttrs bounds the buffers kept between parses: a start tag of an
+// archive result has a handful of attributes.
+const maxPooledAttrs = 32
 
 func (p *parser) skipSpace() {
 	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n') {

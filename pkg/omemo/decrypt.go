@@ -36,10 +36,17 @@ func (c *Client) find(m *stanza.Message) (Backend, stanza.Element, bool) {
 
 // IsEncrypted reports whether m carries an OMEMO element of any version
 // the package knows.
-func IsEncrypted(m *stanza.Message) bool {
-	_, ok := stanza.Find(m.Ext, NS, "encrypted")
-	_, ok2 := stanza.Find(m.Ext, NS2, "encrypted")
-	return ok || ok2
+func IsEncrypted(m *stanza.Message) bool { return EncryptedWith(m) != "" }
+
+// EncryptedWith returns the namespace of the OMEMO version m is encrypted
+// with, the newer one first as Decrypt takes it; "" when it is not.
+func EncryptedWith(m *stanza.Message) string {
+	for _, ns := range []string{NS2, NS} {
+		if _, ok := stanza.Find(m.Ext, ns, "encrypted"); ok {
+			return ns
+		}
+	}
+	return ""
 }
 
 // Decrypt decrypts an OMEMO message (m is the inner message of a carbon

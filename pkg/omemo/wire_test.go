@@ -141,3 +141,25 @@ func FuzzParseEncrypted(f *testing.F) {
 		}
 	})
 }
+
+func TestEncryptedWith(t *testing.T) {
+	el := func(space, local string) stanza.Element {
+		return stanza.Element{XMLName: xml.Name{Space: space, Local: local}}
+	}
+	for _, tc := range []struct {
+		ext  []stanza.Element
+		want string
+	}{
+		{nil, ""},
+		{[]stanza.Element{el("urn:xmpp:eme:0", "encryption")}, ""},
+		{[]stanza.Element{el(NS, "header")}, ""}, // not the encrypted element
+		{[]stanza.Element{el(NS, "encrypted")}, NS},
+		{[]stanza.Element{el(NS2, "encrypted")}, NS2},
+		{[]stanza.Element{el(NS, "encrypted"), el(NS2, "encrypted")}, NS2}, // the newer, as Decrypt takes it
+	} {
+		m := &stanza.Message{Ext: tc.ext}
+		if got := EncryptedWith(m); got != tc.want || IsEncrypted(m) != (tc.want != "") {
+			t.Errorf("%v: %q, IsEncrypted %v; want %q", tc.ext, got, IsEncrypted(m), tc.want)
+		}
+	}
+}
