@@ -173,39 +173,49 @@ func TestRelayVerifiesServer(t *testing.T) {
 	}
 }
 
-// TestRelayStopWritesKeepsOrder: what go-xmpp wrote to the relay before
-// the session takes the writes over (stopWrites) reaches the server whole
-// and first, however the relay's copy is cut into records, and the
-// session's bytes follow it; go-xmpp can write nothing more.
-func TestRelayStopWritesKeepsOrder(t *testing.T) {
+// relayToRawServer starts a relay to a bare TLS server on loopback that
+// hands each connection to serve, and connects go-xmpp's side to the
+// relay; both end with the test.
+func relayToRawServer(t *testing.T, serve func(c net.Conn)) (*relay, *tls.Conn) {
+	t.Helper()
 	srvTLS, _ := contractPKI()
 	l, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	got := make(chan []byte, 1)
+	t.Cleanup(func() { l.Close() })
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
-			got <- nil
 			return
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-		b, _ := io.ReadAll(c)
-		got <- b
+		serve(c)
 	}()
 	r, err := startRelay(contractCtx(t), Target{Addr: l.Addr().String(), DirectTLS: true}, clientTLS(t), contractDomain, 10*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.close()
+	t.Cleanup(r.close)
 	down, err := tls.Dial("tcp", r.addr(), r.clientTLS) // go-xmpp's side
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer down.Close()
+	t.Cleanup(func() { down.Close() })
+	return r, down
+}
+
+// TestRelayStopWritesKeepsOrder: what go-xmpp wrote to the relay before
+// the session takes the writes over (stopWrites) reaches the server whole
+// and first, however the relay's copy is cut into records, and the
+// session's bytes follow it; go-xmpp can write nothing more.
+func TestRelayStopWritesKeepsOrder(t *testing.T) {
+	got := make(chan []byte, 1)
+	r, down := relayToRawServer(t, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		got <- b
+	})
 	// More than one TLS record per write: the relay forwards it in pieces.
 	var before bytes.Buffer
 	for i := range 40 {
@@ -237,28 +247,7 @@ func TestRelayStopWritesKeepsOrder(t *testing.T) {
 // handoff. stopWrites then fails, or the session's own writes do: the cut
 // never reads as a connection that takes what is written.
 func TestRelayStopWritesCutServer(t *testing.T) {
-	srvTLS, _ := contractPKI()
-	l, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		if c, err := l.Accept(); err == nil {
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
-	r, err := startRelay(contractCtx(t), Target{Addr: l.Addr().String(), DirectTLS: true}, clientTLS(t), contractDomain, 10*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
-	down, err := tls.Dial("tcp", r.addr(), r.clientTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer down.Close()
+	r, down := relayToRawServer(t, func(c net.Conn) { _ = c.(*tls.Conn).Handshake() })
 	_, _ = down.Write([]byte("<presence/>"))
 	up, err := r.stopWrites(contractCtx(t), down)
 	if err != nil {
