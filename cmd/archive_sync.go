@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/xmppctl/xmppctl/internal/codepages"
 	"github.com/xmppctl/xmppctl/internal/config"
 	"github.com/xmppctl/xmppctl/pkg/archive"
 	"github.com/xmppctl/xmppctl/pkg/carbons"
@@ -148,6 +149,11 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	}
 	st, decrypt := so.st, so.decrypt
 	defer st.Close()
+	// Login is over: its code (TLS handshake, certificate checks, SASL)
+	// leaves the resident set before the pages come (internal/codepages):
+	// 3 MiB less peak RSS for a sync of 10,000 messages, for a few
+	// milliseconds of CPU (issue 16).
+	codepages.Drop()
 	targets := []string{""}
 	if len(rooms) > 0 {
 		targets = rooms
