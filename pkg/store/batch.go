@@ -19,11 +19,13 @@ type Batch struct {
 	// its cancellation (see Update): a Batch never outlives that call.
 	ctx   context.Context
 	stmts map[string]*sql.Stmt
-	// unidentified caches, per archive, whether rows without stanza-id
+	// archs caches the id of each archive (account, archive JID) put to.
+	archs map[[2]string]int64
+	// unidentified caches, per archive id, whether rows without stanza-id
 	// exist: when none do, an archived message can only match by its
 	// stanza-id, and the fallback lookup is skipped (the common case of a
 	// sync, and most of its cost).
-	unidentified map[string]bool
+	unidentified map[int64]bool
 }
 
 // stmt prepares q once per batch: preparing costs more than running the
@@ -44,26 +46,28 @@ func (b *Batch) stmt(q string) (*sql.Stmt, error) {
 }
 
 const (
-	qUnidentified = `SELECT EXISTS (SELECT 1 FROM messages WHERE account=? AND archive=? AND stanza_id IS NULL)`
-	qByStanzaID   = `SELECT pk FROM messages WHERE account=? AND archive=? AND stanza_id=?`
+	qArchID       = `SELECT id FROM archives WHERE account=? AND archive=?`
+	qNewArch      = `INSERT INTO archives (account, archive) VALUES (?, ?) RETURNING id`
+	qUnidentified = `SELECT EXISTS (SELECT 1 FROM messages WHERE arch=? AND stanza_id IS NULL)`
+	qByStanzaID   = `SELECT pk FROM messages WHERE arch=? AND stanza_id=?`
 	// The "id_key != ''" term lets SQLite use the partial index (it
 	// cannot prove it from "?").
 	qByIDKey = `SELECT pk, stanza_id, to_jid, from_key, direction FROM messages
-		WHERE account=? AND archive=? AND id_key=? AND from_key=? AND id_key != ''`
+		WHERE arch=? AND id_key=? AND from_key=? AND id_key != ''`
 	// In a room our own message is recorded at send time from our full
 	// JID (or the nick we joined with) and comes back from room/nick: the
 	// sender key cannot match, so room copies are looked up by id alone
 	// and matched below on the direction both copies agree on.
 	qByIDKeyRoom = `SELECT pk, stanza_id, to_jid, from_key, direction FROM messages
-		WHERE account=? AND archive=? AND id_key=? AND id_key != ''`
+		WHERE arch=? AND id_key=? AND id_key != ''`
 	// An insert binds the columns every message has (insertCols) and,
 	// of the others (optCols), only those set: an archived chat message
 	// then binds 15 values instead of 26, and binding was a fifth of an
 	// insert's cost. The columns left out default to ''.
-	insertCols = `account, archive, stanza_id, origin_id, msg_id, id_key,
+	insertCols = `arch, account, archive, stanza_id, origin_id, msg_id, id_key,
 		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, source`
-	nInsertCols = 15
-	onConflict  = ` ON CONFLICT (account, archive, stanza_id) DO NOTHING`
+	nInsertCols = 16
+	onConflict  = ` ON CONFLICT (arch, stanza_id) DO NOTHING`
 )
 
 // Update runs fn in one transaction: everything fn wrote is committed
@@ -119,16 +123,20 @@ const (
 func (b *Batch) Put(msg *Message) (PutResult, error) {
 	m := *msg
 	m.Account, m.Archive = Bare(m.Account), Bare(m.Archive)
+	arch, err := b.archID(m.Account, m.Archive)
+	if err != nil {
+		return 0, err
+	}
 	if m.StanzaID != "" && m.IDKey() != "" {
-		unidentified, err := b.hasUnidentified(m.Account, m.Archive)
+		unidentified, err := b.hasUnidentified(arch)
 		if err != nil {
 			return 0, err
 		}
 		if !unidentified {
-			return b.insertNew(&m)
+			return b.insertNew(arch, &m)
 		}
 	} else if m.StanzaID != "" {
-		return b.insertNew(&m)
+		return b.insertNew(arch, &m)
 	}
 	if m.StanzaID != "" {
 		st, err := b.stmt(qByStanzaID)
@@ -136,7 +144,7 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 			return 0, err
 		}
 		var pk int64
-		err = st.QueryRowContext(b.ctx, m.Account, m.Archive, m.StanzaID).Scan(&pk)
+		err = st.QueryRowContext(b.ctx, arch, m.StanzaID).Scan(&pk)
 		switch {
 		case err == nil:
 			return Duplicate, nil
@@ -148,22 +156,22 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 		need := m.StanzaID == ""
 		if !need {
 			var err error
-			if need, err = b.hasUnidentified(m.Account, m.Archive); err != nil {
+			if need, err = b.hasUnidentified(arch); err != nil {
 				return 0, err
 			}
 		}
 		if need {
-			res, err := b.mergeByID(&m, key)
+			res, err := b.mergeByID(arch, &m, key)
 			if err != nil || res != Inserted {
 				return res, err
 			}
 		}
 	}
-	if _, err := b.insert(false, &m); err != nil {
+	if _, err := b.insert(false, arch, &m); err != nil {
 		return 0, err
 	}
 	if m.StanzaID == "" && b.unidentified != nil {
-		b.unidentified[m.Account+" "+m.Archive] = true
+		b.unidentified[arch] = true
 	}
 	return Inserted, nil
 }
@@ -174,8 +182,8 @@ func (b *Batch) Put(msg *Message) (PutResult, error) {
 // NOTHING), instead of a SELECT by stanza-id before every insert: the
 // common case of a sync, where that lookup was a quarter of the store's
 // time.
-func (b *Batch) insertNew(m *Message) (PutResult, error) {
-	n, err := b.insert(true, m)
+func (b *Batch) insertNew(arch int64, m *Message) (PutResult, error) {
+	n, err := b.insert(true, arch, m)
 	if err != nil {
 		return 0, err
 	}
@@ -219,15 +227,16 @@ func insertQuery(key uint32) string {
 	return q
 }
 
-// insert stores m, with newOnly skipping it when its stanza-id is already
-// stored (ON CONFLICT DO NOTHING); it returns the rows added.
-func (b *Batch) insert(newOnly bool, m *Message) (int64, error) {
+// insert stores m in the archive arch, with newOnly skipping it when its
+// stanza-id is already stored (ON CONFLICT DO NOTHING); it returns the
+// rows added.
+func (b *Batch) insert(newOnly bool, arch int64, m *Message) (int64, error) {
 	var sid any
 	if m.StanzaID != "" {
 		sid = m.StanzaID
 	}
 	args := make([]any, 0, nInsertCols+len(optCols))
-	args = append(args, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
+	args = append(args, arch, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
 		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Source)
 	var key uint32
 	for i, v := range optValues(m) {
@@ -250,9 +259,8 @@ func (b *Batch) insert(newOnly bool, m *Message) (int64, error) {
 	return res.RowsAffected()
 }
 
-func (b *Batch) hasUnidentified(account, archive string) (bool, error) {
-	k := account + " " + archive
-	if v, ok := b.unidentified[k]; ok {
+func (b *Batch) hasUnidentified(arch int64) (bool, error) {
+	if v, ok := b.unidentified[arch]; ok {
 		return v, nil
 	}
 	st, err := b.stmt(qUnidentified)
@@ -260,22 +268,44 @@ func (b *Batch) hasUnidentified(account, archive string) (bool, error) {
 		return false, err
 	}
 	var v bool
-	if err := st.QueryRowContext(b.ctx, account, archive).Scan(&v); err != nil {
+	if err := st.QueryRowContext(b.ctx, arch).Scan(&v); err != nil {
 		return false, fmt.Errorf("store: %w", err)
 	}
 	if b.unidentified == nil {
-		b.unidentified = map[string]bool{}
+		b.unidentified = map[int64]bool{}
 	}
-	b.unidentified[k] = v
+	b.unidentified[arch] = v
 	return v, nil
+}
+
+// archID returns the id of the archive (account, archive), adding it to
+// the archives table the first time.
+func (b *Batch) archID(account, archive string) (int64, error) {
+	k := [2]string{account, archive}
+	if id, ok := b.archs[k]; ok {
+		return id, nil
+	}
+	var id int64
+	err := b.tx.QueryRowContext(b.ctx, qArchID, account, archive).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = b.tx.QueryRowContext(b.ctx, qNewArch, account, archive).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: archive %s of %s: %w", archive, account, err)
+	}
+	if b.archs == nil {
+		b.archs = map[[2]string]int64{}
+	}
+	b.archs[k] = id
+	return id, nil
 }
 
 // mergeByID finds a stored copy by the fallback identity. It returns
 // Inserted when there is none (the caller inserts).
-func (b *Batch) mergeByID(m *Message, key string) (PutResult, error) {
-	q, args := qByIDKey, []any{m.Account, m.Archive, key, m.fromKey()}
+func (b *Batch) mergeByID(arch int64, m *Message, key string) (PutResult, error) {
+	q, args := qByIDKey, []any{arch, key, m.fromKey()}
 	if m.Type == string(stanza.GroupChatMessage) {
-		q, args = qByIDKeyRoom, args[:3]
+		q, args = qByIDKeyRoom, args[:2]
 	}
 	st, err := b.stmt(q)
 	if err != nil {

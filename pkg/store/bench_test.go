@@ -17,15 +17,19 @@ func (b *Batch) putReference(m *Message) (PutResult, error) {
 	if err != nil {
 		return 0, err
 	}
+	arch, err := b.archID(m.Account, m.Archive)
+	if err != nil {
+		return 0, err
+	}
 	var pk int64
-	err = st.QueryRowContext(b.ctx, m.Account, m.Archive, m.StanzaID).Scan(&pk)
+	err = st.QueryRowContext(b.ctx, arch, m.StanzaID).Scan(&pk)
 	switch {
 	case err == nil:
 		return Duplicate, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, err
 	}
-	if _, err := b.insert(false, m); err != nil {
+	if _, err := b.insert(false, arch, m); err != nil {
 		return 0, err
 	}
 	return Inserted, nil
@@ -34,14 +38,18 @@ func (b *Batch) putReference(m *Message) (PutResult, error) {
 // putFullWidth is Put's path for an archived message before the narrow
 // INSERT (insertCols): all 26 columns bound, the empty ones too.
 func (b *Batch) putFullWidth(m *Message) (PutResult, error) {
-	st, err := b.stmt(`INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key,
-		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
-		marker, marker_for, replace_id, source, encrypted, sender_fp, trust, decrypt_error)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)` + onConflict)
+	arch, err := b.archID(m.Account, m.Archive)
 	if err != nil {
 		return 0, err
 	}
-	res, err := st.ExecContext(b.ctx,
+	st, err := b.stmt(`INSERT INTO messages (arch, account, archive, stanza_id, origin_id, msg_id, id_key,
+		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
+		marker, marker_for, replace_id, source, encrypted, sender_fp, trust, decrypt_error)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)` + onConflict)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(b.ctx, arch,
 		m.Account, m.Archive, m.StanzaID, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
 		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Subject, m.Thread, m.OOB, m.ReceiptFor, m.Marker,
 		m.MarkerFor, m.Replace, m.Source, m.Encrypted, m.SenderFP, m.Trust, m.DecryptError)

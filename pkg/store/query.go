@@ -136,7 +136,7 @@ func (s *Store) Messages(ctx context.Context, f Filter, fn func(*Message) error)
 // Count returns how many messages an archive holds locally.
 func (s *Store) Count(ctx context.Context, account, archive string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE account=? AND archive=?`,
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE arch = (SELECT id FROM archives WHERE account=? AND archive=?)`,
 		account, Bare(archive)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count: %w", err)

@@ -118,6 +118,26 @@ var migrations = []string{
 	// 3: JID keys normalised as RFC 7622 compares JIDs (stanza.BareJID)
 	// instead of lower-cased: done in Go by normaliseJIDKeys.
 	``,
+	// 4: the indexes a message is looked up by (its stanza-id, its
+	// origin-id) key it by a small integer per archive instead of the
+	// account's and the archive's JIDs. Those ids are random, so every
+	// message stored lands on another page of these indexes: with the
+	// JIDs, each entry was twice as wide, and a sync wrote and compared
+	// twice the pages (issue 16: a sync of 10,000 messages took 0.88 of
+	// the client CPU, the store 0.86 of the size).
+	`CREATE TABLE archives (
+		id      INTEGER PRIMARY KEY,
+		account TEXT NOT NULL,
+		archive TEXT NOT NULL,
+		UNIQUE (account, archive)
+	);
+	INSERT INTO archives (account, archive) SELECT DISTINCT account, archive FROM messages;
+	ALTER TABLE messages ADD COLUMN arch INTEGER NOT NULL DEFAULT 0;
+	UPDATE messages SET arch = (SELECT id FROM archives a WHERE a.account = messages.account AND a.archive = messages.archive);
+	DROP INDEX messages_stanza_id;
+	DROP INDEX messages_id_key;
+	CREATE UNIQUE INDEX messages_arch_stanza_id ON messages(arch, stanza_id);
+	CREATE INDEX messages_arch_id_key ON messages(arch, id_key, from_key) WHERE id_key != '';`,
 }
 
 // goMigrations[v] runs after migrations[v-1], in the same transaction:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -471,6 +472,91 @@ func TestPutKeepsEveryColumn(t *testing.T) {
 		got[i].Time = got[i].Time.UTC()
 		if got[i] != want[i] {
 			t.Errorf("message %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// A store of schema 3 migrates to the per-archive ids of schema 4: every
+// message gets its archive's id, two archives (here the account's and a
+// room's, holding the same stanza-id) get two, and the lookups by
+// stanza-id and by origin-id find the old rows: an archived copy already
+// stored is a duplicate, the archived copy of a message stored when sent
+// merges into it, and the room's copy of the same id is another message.
+func TestMigrateFromV3(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ins = `INSERT INTO messages (account, archive, stanza_id, origin_id, msg_id, id_key, from_jid, from_key, to_jid,
+		with_jid, direction, type, ts, body) VALUES `
+	for _, q := range []string{migrations[0], migrations[1], "PRAGMA user_version = 3",
+		ins + `('alice@example.org', 'alice@example.org', 's1', 'o1', 'o1', 'o1', 'bob@example.org/a', 'bob@example.org',
+			'alice@example.org', 'bob@example.org', 'in', 'chat', 1, 'archived')`,
+		ins + `('alice@example.org', 'alice@example.org', NULL, 'o2', 'o2', 'o2', 'alice@example.org/x', 'alice@example.org',
+			'bob@example.org', 'bob@example.org', 'out', 'chat', 2, 'sent')`,
+		ins + `('alice@example.org', 'room@muc.example.org', 's1', 'o3', 'o3', 'o3', 'room@muc.example.org/bob', 'room@muc.example.org/bob',
+			'alice@example.org', 'room@muc.example.org', 'in', 'groupchat', 3, 'in the room')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	st := openMigrated(ctx, t, path)
+	var archs int
+	if err := st.db.QueryRow(`SELECT COUNT(DISTINCT arch) FROM messages WHERE arch != 0`).Scan(&archs); err != nil || archs != 2 {
+		t.Fatalf("%d archive ids, %v; want 2", archs, err)
+	}
+	if got := put(t, st, msg("s1", "o1", "bob@example.org/a", "alice@example.org", "archived", 1)); got != Duplicate {
+		t.Errorf("the archived message again: %v, want a duplicate", got)
+	}
+	if got := put(t, st, msg("s2", "o2", "alice@example.org/x", "bob@example.org", "sent", 2)); got != Merged {
+		t.Errorf("the archived copy of the sent message: %v, want merged", got)
+	}
+	if got := put(t, st, msg("s3", "o4", "bob@example.org/a", "alice@example.org", "new", 4)); got != Inserted {
+		t.Errorf("a new message: %v", got)
+	}
+	if n, err := st.Count(ctx, "alice@example.org", "alice@example.org"); err != nil || n != 3 {
+		t.Errorf("account archive holds %d, %v; want 3", n, err)
+	}
+	if n, err := st.Count(ctx, "alice@example.org", "room@muc.example.org"); err != nil || n != 1 {
+		t.Errorf("room archive holds %d, %v; want 1", n, err)
+	}
+	if n, err := st.Count(ctx, "alice@example.org", "nowhere@example.org"); err != nil || n != 0 {
+		t.Errorf("an archive never stored holds %d, %v", n, err)
+	}
+}
+
+// Put's lookups and the insert's conflict check run on the per-archive
+// indexes (schema 4), not on a scan or on the account's time index: what
+// keeps a sync's store work proportional to the pages it touches.
+func TestPutUsesArchiveIndexes(t *testing.T) {
+	st := open(t)
+	put(t, st, msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0))
+	for q, index := range map[string]string{
+		qUnidentified: "messages_arch_stanza_id",
+		qByStanzaID:   "messages_arch_stanza_id",
+		qByIDKey:      "messages_arch_id_key",
+		qByIDKeyRoom:  "messages_arch_id_key",
+	} {
+		rows, err := st.db.Query("EXPLAIN QUERY PLAN "+q, 1, "x", "y")
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan += detail + "; "
+		}
+		rows.Close()
+		if !strings.Contains(plan, index) {
+			t.Errorf("%s\nplan: %s\nwant it on %s", q, plan, index)
 		}
 	}
 }
