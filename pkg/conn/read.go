@@ -166,7 +166,7 @@ func (s *session) decodeTop(dec *xml.Decoder, start xml.StartElement) (stanza.St
 		}
 	}
 	if start.Name.Space == nsStream && start.Name.Local == "error" {
-		return nil, streamError(dec, start)
+		return nil, streamError(dec, start, &s.tap.sm)
 	}
 	if err := dec.Skip(); err != nil {
 		return nil, err
@@ -176,8 +176,9 @@ func (s *session) decodeTop(dec *xml.Decoder, start xml.StartElement) (stanza.St
 }
 
 // streamError reads a <stream:error/> into the error that ends the
-// session (fail: the condition itself comes from the tap).
-func streamError(dec *xml.Decoder, start xml.StartElement) error {
+// session, and its condition into m (fail takes it from there) unless
+// the tap's scan found it first.
+func streamError(dec *xml.Decoder, start xml.StartElement, m *smCounters) error {
 	var e struct {
 		Cond []struct {
 			XMLName xml.Name
@@ -189,8 +190,11 @@ func streamError(dec *xml.Decoder, start xml.StartElement) error {
 	}
 	what := e.Text
 	for _, c := range e.Cond {
-		if what == "" && c.XMLName.Local != "text" {
-			what = c.XMLName.Local
+		if c.XMLName.Local != "text" {
+			m.onRecvChild("stream:error", c.XMLName.Local)
+			if what == "" {
+				what = c.XMLName.Local
+			}
 		}
 	}
 	return errors.New("stream error: " + what)

@@ -217,6 +217,11 @@ func Dial(ctx context.Context, o Options) (Session, error) {
 	if s.dec != nil && !o.viaDecoder {
 		s.stream, _ = takeStream(s.dec, t, r)
 	}
+	if s.stream != nil && o.NoSM {
+		t.mu.Lock()
+		t.noRecvScan = true
+		t.mu.Unlock()
+	}
 	go s.recvLoop()
 	if err := s.takeWrites(ctx); err != nil {
 		s.Close()

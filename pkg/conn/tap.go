@@ -32,6 +32,12 @@ type tap struct {
 	sm       smCounters
 	recvScan streamScan
 	sendScan streamScan
+	// noRecvScan: the session reads the stream itself (handoff.go) and
+	// never enables XEP-0198 (Options.NoSM), so the scan of what it reads
+	// has nothing to count; the framed reader finds a stream error's
+	// condition itself (read.go). The scan was a twentieth of an archive
+	// sync's client CPU (issue 16).
+	noRecvScan bool
 
 	afterRead func()       // acknowledges what was read at once (quickack.go); may be nil
 	loginSock *loginSocket // the same during login; nil when not found or not Linux
@@ -116,7 +122,9 @@ func (t *tap) forward(p []byte) {
 // scanRecv follows the server's bytes, as Write's "RECV " copies or
 // received give them: the XEP-0198 counts and the presence watch.
 func (t *tap) scanRecv(p []byte) {
-	t.recvScan.feed(p)
+	if !t.noRecvScan {
+		t.recvScan.feed(p)
+	}
 	if t.watch != nil {
 		t.watch.feed(p)
 	}
