@@ -19,8 +19,12 @@ type Batch struct {
 	// its cancellation (see Update): a Batch never outlives that call.
 	ctx   context.Context
 	stmts map[string]*sql.Stmt
-	// archs caches the id of each archive (account, archive JID) put to.
-	archs map[[2]string]int64
+	// archs caches, per (account, archive) as given to Put, their keys
+	// (Bare) and the archive's id: a sync puts thousands of messages to
+	// one archive.
+	archs map[[2]string]archiveKeys
+	// args is the insert's argument list, reused.
+	args []any
 	// unidentified caches, per archive id, whether rows without stanza-id
 	// exist: when none do, an archived message can only match by its
 	// stanza-id, and the fallback lookup is skipped (the common case of a
@@ -122,11 +126,12 @@ const (
 // archived copy arrives.
 func (b *Batch) Put(msg *Message) (PutResult, error) {
 	m := *msg
-	m.Account, m.Archive = Bare(m.Account), Bare(m.Archive)
-	arch, err := b.archID(m.Account, m.Archive)
+	a, err := b.archive(m.Account, m.Archive)
 	if err != nil {
 		return 0, err
 	}
+	m.Account, m.Archive = a.account, a.archive
+	arch := a.id
 	if m.StanzaID != "" && m.IDKey() != "" {
 		unidentified, err := b.hasUnidentified(arch)
 		if err != nil {
@@ -235,8 +240,7 @@ func (b *Batch) insert(newOnly bool, arch int64, m *Message) (int64, error) {
 	if m.StanzaID != "" {
 		sid = m.StanzaID
 	}
-	args := make([]any, 0, nInsertCols+len(optCols))
-	args = append(args, arch, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
+	args := append(b.args[:0], arch, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
 		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Source)
 	var key uint32
 	for i, v := range optValues(m) {
@@ -253,6 +257,7 @@ func (b *Batch) insert(newOnly bool, arch int64, m *Message) (int64, error) {
 		return 0, err
 	}
 	res, err := ins.ExecContext(b.ctx, args...)
+	b.args = args
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}
@@ -278,26 +283,32 @@ func (b *Batch) hasUnidentified(arch int64) (bool, error) {
 	return v, nil
 }
 
-// archID returns the id of the archive (account, archive), adding it to
-// the archives table the first time.
-func (b *Batch) archID(account, archive string) (int64, error) {
-	k := [2]string{account, archive}
-	if id, ok := b.archs[k]; ok {
-		return id, nil
+// archiveKeys are an archive's keys and id.
+type archiveKeys struct {
+	account, archive string
+	id               int64
+}
+
+// archive returns the keys and the id of the archive (account,
+// archive), adding it to the archives table the first time.
+func (b *Batch) archive(account, archiveJID string) (archiveKeys, error) {
+	k := [2]string{account, archiveJID}
+	if a, ok := b.archs[k]; ok {
+		return a, nil
 	}
-	var id int64
-	err := b.tx.QueryRowContext(b.ctx, qArchID, account, archive).Scan(&id)
+	a := archiveKeys{account: Bare(account), archive: Bare(archiveJID)}
+	err := b.tx.QueryRowContext(b.ctx, qArchID, a.account, a.archive).Scan(&a.id)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = b.tx.QueryRowContext(b.ctx, qNewArch, account, archive).Scan(&id)
+		err = b.tx.QueryRowContext(b.ctx, qNewArch, a.account, a.archive).Scan(&a.id)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("store: archive %s of %s: %w", archive, account, err)
+		return archiveKeys{}, fmt.Errorf("store: archive %s of %s: %w", a.archive, a.account, err)
 	}
 	if b.archs == nil {
-		b.archs = map[[2]string]int64{}
+		b.archs = map[[2]string]archiveKeys{}
 	}
-	b.archs[k] = id
-	return id, nil
+	b.archs[k] = a
+	return a, nil
 }
 
 // mergeByID finds a stored copy by the fallback identity. It returns

@@ -17,10 +17,11 @@ func (b *Batch) putReference(m *Message) (PutResult, error) {
 	if err != nil {
 		return 0, err
 	}
-	arch, err := b.archID(m.Account, m.Archive)
+	a, err := b.archive(m.Account, m.Archive)
 	if err != nil {
 		return 0, err
 	}
+	arch := a.id
 	var pk int64
 	err = st.QueryRowContext(b.ctx, arch, m.StanzaID).Scan(&pk)
 	switch {
@@ -38,10 +39,11 @@ func (b *Batch) putReference(m *Message) (PutResult, error) {
 // putFullWidth is Put's path for an archived message before the narrow
 // INSERT (insertCols): all 26 columns bound, the empty ones too.
 func (b *Batch) putFullWidth(m *Message) (PutResult, error) {
-	arch, err := b.archID(m.Account, m.Archive)
+	a, err := b.archive(m.Account, m.Archive)
 	if err != nil {
 		return 0, err
 	}
+	arch := a.id
 	st, err := b.stmt(`INSERT INTO messages (arch, account, archive, stanza_id, origin_id, msg_id, id_key,
 		from_jid, from_key, to_jid, with_jid, direction, type, ts, body, subject, thread, oob_url, receipt_for,
 		marker, marker_for, replace_id, source, encrypted, sender_fp, trust, decrypt_error)
