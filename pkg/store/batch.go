@@ -23,8 +23,6 @@ type Batch struct {
 	// (Bare) and the archive's id: a sync puts thousands of messages to
 	// one archive.
 	archs map[[2]string]archiveKeys
-	// args is the insert's argument list, reused.
-	args []any
 	// unidentified caches, per archive id, whether rows without stanza-id
 	// exist: when none do, an archived message can only match by its
 	// stanza-id, and the fallback lookup is skipped (the common case of a
@@ -240,7 +238,8 @@ func (b *Batch) insert(newOnly bool, arch int64, m *Message) (int64, error) {
 	if m.StanzaID != "" {
 		sid = m.StanzaID
 	}
-	args := append(b.args[:0], arch, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
+	args := make([]any, 0, nInsertCols+len(optCols))
+	args = append(args, arch, m.Account, m.Archive, sid, m.OriginID, m.MsgID, m.IDKey(), m.From, m.fromKey(), m.To, Bare(m.With),
 		m.Direction, m.Type, m.Time.UnixMilli(), m.Body, m.Source)
 	var key uint32
 	for i, v := range optValues(m) {
@@ -257,7 +256,6 @@ func (b *Batch) insert(newOnly bool, arch int64, m *Message) (int64, error) {
 		return 0, err
 	}
 	res, err := ins.ExecContext(b.ctx, args...)
-	b.args = args
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}
