@@ -94,9 +94,18 @@ func (s *Store) Update(ctx context.Context, fn func(b *Batch) error) error {
 		}
 	}()
 	if err := fn(b); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// The transaction ended with ctx, at any point of fn: its
+			// statements then fail with whatever database/sql says of a
+			// closed one ("statement is closed", ErrTxDone). Say why.
+			return fmt.Errorf("store: %w: %w", cerr, err)
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("store: commit: %w: %w", cerr, err)
+		}
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil

@@ -249,8 +249,12 @@ func TestUpdateCancelled(t *testing.T) {
 		_, err := b.Put(&m) // fails, or succeeds before the rollback: either way nothing is kept
 		return err
 	})
-	if !errors.Is(err, context.Canceled) && !errors.Is(err, sql.ErrTxDone) {
-		t.Fatalf("Update after cancel: %v, want context.Canceled or sql.ErrTxDone", err)
+	// Whichever statement the rollback overtook (it runs on database/sql's
+	// goroutine), the error says why: the insert failed on a closed
+	// statement or the commit on a finished transaction (once in 300 runs
+	// before Update said so, CI at the eleventh stop).
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update after cancel: %v, want context.Canceled", err)
 	}
 	if n, _ := st.Count(context.Background(), "alice@example.org", "alice@example.org"); n != 0 {
 		t.Fatalf("%d messages survived a cancelled batch", n)
