@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -258,6 +259,37 @@ func TestUpdateCancelled(t *testing.T) {
 	}
 	if n, _ := st.Count(context.Background(), "alice@example.org", "alice@example.org"); n != 0 {
 		t.Fatalf("%d messages survived a cancelled batch", n)
+	}
+}
+
+// Once the rollback has happened, a statement of the batch fails with
+// database/sql's "statement is closed"; Update still reports the
+// cancellation (the interrupted exit code depends on it).
+func TestUpdateCancelledAfterRollback(t *testing.T) {
+	st := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := st.Update(ctx, func(b *Batch) error {
+		m := msg("s1", "o1", "bob@example.org/a", "alice@example.org", "hi", 0)
+		if _, err := b.Put(&m); err != nil {
+			return err
+		}
+		cancel()
+		// database/sql rolls back on its own goroutine: wait for it.
+		for {
+			if _, err := b.Tx().Exec("SELECT 1"); errors.Is(err, sql.ErrTxDone) {
+				break
+			}
+			runtime.Gosched()
+		}
+		m = msg("s2", "o2", "bob@example.org/a", "alice@example.org", "hi again", 1)
+		_, err := b.Put(&m)
+		if err == nil || errors.Is(err, context.Canceled) {
+			t.Fatalf("Put after the rollback: %v, want database/sql's own error", err)
+		}
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update after cancel: %v, want context.Canceled", err)
 	}
 }
 
