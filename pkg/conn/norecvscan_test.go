@@ -2,7 +2,9 @@ package conn
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +43,41 @@ func TestNoSMSkipsReceiveScan(t *testing.T) {
 		var ce *ConnectError
 		if err := s.Err(); !errors.As(err, &ce) || ce.Condition != Conflict {
 			t.Errorf("noSM=%v: %v (condition %q), want a lost connection with the condition conflict", noSM, err, ce.Condition)
+		}
+	}
+}
+
+// What the framed reader takes from a server's <stream:error> for the
+// condition: the first child that is not <text/>, as the scan did (a
+// condition nested deeper does not count); a missing condition or an
+// overlong name leave it empty, and the error still ends the session.
+func TestStreamErrorCondition(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	for _, tc := range []struct{ in, want string }{
+		{`<stream:error><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>bye</text><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`, "system-shutdown"},
+		{`<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`, "conflict"},
+		{`<stream:error><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>only text</text></stream:error>`, ""},
+		{`<stream:error/>`, ""},
+		{`<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></undefined-condition></stream:error>`, "undefined-condition"},
+		{`<stream:error><` + long + `/></stream:error>`, ""},
+	} {
+		var m smCounters
+		dec := xml.NewDecoder(strings.NewReader(`<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>` + tc.in))
+		var start xml.StartElement
+		for start.Name.Local != "error" {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatalf("%s: %v", tc.in, err)
+			}
+			if st, ok := tok.(xml.StartElement); ok {
+				start = st
+			}
+		}
+		if err := streamError(dec, start, &m); err == nil || !strings.HasPrefix(err.Error(), "stream error") {
+			t.Errorf("%s: %v, want a stream error", tc.in, err)
+		}
+		if got := m.streamError(); string(got) != tc.want {
+			t.Errorf("%s: condition %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

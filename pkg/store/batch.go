@@ -98,7 +98,7 @@ func (s *Store) Update(ctx context.Context, fn func(b *Batch) error) error {
 			// The transaction ended with ctx, at any point of fn: its
 			// statements then fail with whatever database/sql says of a
 			// closed one ("statement is closed", ErrTxDone). Say why.
-			return fmt.Errorf("store: %w: %w", cerr, err)
+			return fmt.Errorf("%w: %w", cerr, err) // err says "store: ..."
 		}
 		return err
 	}
