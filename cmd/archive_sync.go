@@ -154,6 +154,8 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 	// 3 MiB less peak RSS for a sync of 10,000 messages, for a few
 	// milliseconds of CPU (issue 16).
 	codepages.Drop()
+	checkHeap := tightenForSync()
+	defer softMemoryLimit()
 	targets := []string{""}
 	if len(rooms) > 0 {
 		targets = rooms
@@ -164,8 +166,11 @@ func runArchiveSync(ctx context.Context, opts *archiveSyncOptions) error {
 			Timeout: f.Global.Timeout, NoPipeline: opts.NoPipeline,
 			Warn: func(format string, args ...any) { f.Warnf(format, args...) }, Decrypt: decrypt}
 		bar := newSyncProgress(f, o.ArchiveJID())
-		if bar != nil {
-			o.Progress = bar.update
+		o.Progress = func(done, total int) {
+			checkHeap()
+			if bar != nil {
+				bar.update(done, total)
+			}
 		}
 		var sum archive.Summary
 		policy := retry.Policy{Retries: opts.Retries, OnLost: func(err error, n int) {

@@ -77,6 +77,11 @@ func TestMigrateIdempotent(t *testing.T) {
 	if err := st.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode %q, %v; want wal", mode, err)
 	}
+	// The page cache is what a sync's peak RSS is sized by (issue 16).
+	var cache int
+	if err := st.db.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil || cache != -cacheKiB {
+		t.Errorf("cache_size %d, %v; want %d (KiB)", cache, err, -cacheKiB)
+	}
 }
 
 func TestTooNew(t *testing.T) {
