@@ -27,9 +27,10 @@ const (
 	// background scavenger returns them, slowly: the Go heap was 7.5 of
 	// the 26 MiB peak of a sync of 10,000 messages. Under 12 MiB (all of
 	// the runtime's memory: heap, stacks, metadata) the collector and the
-	// scavenger keep that near what is live: 1.6 MiB less peak RSS, for no
-	// CPU difference that 6 paired rounds could tell from noise (0.97
-	// [0.77–1.29]); 11 MiB saved 0.9 more for 17% more CPU.
+	// scavenger keep that nearer what is live: 1.6–1.7 MiB less peak RSS
+	// in two sets of paired rounds (6 and 10), whose CPU differences
+	// (0.97, 1.07) were within their noise; 11 MiB saved 0.9 MiB more for
+	// 10–17% more CPU.
 	syncMemoryLimit = 12 << 20
 
 	// syncLiveMax is the live heap above which the sync goes back to the
