@@ -39,6 +39,7 @@ const (
 	syncLiveMax = 3 << 20
 )
 
+// softMemoryLimit sets defaultMemoryLimit, unless GOMEMLIMIT is set.
 func softMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
