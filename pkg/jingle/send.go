@@ -136,8 +136,13 @@ func (m *Manager) SendFile(ctx context.Context, peer string, fi FileInfo, r io.R
 		err = fmt.Errorf("file changed while sending: read %d of %d bytes", n, fi.Size)
 	}
 	if err != nil {
+		// Whether the peer ended the session is asked before the stream
+		// closes: a receiver that sees the stream end short (the file
+		// shrank here) ends it with failed-transport, a consequence of
+		// our failure that must not replace it in the report.
+		perr := sess.peerEnded()
 		stream.Close()
-		if perr := sess.peerEnded(); perr != nil {
+		if perr != nil {
 			return nil, declined(perr)
 		}
 		if ctx.Err() != nil {

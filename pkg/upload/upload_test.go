@@ -339,6 +339,13 @@ func TestUploadInterruptedIsNotRetried(t *testing.T) {
 	fs.onPut = func(n int, w http.ResponseWriter, r *http.Request) bool {
 		cancel() // the user presses Ctrl-C during the transfer
 		_, _ = io.Copy(io.Discard, r.Body)
+		// No answer before the client has gone: returning would answer 200
+		// (net/http's default), and a client that read it before seeing
+		// the cancellation would rightly report the upload done.
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second): // the test fails below
+		}
 		return true
 	}
 	_, err := fs.uploader().Upload(ctx, bytesFile("f", bytes.Repeat([]byte("s"), 64<<10)), nil)
