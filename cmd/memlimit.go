@@ -29,8 +29,8 @@ const (
 	// the runtime's memory: heap, stacks, metadata) the collector and the
 	// scavenger keep that nearer what is live: 1.6–1.7 MiB less peak RSS
 	// in two sets of paired rounds (6 and 10), whose CPU differences
-	// (0.97, 1.07) were within their noise; 11 MiB saved 0.9 MiB more for
-	// 10–17% more CPU.
+	// (0.97, 1.07) were within their noise; 11 MiB saved 0.9 MiB more,
+	// at 1.17 of the CPU without a limit (6 pairs).
 	syncMemoryLimit = 12 << 20
 
 	// syncLiveMax is the live heap above which the sync goes back to the

@@ -141,8 +141,8 @@ var migrations = []string{
 	// 5: the origin-id index without the sender's key. An origin-id is
 	// random, so (arch, id_key) finds the one row, rarely two, that the
 	// lookup then checks the sender of; the sender's JID made each entry
-	// half as wide again, and since schema 4 a sync's transaction dirties
-	// more pages than the store's smaller page cache holds (store.go):
+	// half as wide again, and a sync's transaction dirtied more pages
+	// than the store's page cache, smaller since, holds (store.go):
 	// SQLite spills them to the WAL and reads them back (issue 16: a
 	// sync of 10,000 messages made 7,058 pwrite and 2,396 pread calls
 	// instead of 8,534 and 3,485).

@@ -47,14 +47,15 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	// cache_size is SQLite's page cache, 2,000 KiB by default. Each page
 	// of it is one allocation of the page and its header (4,096 + ~250
 	// bytes), which modernc's allocator serves from a power-of-two slot
-	// of 8 KiB, so the default cache held 3.7 MiB of a sync's peak RSS.
-	// With 1,000 KiB a sync of 10,000 messages peaks 2.0 MiB lower. The
-	// price: a sync's transaction (4 pages of 250 messages) dirties more
-	// pages than that cache holds (the stanza-id and origin-id indexes
-	// are keyed by random ids), so SQLite spills some to the WAL before
-	// the commit and reads them back: 8,534 pwrite and 3,485 pread calls
-	// instead of 6,788 and 1,533, a few percent more CPU (issue 16);
-	// schema 5's narrower origin-id index took most of that back.
+	// of 8 KiB: the default cache held ~2.8 MiB of a sync's peak RSS
+	// (page faults by caller). With 1,000 KiB a sync of 10,000 messages
+	// peaks 2.0 MiB lower. The price: a sync's transaction (4 pages of
+	// 250 messages) dirties more pages than that cache holds (the
+	// stanza-id and origin-id indexes are keyed by random ids), so SQLite
+	// spills some to the WAL before the commit and reads them back: 8,534
+	// pwrite and 3,485 pread calls instead of 6,788 and 1,533, 1.07–1.11
+	// of the CPU (issue 16); schema 5's narrower origin-id index took most
+	// of that back.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-" + strconv.Itoa(cacheKiB) + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
